@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+)
+
+// tuiOptions are the dashboard's flags, shared by `perfpilot` and `perfpilot tui`.
+type tuiOptions struct {
+	Metric string
+	Budget int
+	Seed   uint64
+}
+
+func (o *tuiOptions) flags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&o.Metric, "metric", "throughput", "metric to start with: throughput, latency or memory")
+	f.IntVar(&o.Budget, "budget", 20, "number of configurations to rank")
+	f.Uint64Var(&o.Seed, "seed", 1, "random seed")
+}
+
+func newTUICmd(g *globalOptions) *cobra.Command {
+	o := &tuiOptions{}
+	cmd := &cobra.Command{
+		Use:   "tui",
+		Short: "Open the dashboard (the same as running perfpilot with no arguments)",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, args []string) error { return o.run(cmd.Context(), g) },
+	}
+	o.flags(cmd)
+	return cmd
+}
+
+func (o *tuiOptions) run(ctx context.Context, g *globalOptions) error {
+	metric, err := parseMetric(o.Metric)
+	if err != nil {
+		return err
+	}
+	if o.Budget <= 0 {
+		return usagef("--budget: %d is not positive (valid: 1 or more)", o.Budget)
+	}
+	db, err := g.openDB(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	cat, err := g.catalog(ctx, db)
+	if err != nil {
+		return err
+	}
+	return runTUI(ctx, db, cat, metric, o.Budget, o.Seed)
+}

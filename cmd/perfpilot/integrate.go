@@ -1,0 +1,205 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"perfpilot/engine"
+	"perfpilot/store"
+)
+
+// integrateOptions are the flags of `perfpilot integrate`.
+type integrateOptions struct {
+	Budget         int
+	Metric         string
+	Output         string
+	Force          bool
+	Seed           uint64
+	Data           string
+	JSON           bool
+	Save           string
+	Hardware       []string
+	MaxPerHardware int
+	Availability   bool
+	InfoWeight     float64
+	DecisionWeight float64
+	MaxPower       float64
+	MinMemory      float64
+}
+
+func newIntegrateCmd(g *globalOptions) *cobra.Command {
+	o := &integrateOptions{}
+	cmd := &cobra.Command{
+		Use:   "integrate",
+		Short: "Rank the configurations to benchmark next, with hardware recommendations",
+		Long: `Rank unmeasured configurations by combined score =
+  info-weight × expected_information_gain + decision-weight × decision_value
+and print the top --budget as the seed-compatible JSON (SPEC §4), or a table on a terminal.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd.Context(), g) },
+	}
+	f := cmd.Flags()
+	f.IntVar(&o.Budget, "budget", 10, "number of configurations to recommend")
+	f.StringVar(&o.Metric, "metric", "throughput", "metric to optimise: throughput, latency or memory")
+	f.StringVar(&o.Output, "output", "", "write the JSON report to this file (atomically)")
+	f.BoolVar(&o.Force, "force", false, "overwrite --output if it exists")
+	f.Uint64Var(&o.Seed, "seed", 1, "random seed (same data, flags and seed give the same output)")
+	f.StringVar(&o.Data, "data", "", "results file (CSV or JSON) to use instead of the database")
+	f.BoolVar(&o.JSON, "json", false, "print JSON even on a terminal")
+	f.StringVar(&o.Save, "save", "", "save the ranking as a session with this name")
+	f.StringSliceVar(&o.Hardware, "hardware", nil, "candidate hardware ids (default: the eight backends, catalog additions and measured hardware)")
+	f.IntVar(&o.MaxPerHardware, "max-per-hardware", 0, "cap the picks per hardware (0: no cap)")
+	f.BoolVar(&o.Availability, "availability-weighted", false, "weight candidates by their hardware's availability")
+	f.Float64Var(&o.InfoWeight, "info-weight", engine.DefaultInfoWeight, "weight of expected information gain in the combined score")
+	f.Float64Var(&o.DecisionWeight, "decision-weight", engine.DefaultDecisionWeight, "weight of decision value in the combined score")
+	f.Float64Var(&o.MaxPower, "max-power", 0, "exclude hardware above this TDP in watts from recommendations")
+	f.Float64Var(&o.MinMemory, "min-memory", 0, "exclude hardware with less memory (GB) from recommendations")
+	return cmd
+}
+
+func (o *integrateOptions) validate() (engine.Metric, error) {
+	if o.Budget <= 0 {
+		return "", usagef("--budget: %d is not positive (valid: 1 or more)", o.Budget)
+	}
+	if o.InfoWeight < 0 || o.DecisionWeight < 0 || o.InfoWeight+o.DecisionWeight == 0 {
+		return "", usagef("--info-weight/--decision-weight: %g/%g must be non-negative and not both zero", o.InfoWeight, o.DecisionWeight)
+	}
+	if o.MaxPerHardware < 0 {
+		return "", usagef("--max-per-hardware: %d is negative", o.MaxPerHardware)
+	}
+	if o.Save != "" && o.Data != "" {
+		return "", usagef("--save: sessions live in the database; it cannot be combined with --data")
+	}
+	return parseMetric(o.Metric)
+}
+
+func (o *integrateOptions) run(ctx context.Context, g *globalOptions) error {
+	metric, err := o.validate()
+	if err != nil {
+		return err
+	}
+	ds, err := g.load(ctx, o.Data)
+	if err != nil {
+		return err
+	}
+	defer ds.Close()
+	rep, err := o.integrate(ctx, g, ds, metric)
+	if err != nil {
+		return err
+	}
+	data, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	data = append(data, '\n')
+	if o.Save != "" {
+		sess := store.Session{Name: o.Save, Params: o.params(metric), Report: rep}
+		if err := ds.db.SaveSession(ctx, sess); err != nil {
+			return err
+		}
+		fmt.Fprintf(g.errOut, "saved session %q (%d rows)\n", o.Save, len(rep.Recommendations))
+	}
+	if o.Output != "" {
+		if err := store.WriteFileAtomic(o.Output, data, o.Force); err != nil {
+			return err
+		}
+		fmt.Fprintf(g.errOut, "wrote %s (%d recommendations)\n", o.Output, len(rep.Recommendations))
+		if g.tty && !o.JSON {
+			printReport(g.out, rep)
+		}
+		return nil
+	}
+	if o.JSON || !g.tty {
+		_, err = g.out.Write(data)
+		return err
+	}
+	printReport(g.out, rep)
+	return nil
+}
+
+func (o *integrateOptions) params(metric engine.Metric) store.SessionParams {
+	return store.SessionParams{Metric: metric, Budget: o.Budget, Seed: o.Seed, Extra: map[string]string{
+		"info_weight": fmt.Sprint(o.InfoWeight), "decision_weight": fmt.Sprint(o.DecisionWeight),
+		"hardware": strings.Join(o.Hardware, ","), "max_per_hardware": fmt.Sprint(o.MaxPerHardware),
+		"availability_weighted": fmt.Sprint(o.Availability), "max_power": fmt.Sprint(o.MaxPower), "min_memory": fmt.Sprint(o.MinMemory),
+	}}
+}
+
+func (o *integrateOptions) integrate(ctx context.Context, g *globalOptions, ds *dataset, metric engine.Metric) (*engine.Report, error) {
+	p, err := engine.NewPredictor(ctx, ds.cat, ds.results, engine.PredictorOptions{Seed: o.Seed})
+	if err != nil {
+		return nil, err
+	}
+	opts := engine.IntegrateOptions{
+		Budget: o.Budget, Metric: metric, Seed: o.Seed, Now: g.now(),
+		InfoWeight: o.InfoWeight, DecisionWeight: o.DecisionWeight,
+		MaxPerHardware: o.MaxPerHardware, AvailabilityWeighted: o.Availability,
+		Recommender: engine.Recommender{Weights: engine.DefaultScoreWeights,
+			Constraints: engine.Constraints{MaxPowerW: o.MaxPower, MinMemoryGB: o.MinMemory}},
+	}
+	if len(o.Hardware) > 0 {
+		if err := checkHardware(ds.cat, o.Hardware...); err != nil {
+			return nil, err
+		}
+		space := engine.DefaultSpace(ds.cat).WithMeasured(ds.results)
+		space.Hardware = o.Hardware
+		opts.Space = &space
+	}
+	return engine.Integrate(ctx, p, opts)
+}
+
+func printReport(w io.Writer, rep *engine.Report) {
+	m := rep.OptimizationMetric
+	fmt.Fprintf(w, "Top %d of %d candidates, optimising %s (data: %s)\n\n", rep.FinalRecommendations, rep.TotalCandidates, m, dataLine(rep.Data))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "#\tMODEL\tHARDWARE\tBATCH\tPREC\t%s (80%%)\tINFO\tDECIDE\tRECOMMENDED\tSCORE\n", strings.ToUpper(string(m)))
+	for _, r := range rep.Recommendations {
+		iv := r.Predicted.Get(m)
+		match := "="
+		if !r.HardwareMatch {
+			match = fmt.Sprintf("≠ %+.0f%%", r.ExpectedImprovementPct)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\t%.3f\t%.3f\t%s %s\t%.3f\n", r.Rank, r.ModelName, r.Hardware, r.BatchSize, r.Precision,
+			formatInterval(iv, m), r.ExpectedInformationGain, r.DecisionValue, r.RecommendedHardware, match, r.CombinedScore)
+	}
+	tw.Flush()
+}
+
+func dataLine(d engine.DataSummary) string {
+	if d.Benchmarks == 0 {
+		return "no measured results: roofline prior only"
+	}
+	var parts []string
+	for _, src := range sortedKeys(d.Sources) {
+		parts = append(parts, fmt.Sprintf("%d %s", d.Sources[src], src))
+	}
+	return fmt.Sprintf("%d results: %s", d.Benchmarks, strings.Join(parts, ", "))
+}
+
+func formatInterval(iv engine.Interval, m engine.Metric) string {
+	mark := ""
+	if iv.Measured {
+		mark = " measured"
+	}
+	return fmt.Sprintf("%s [%s–%s] %s%s", num(iv.Value), num(iv.Low), num(iv.High), m.Unit(), mark)
+}
+
+// num prints 3–4 significant digits without exponent noise.
+func num(v float64) string {
+	switch {
+	case v >= 1000:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 100:
+		return fmt.Sprintf("%.1f", v)
+	case v >= 10:
+		return fmt.Sprintf("%.2f", v)
+	default:
+		return fmt.Sprintf("%.3f", v)
+	}
+}

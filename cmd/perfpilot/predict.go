@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"perfpilot/engine"
+)
+
+type predictOptions struct {
+	Model, Hardware, Precision string
+	BatchSize, SequenceLength  int
+	Seed                       uint64
+	Data                       string
+	JSON                       bool
+}
+
+func newPredictCmd(g *globalOptions) *cobra.Command {
+	o := &predictOptions{}
+	cmd := &cobra.Command{
+		Use:   "predict",
+		Short: "Predict throughput, latency and memory of one configuration with 80% intervals",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, args []string) error { return o.run(cmd.Context(), g) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Model, "model", "", "model id (see `perfpilot catalog models`)")
+	f.StringVar(&o.Hardware, "hardware", "", "hardware id (see `perfpilot catalog hardware`)")
+	f.IntVar(&o.BatchSize, "batch-size", 1, "batch size")
+	f.StringVar(&o.Precision, "precision", "fp32", "precision: fp32, fp16, bf16, int8 or int4")
+	f.IntVar(&o.SequenceLength, "sequence-length", 0, "sequence length in tokens (default: the model's)")
+	f.Uint64Var(&o.Seed, "seed", 1, "random seed")
+	f.StringVar(&o.Data, "data", "", "results file to use instead of the database")
+	f.BoolVar(&o.JSON, "json", false, "print JSON")
+	cmd.MarkFlagRequired("model")
+	cmd.MarkFlagRequired("hardware")
+	return cmd
+}
+
+type predictJSON struct {
+	engine.Config
+	ModelType string                  `json:"model_type"`
+	Feasible  bool                    `json:"feasible"`
+	Reason    string                  `json:"reason,omitempty"`
+	Predicted engine.PredictedMetrics `json:"predicted"`
+	Roofline  engine.Roofline         `json:"roofline"`
+	Sources   map[string]int          `json:"sources,omitempty"`
+}
+
+func (o *predictOptions) run(ctx context.Context, g *globalOptions) error {
+	if o.BatchSize <= 0 {
+		return usagef("--batch-size: %d is not positive", o.BatchSize)
+	}
+	if o.SequenceLength < 0 {
+		return usagef("--sequence-length: %d is negative", o.SequenceLength)
+	}
+	prec, err := parsePrecision(o.Precision)
+	if err != nil {
+		return err
+	}
+	ds, err := g.load(ctx, o.Data)
+	if err != nil {
+		return err
+	}
+	defer ds.Close()
+	if err := checkModel(ds.cat, o.Model); err != nil {
+		return err
+	}
+	if err := checkHardware(ds.cat, o.Hardware); err != nil {
+		return err
+	}
+	p, err := engine.NewPredictor(ctx, ds.cat, ds.results, engine.PredictorOptions{Seed: o.Seed})
+	if err != nil {
+		return err
+	}
+	pr, err := p.Predict(engine.Config{Model: o.Model, Hardware: o.Hardware, BatchSize: o.BatchSize, Precision: prec, SequenceLength: o.SequenceLength})
+	if err != nil {
+		return err
+	}
+	out := predictJSON{Config: pr.Config, ModelType: pr.ModelType, Feasible: pr.Feasible, Reason: pr.Reason,
+		Predicted: pr.Intervals(), Roofline: pr.Roofline, Sources: pr.Sources}
+	if o.JSON || !g.tty {
+		enc := json.NewEncoder(g.out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	fmt.Fprintf(g.out, "%s\n", pr.Config)
+	if !pr.Feasible {
+		fmt.Fprintf(g.out, "INFEASIBLE: %s\n", pr.Reason)
+	}
+	tw := tabwriter.NewWriter(g.out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "METRIC\tVALUE\t80% INTERVAL\tUNIT\tKIND")
+	for _, m := range engine.Metrics {
+		iv := out.Predicted.Get(m)
+		kind := "predicted"
+		if iv.Measured {
+			kind = "measured"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s – %s\t%s\t%s\n", m, num(iv.Value), num(iv.Low), num(iv.High), m.Unit(), kind)
+	}
+	tw.Flush()
+	rf := pr.Roofline
+	fmt.Fprintf(g.out, "\nroofline prior: %.3g ms (compute %.3g ms, memory %.3g ms, overhead %.3g ms), %.4g GFLOP/item, %.0f MB\n",
+		rf.LatencyMS, rf.ComputeMS, rf.MemoryMS, rf.OverheadMS, rf.GFLOPs, rf.MemoryMB)
+	if len(pr.Sources) > 0 {
+		fmt.Fprintf(g.out, "measured by: %v\n", pr.Sources)
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

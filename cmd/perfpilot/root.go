@@ -1,0 +1,221 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/x/term"
+	"github.com/spf13/cobra"
+
+	"perfpilot/engine"
+	"perfpilot/store"
+)
+
+// usageError marks bad flags or arguments: exit status 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+
+// globalOptions are the flags every command shares.
+type globalOptions struct {
+	DB       string
+	Catalogs []string
+	out      io.Writer
+	errOut   io.Writer
+	// now is the report clock; SOURCE_DATE_EPOCH pins it for reproducible output.
+	now func() time.Time
+	// tty says whether out is a terminal (tables) or a pipe (JSON).
+	tty bool
+}
+
+func newRootCmd() *cobra.Command {
+	g := &globalOptions{out: os.Stdout, errOut: os.Stderr, now: clock(), tty: term.IsTerminal(os.Stdout.Fd())}
+	var tuiOpts tuiOptions
+	root := &cobra.Command{
+		Use:   "perfpilot",
+		Short: "Decide which ML benchmarks to run next and which hardware each model belongs on",
+		Long: `perfpilot predicts throughput, latency and memory of ML models on hardware
+(cpu, cuda, rocm, mps, openvino, qnn, webnn, webgpu) with calibrated 80% intervals,
+chooses the configurations whose measurement teaches it most, recommends hardware
+with alternatives, and flags configurations on the wrong hardware.
+
+Run with no arguments to open the dashboard.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return tuiOpts.run(cmd.Context(), g)
+		},
+	}
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return usagef("%v (see %s --help)", err, cmd.CommandPath())
+	})
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.DB, "db", "", "SQLite database (default $PERFPILOT_DB, else $XDG_DATA_HOME/perfpilot/perfpilot.db)")
+	pf.StringArrayVar(&g.Catalogs, "catalog", nil, "catalog JSON file adding or replacing hardware and models (repeatable)")
+	tuiOpts.flags(root)
+	root.AddCommand(
+		newIntegrateCmd(g),
+		newPredictCmd(g),
+		newRecommendCmd(g),
+		newCatalogCmd(g),
+		newTUICmd(g),
+	)
+	for _, extra := range extraCommands {
+		root.AddCommand(extra(g))
+	}
+	return root
+}
+
+// extraCommands lets command files register themselves.
+var extraCommands []func(*globalOptions) *cobra.Command
+
+func clock() func() time.Time {
+	if s := os.Getenv("SOURCE_DATE_EPOCH"); s != "" {
+		if sec, err := strconv.ParseInt(s, 10, 64); err == nil {
+			t := time.Unix(sec, 0).UTC()
+			return func() time.Time { return t }
+		}
+	}
+	return time.Now
+}
+
+// catalog builds the catalog: built-ins, additions stored in the database
+// (when db is not nil), then --catalog files in order.
+func (g *globalOptions) catalog(ctx context.Context, db *store.DB) (*engine.Catalog, error) {
+	cat, err := engine.NewBuiltinCatalog()
+	if err != nil {
+		return nil, err
+	}
+	if db != nil {
+		if err := db.LoadCatalog(ctx, cat); err != nil {
+			return nil, err
+		}
+	}
+	for _, f := range g.Catalogs {
+		if err := cat.AddFile(f); err != nil {
+			return nil, err
+		}
+	}
+	return cat, nil
+}
+
+// openDB opens the database at --db / $PERFPILOT_DB / the default path.
+func (g *globalOptions) openDB(ctx context.Context) (*store.DB, error) {
+	path, err := store.ResolvePath(g.DB)
+	if err != nil {
+		return nil, err
+	}
+	// Seeding a new database needs the built-in catalog only.
+	cat, err := engine.NewBuiltinCatalog()
+	if err != nil {
+		return nil, err
+	}
+	return store.Open(ctx, path, cat)
+}
+
+// dataset is what a command computes on.
+type dataset struct {
+	cat     *engine.Catalog
+	results []engine.Result
+	db      *store.DB // nil with --data
+}
+
+func (d *dataset) Close() {
+	if d.db != nil {
+		d.db.Close()
+	}
+}
+
+// load returns the catalog and results: from --data FILE when given (the
+// database is not touched), else from the database.
+func (g *globalOptions) load(ctx context.Context, dataFile string) (*dataset, error) {
+	if dataFile != "" {
+		cat, err := g.catalog(ctx, nil)
+		if err != nil {
+			return nil, err
+		}
+		rs, err := parseDataFile(dataFile, cat, "")
+		if err != nil {
+			return nil, err
+		}
+		return &dataset{cat: cat, results: rs}, nil
+	}
+	db, err := g.openDB(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cat, err := g.catalog(ctx, db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	rs, err := db.AllResults(ctx)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &dataset{cat: cat, results: rs, db: db}, nil
+}
+
+func parseDataFile(name string, cat *engine.Catalog, source string) ([]engine.Result, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	pf, err := store.ParseResults(name, f, cat, source)
+	if err != nil {
+		return nil, err
+	}
+	return pf.Results, nil
+}
+
+// Flag parsing helpers: each returns a usage error naming the bad value and
+// the valid ones.
+
+func parseMetric(s string) (engine.Metric, error) {
+	m, err := engine.ParseMetric(s)
+	if err != nil {
+		return "", usagef("--metric: %v", err)
+	}
+	return m, nil
+}
+
+func parsePrecision(s string) (engine.Precision, error) {
+	p, err := engine.ParsePrecision(s)
+	if err != nil {
+		return "", usagef("--precision: %v", err)
+	}
+	return p, nil
+}
+
+func checkModel(cat *engine.Catalog, id string) error {
+	if cat.Model(id) == nil {
+		return usagef("--model: unknown model %q (valid: %s)", id, strings.Join(cat.ModelIDs(), ", "))
+	}
+	return nil
+}
+
+func checkHardware(cat *engine.Catalog, ids ...string) error {
+	for _, id := range ids {
+		if cat.Hardware(id) == nil {
+			return usagef("--hardware: unknown hardware %q (valid: %s)", id, strings.Join(cat.HardwareIDs(), ", "))
+		}
+	}
+	return nil
+}
+
+// isUsage reports whether err came from bad flags.
+func isUsage(err error) bool {
+	var ue *usageError
+	return errors.As(err, &ue)
+}

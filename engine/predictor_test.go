@@ -1,0 +1,226 @@
+package engine
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// heldOut returns the feasible, unmeasured configurations of the default
+// space measured in w, with fresh noise.
+func heldOut(t *testing.T, cat *Catalog, p *Predictor, w World, seed uint64) ([]Config, []Result) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(seed, 1))
+	var cfgs []Config
+	var truth []Result
+	for _, c := range DefaultSpace(cat).Configs(cat) {
+		m, h := cat.Model(c.Model), cat.Hardware(c.Hardware)
+		if p.Measured(c) || !RooflineFor(m, h, c.BatchSize, c.Precision, c.SequenceLength).Feasible {
+			continue
+		}
+		cfgs = append(cfgs, c)
+		truth = append(truth, w.Measure(m, h, c, rng))
+	}
+	return cfgs, truth
+}
+
+func coverage(preds []Prediction, truth []Result) (lat, mem, mape float64) {
+	for i, pr := range preds {
+		if truth[i].LatencyMS >= pr.Latency.Low && truth[i].LatencyMS <= pr.Latency.High {
+			lat++
+		}
+		if truth[i].MemoryMB >= pr.Memory.Low && truth[i].MemoryMB <= pr.Memory.High {
+			mem++
+		}
+		mape += math.Abs(pr.Latency.Value/truth[i].LatencyMS - 1)
+	}
+	n := float64(len(preds))
+	return lat / n, mem / n, mape / n * 100
+}
+
+func TestPredictorCalibratedOnSimulatedWorld(t *testing.T) {
+	ctx := context.Background()
+	cat := MustBuiltinCatalog()
+	p, err := NewPredictor(ctx, cat, DemoHistory(cat), PredictorOptions{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgs, truth := heldOut(t, cat, p, DemoWorld, 7)
+	b, err := p.PredictAll(ctx, cfgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lat, mem, mape := coverage(b.Preds, truth)
+	t.Logf("held-out n=%d: 80%% coverage latency %.3f memory %.3f, latency MAPE %.1f%%", len(cfgs), lat, mem, mape)
+	if lat < 0.70 || lat > 0.90 || mem < 0.70 || mem > 0.90 {
+		t.Errorf("80%% intervals cover latency %.3f, memory %.3f; want 0.70–0.90", lat, mem)
+	}
+	// The learned correction must beat the plain roofline by a wide margin.
+	base, _ := NewPredictor(ctx, cat, DemoHistory(cat), PredictorOptions{RooflineOnly: true})
+	bb, _ := base.PredictAll(ctx, cfgs)
+	_, _, baseMAPE := coverage(bb.Preds, truth)
+	if mape > baseMAPE/2 {
+		t.Errorf("learned MAPE %.1f%% is not under half the roofline's %.1f%%", mape, baseMAPE)
+	}
+}
+
+func TestPredictorRecoversKnownFunction(t *testing.T) {
+	// Truth: roofline × exp(f) with f linear in log batch and a per-backend
+	// offset. Trained on 150 points, it must predict the rest within a few %.
+	ctx := context.Background()
+	cat := MustBuiltinCatalog()
+	off := map[string]float64{"cpu": 0.3, "cuda": -0.4, "rocm": 0.1, "mps": 0.2, "openvino": -0.1, "qnn": 0.5, "webnn": 0.0, "webgpu": 0.25}
+	f := func(c Config) float64 {
+		return off[cat.Hardware(c.Hardware).Backend] + 0.25*math.Log2(float64(c.BatchSize))
+	}
+	all := DefaultSpace(cat).Configs(cat)
+	rng := rand.New(rand.NewPCG(3, 3))
+	rng.Shuffle(len(all), func(i, j int) { all[i], all[j] = all[j], all[i] })
+	var train []Result
+	for _, c := range all[:150] {
+		rf := RooflineFor(cat.Model(c.Model), cat.Hardware(c.Hardware), c.BatchSize, c.Precision, c.SequenceLength)
+		train = append(train, Result{Config: c, LatencyMS: rf.LatencyMS * math.Exp(f(c)), Source: "test"})
+	}
+	p, err := NewPredictor(ctx, cat, train, PredictorOptions{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	test := all[150:450]
+	b, _ := p.PredictAll(ctx, test)
+	worst, sum := 0.0, 0.0
+	for i, c := range test {
+		want := b.Preds[i].Roofline.LatencyMS * math.Exp(f(c))
+		e := math.Abs(b.Preds[i].Latency.Value/want - 1)
+		sum += e
+		worst = math.Max(worst, e)
+	}
+	if mean := sum / float64(len(test)) * 100; mean > 3 {
+		t.Errorf("mean error %.2f%% recovering a known function; want ≤ 3%% (worst %.1f%%)", mean, worst*100)
+	}
+}
+
+func TestUncertaintyGrowsAwayFromData(t *testing.T) {
+	ctx := context.Background()
+	cat := MustBuiltinCatalog()
+	var cudaOnly []Result
+	for _, r := range SimulateHistory(cat, DemoWorld, DefaultSpace(cat), 400, 5) {
+		if r.Hardware == "cuda" {
+			cudaOnly = append(cudaOnly, r)
+		}
+	}
+	if len(cudaOnly) < 20 {
+		t.Fatalf("only %d cuda results", len(cudaOnly))
+	}
+	p, err := NewPredictor(ctx, cat, cudaOnly, PredictorOptions{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Mean remaining uncertainty on the measured backend against every
+	// other backend, over the whole default space.
+	bt, err := p.PredictAll(ctx, DefaultSpace(cat).Configs(cat))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen, unseen, ns, nu float64
+	for _, pr := range bt.Preds {
+		if pr.Measured() {
+			continue
+		}
+		if pr.Hardware == "cuda" {
+			seen, ns = seen+pr.LatencyUncertainty, ns+1
+		} else {
+			unseen, nu = unseen+pr.LatencyUncertainty, nu+1
+		}
+	}
+	seen, unseen = seen/ns, unseen/nu
+	t.Logf("mean remaining uncertainty: cuda (measured) %.3f, other backends %.3f", seen, unseen)
+	if unseen < 1.5*seen {
+		t.Errorf("uncertainty away from the data (%.3f) is not well above near it (%.3f)", unseen, seen)
+	}
+	near, _ := p.Predict(Config{Model: "bert-base-uncased", Hardware: "cuda", BatchSize: 3, Precision: FP16})
+	far, _ := p.Predict(Config{Model: "bert-base-uncased", Hardware: "qnn", BatchSize: 3, Precision: FP16})
+	if far.Latency.Std <= near.Latency.Std {
+		t.Errorf("interval on unseen qnn (std %.3f) not wider than on cuda (std %.3f)", far.Latency.Std, near.Latency.Std)
+	}
+}
+
+func TestPredictorWithoutData(t *testing.T) {
+	cat := MustBuiltinCatalog()
+	p, err := NewPredictor(context.Background(), cat, nil, PredictorOptions{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, err := p.Predict(Config{Model: "gpt2", Hardware: "cuda", BatchSize: 8, Precision: FP16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Prior only: centred on the roofline, with wide intervals (×/÷ 2 or more).
+	if math.Abs(pr.Latency.Value/pr.Roofline.LatencyMS-1) > 1e-9 {
+		t.Errorf("no-data prediction %.3f is not the roofline %.3f", pr.Latency.Value, pr.Roofline.LatencyMS)
+	}
+	if pr.Latency.High/pr.Latency.Value < 2 || pr.LatencyUncertainty < 0.99 {
+		t.Errorf("no-data interval too narrow: %+v (uncertainty %.2f)", pr.Latency, pr.LatencyUncertainty)
+	}
+}
+
+func TestMoreDataNarrowsIntervalsOnAverage(t *testing.T) {
+	ctx := context.Background()
+	cat := MustBuiltinCatalog()
+	all := SimulateHistory(cat, DemoWorld, DefaultSpace(cat), 240, 11)
+	cfgs, _ := heldOut(t, cat, mustPredictor(t, cat, all), DemoWorld, 1)
+	prev := math.Inf(1)
+	for _, n := range []int{0, 15, 60, 240} {
+		p := mustPredictor(t, cat, all[:n])
+		b, _ := p.PredictAll(ctx, cfgs)
+		mean := 0.0
+		for _, pr := range b.Preds {
+			mean += math.Log(pr.Latency.High / pr.Latency.Low)
+		}
+		mean /= float64(len(cfgs))
+		t.Logf("n=%d mean log interval width %.3f", n, mean)
+		if mean > prev {
+			t.Errorf("with %d results the mean interval widened: %.3f > %.3f", n, mean, prev)
+		}
+		prev = mean
+	}
+}
+
+func mustPredictor(t *testing.T, cat *Catalog, rs []Result) *Predictor {
+	t.Helper()
+	p, err := NewPredictor(context.Background(), cat, rs, PredictorOptions{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestMeasuredValuesWin(t *testing.T) {
+	cat := MustBuiltinCatalog()
+	cfg := Config{Model: "gpt2", Hardware: "cuda", BatchSize: 4, Precision: FP16, SequenceLength: 128}
+	rs := []Result{{Config: cfg, LatencyMS: 12, Source: "a"}, {Config: cfg, LatencyMS: 27, MemoryMB: 900, Source: "b"}}
+	pr, err := mustPredictor(t, cat, rs).Predict(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !pr.Latency.Measured || math.Abs(pr.Latency.Value-18) > 1e-9 || pr.Latency.Low != 12 || pr.Latency.High != 27 {
+		t.Errorf("measured latency: %+v; want geometric mean 18 in [12, 27]", pr.Latency)
+	}
+	if !pr.Throughput.Measured || math.Abs(pr.Throughput.Value-4000.0/18) > 1e-9 {
+		t.Errorf("throughput not derived from measured latency: %+v", pr.Throughput)
+	}
+	if !pr.Memory.Measured || pr.Memory.Value != 900 {
+		t.Errorf("measured memory: %+v", pr.Memory)
+	}
+}
+
+func TestPredictorDeterministic(t *testing.T) {
+	cat := MustBuiltinCatalog()
+	h := DemoHistory(cat)
+	cfg := Config{Model: "openai/whisper-tiny", Hardware: "rocm", BatchSize: 16, Precision: FP16}
+	a, _ := mustPredictor(t, cat, h).Predict(cfg)
+	b, _ := mustPredictor(t, cat, h).Predict(cfg)
+	if a.Latency != b.Latency || a.Memory != b.Memory {
+		t.Errorf("same data and seed gave %+v and %+v", a.Latency, b.Latency)
+	}
+}

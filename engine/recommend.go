@@ -1,0 +1,314 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+)
+
+// ScoreWeights weigh the parts of a hardware score. They need not sum to 1;
+// scores are divided by the sum so they stay in [0,1].
+type ScoreWeights struct {
+	Performance  float64 `json:"performance"`
+	Power        float64 `json:"power"`
+	Headroom     float64 `json:"memory_headroom"`
+	Availability float64 `json:"availability"`
+	Deployment   float64 `json:"deployment"`
+}
+
+// DefaultScoreWeights put half the weight on the optimised metric.
+var DefaultScoreWeights = ScoreWeights{Performance: 0.5, Power: 0.15, Headroom: 0.1, Availability: 0.15, Deployment: 0.1}
+
+func (w ScoreWeights) sum() float64 {
+	return w.Performance + w.Power + w.Headroom + w.Availability + w.Deployment
+}
+
+// Constraints exclude hardware from a recommendation. Zero means no limit.
+type Constraints struct {
+	MaxPowerW     float64 `json:"max_power_w,omitempty"`
+	MinMemoryGB   float64 `json:"min_memory_gb,omitempty"`
+	MaxDeployment float64 `json:"max_deployment_complexity,omitempty"`
+}
+
+func (c Constraints) violation(h *Hardware) string {
+	var why []string
+	if c.MaxPowerW > 0 && h.TDPWatts > c.MaxPowerW {
+		why = append(why, fmt.Sprintf("%.0f W exceeds --max-power %.0f W", h.TDPWatts, c.MaxPowerW))
+	}
+	if c.MinMemoryGB > 0 && h.MemoryGB < c.MinMemoryGB {
+		why = append(why, fmt.Sprintf("%.0f GB is below --min-memory %.0f GB", h.MemoryGB, c.MinMemoryGB))
+	}
+	if c.MaxDeployment > 0 && h.DeploymentComplexity > c.MaxDeployment {
+		why = append(why, fmt.Sprintf("deployment complexity %.2f exceeds %.2f", h.DeploymentComplexity, c.MaxDeployment))
+	}
+	return strings.Join(why, "; ")
+}
+
+// ScoreComponent is one line of a score breakdown.
+type ScoreComponent struct {
+	Name         string  `json:"name"`
+	Value        float64 `json:"value"`
+	Weight       float64 `json:"weight"`
+	Contribution float64 `json:"contribution"`
+}
+
+// HardwareScore is one hardware's place in a ranking.
+type HardwareScore struct {
+	Hardware  string           `json:"hardware"`
+	Score     float64          `json:"score"`
+	Feasible  bool             `json:"feasible"`
+	Eligible  bool             `json:"eligible"`
+	Reason    string           `json:"reason,omitempty"`
+	Predicted PredictedMetrics `json:"predicted"`
+	Breakdown []ScoreComponent `json:"breakdown,omitempty"`
+	pred      *Prediction
+	static    float64 // score part that does not depend on the metric
+}
+
+// HardwareRanking ranks every hardware for one model, batch and precision.
+type HardwareRanking struct {
+	Model               string          `json:"model_name"`
+	BatchSize           int             `json:"batch_size"`
+	Precision           Precision       `json:"precision"`
+	SequenceLength      int             `json:"sequence_length"`
+	Metric              Metric          `json:"optimization_metric"`
+	RecommendedHardware string          `json:"recommended_hardware"`
+	Alternatives        []Alternative   `json:"alternatives"`
+	Ranking             []HardwareScore `json:"ranking"`
+}
+
+// NoHardwareError says why no hardware qualified.
+type NoHardwareError struct {
+	Model   string
+	Reasons []string
+}
+
+func (e *NoHardwareError) Error() string {
+	return fmt.Sprintf("no hardware satisfies the constraints for %s:\n  %s", e.Model, strings.Join(e.Reasons, "\n  "))
+}
+
+// Recommender ranks hardware with a transparent weighted score.
+type Recommender struct {
+	Weights     ScoreWeights
+	Constraints Constraints
+}
+
+// MaxAlternatives and AlternativeShare define the alternatives list.
+const (
+	MaxAlternatives  = 3
+	AlternativeShare = 0.8
+)
+
+// Rank scores the predictions of one (model, batch, precision) group, one
+// prediction per hardware. It fails with *NoHardwareError when no hardware
+// is feasible and within the constraints: it never falls back silently.
+func (r Recommender) Rank(cat *Catalog, preds []*Prediction, metric Metric) (*HardwareRanking, error) {
+	if len(preds) == 0 {
+		return nil, fmt.Errorf("no hardware to rank")
+	}
+	w := r.Weights
+	if w.sum() <= 0 {
+		w = DefaultScoreWeights
+	}
+	tot := w.sum()
+	first := preds[0]
+	out := &HardwareRanking{Model: first.Model, BatchSize: first.BatchSize, Precision: first.Precision,
+		SequenceLength: first.SequenceLength, Metric: metric}
+	scores := make([]HardwareScore, len(preds))
+	best, minTDP := 0.0, math.Inf(1)
+	if !metric.HigherIsBetter() {
+		best = math.Inf(1)
+	}
+	var reasons []string
+	for i, p := range preds {
+		h := cat.Hardware(p.Hardware)
+		s := HardwareScore{Hardware: p.Hardware, Feasible: p.Feasible, Reason: p.Reason, Predicted: p.Intervals(), pred: p}
+		if p.Feasible {
+			if v := r.Constraints.violation(h); v != "" {
+				s.Reason = v
+			} else {
+				s.Eligible = true
+				val := p.Get(metric).Value
+				if metric.HigherIsBetter() {
+					best = math.Max(best, val)
+				} else {
+					best = math.Min(best, val)
+				}
+				minTDP = math.Min(minTDP, h.TDPWatts)
+			}
+		}
+		if !s.Eligible {
+			reasons = append(reasons, fmt.Sprintf("%s: %s", p.Hardware, s.Reason))
+		}
+		scores[i] = s
+	}
+	for i := range scores {
+		s := &scores[i]
+		if !s.Eligible {
+			continue
+		}
+		h := cat.Hardware(s.Hardware)
+		val := s.pred.Get(metric).Value
+		perf := val / best
+		if !metric.HigherIsBetter() {
+			perf = best / val
+		}
+		comps := []ScoreComponent{
+			{Name: "performance", Value: perf, Weight: w.Performance},
+			{Name: "power", Value: minTDP / h.TDPWatts, Weight: w.Power},
+			{Name: "memory_headroom", Value: clamp(1-s.pred.Memory.Value/h.UsableMemoryMB(), 0, 1), Weight: w.Headroom},
+			{Name: "availability", Value: h.Availability, Weight: w.Availability},
+			{Name: "deployment", Value: 1 - h.DeploymentComplexity, Weight: w.Deployment},
+		}
+		for k := range comps {
+			c := &comps[k]
+			c.Contribution = c.Value * c.Weight / tot
+			s.Score += c.Contribution
+			if k > 0 {
+				s.static += c.Contribution
+			}
+			c.Value, c.Contribution = round4(c.Value), round4(c.Contribution)
+		}
+		s.Breakdown = comps
+	}
+	sort.SliceStable(scores, func(i, j int) bool {
+		a, b := scores[i], scores[j]
+		if a.Eligible != b.Eligible {
+			return a.Eligible
+		}
+		if a.Feasible != b.Feasible {
+			return a.Feasible
+		}
+		if a.Score != b.Score {
+			return a.Score > b.Score
+		}
+		return a.Hardware < b.Hardware
+	})
+	out.Ranking = scores
+	if !scores[0].Eligible {
+		return out, &NoHardwareError{Model: fmt.Sprintf("%s (batch %d, %s)", first.Model, first.BatchSize, first.Precision), Reasons: reasons}
+	}
+	out.RecommendedHardware = scores[0].Hardware
+	out.Alternatives = []Alternative{}
+	for _, s := range scores[1:] {
+		if s.Eligible && s.Score >= AlternativeShare*scores[0].Score && len(out.Alternatives) < MaxAlternatives {
+			out.Alternatives = append(out.Alternatives, Alternative{Hardware: s.Hardware, Score: round4(s.Score)})
+		}
+	}
+	for i := range out.Ranking {
+		out.Ranking[i].Score = round4(out.Ranking[i].Score)
+	}
+	return out, nil
+}
+
+// Score returns the named hardware's entry, or nil.
+func (hr *HardwareRanking) Score(hw string) *HardwareScore {
+	for i := range hr.Ranking {
+		if hr.Ranking[i].Hardware == hw {
+			return &hr.Ranking[i]
+		}
+	}
+	return nil
+}
+
+// RecommendHardware ranks the given hardware (the default candidate hardware
+// when empty) for a model, batch and precision.
+func (p *Predictor) RecommendHardware(ctx context.Context, model string, batch int, prec Precision, seq int,
+	metric Metric, hardware []string, rec Recommender) (*HardwareRanking, error) {
+	if len(hardware) == 0 {
+		hardware = DefaultSpace(p.cat).WithMeasured(p.results).Hardware
+	}
+	cfgs := make([]Config, 0, len(hardware))
+	for _, hw := range hardware {
+		cfg, err := p.cat.Normalize(Config{Model: model, Hardware: hw, BatchSize: batch, Precision: prec, SequenceLength: seq})
+		if err != nil {
+			return nil, err
+		}
+		cfgs = append(cfgs, cfg)
+	}
+	b, err := p.PredictAll(ctx, cfgs)
+	if err != nil {
+		return nil, err
+	}
+	preds := make([]*Prediction, len(b.Preds))
+	for i := range b.Preds {
+		preds[i] = &b.Preds[i]
+	}
+	return rec.Rank(p.cat, preds, metric)
+}
+
+// decisionValue is the probability that measuring configuration c changes
+// the group's recommendation: for a mismatch, that c truly outscores the
+// recommended hardware; for the recommended hardware itself, that it truly
+// falls below the runner-up. The metric's log uncertainty of both sides is
+// what can move; the rest of the score is fixed.
+func decisionValue(hr *HardwareRanking, hw string, metric Metric, w ScoreWeights) float64 {
+	tot := w.sum()
+	if tot <= 0 {
+		w, tot = DefaultScoreWeights, DefaultScoreWeights.sum()
+	}
+	wp := w.Performance / tot
+	if wp <= 0 || len(hr.Ranking) == 0 {
+		return 0
+	}
+	rec := &hr.Ranking[0]
+	c := hr.Score(hw)
+	if c == nil || !c.Eligible {
+		return 0
+	}
+	other := rec
+	if hw == rec.Hardware {
+		other = nil
+		for i := 1; i < len(hr.Ranking); i++ {
+			if hr.Ranking[i].Eligible {
+				other = &hr.Ranking[i]
+				break
+			}
+		}
+		if other == nil {
+			return 0
+		}
+	}
+	perf := func(s *HardwareScore) float64 { return (s.Score - s.static) / wp }
+	sd := math.Hypot(c.pred.Get(metric).Std, other.pred.Get(metric).Std)
+	var z float64
+	if hw == rec.Hardware {
+		// Perf the recommended hardware must fall to for the runner-up to win.
+		need := (other.Score - c.static) / wp
+		if need <= 0 {
+			return 0
+		}
+		z = math.Log(perf(c) / need)
+	} else {
+		need := (rec.Score - c.static) / wp
+		if need <= 0 {
+			return 1
+		}
+		z = math.Log(need / math.Max(perf(c), 1e-12))
+	}
+	if sd == 0 {
+		if z < 0 {
+			return 1
+		}
+		return 0
+	}
+	return normalCDF(-z / sd)
+}
+
+func normalCDF(x float64) float64 { return 0.5 * math.Erfc(-x/math.Sqrt2) }
+
+// improvementPct is the predicted gain of the recommended hardware over hw
+// on the metric, in percent (negative when hw is better on the metric alone).
+func improvementPct(hr *HardwareRanking, hw string, metric Metric) float64 {
+	rec, c := hr.Score(hr.RecommendedHardware), hr.Score(hw)
+	if rec == nil || c == nil || hw == hr.RecommendedHardware {
+		return 0
+	}
+	rv, cv := rec.pred.Get(metric).Value, c.pred.Get(metric).Value
+	if metric.HigherIsBetter() {
+		return (rv/cv - 1) * 100
+	}
+	return (cv/rv - 1) * 100
+}

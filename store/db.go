@@ -1,0 +1,332 @@
+// Package store is the only package of perfpilot that speaks SQL: it opens
+// and migrates the SQLite database, keeps benchmark results, sessions,
+// recommendation history and catalog additions, and holds the import parsers
+// and export writers that move data in and out of files.
+package store
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"perfpilot/engine"
+)
+
+// ApplicationID marks a SQLite file as a perfpilot database ("PPLT").
+const ApplicationID int32 = 0x50504c54
+
+// Sentinel errors, for errors.Is.
+var (
+	ErrNotPerfpilot    = errors.New("not a perfpilot database")
+	ErrNewerSchema     = errors.New("database written by a newer perfpilot")
+	ErrSessionNotFound = errors.New("session not found")
+	ErrSessionExists   = errors.New("session already exists")
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// migrations holds the schema steps in order; migrations[i] brings the
+// database to user_version i+1.
+var migrations = mustLoadMigrations()
+
+// SchemaVersion is the newest schema this binary knows.
+var SchemaVersion = len(migrations)
+
+func mustLoadMigrations() []string {
+	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		panic(err)
+	}
+	// Glob returns sorted names; the numeric prefix must count up from 1 so
+	// a missing or misnamed file is caught at start-up, not in the field.
+	out := make([]string, 0, len(names))
+	for i, name := range names {
+		base := path.Base(name)
+		num, _, _ := strings.Cut(base, "_")
+		if n, err := strconv.Atoi(num); err != nil || n != i+1 {
+			panic(fmt.Sprintf("store: migration %s is out of sequence (want number %d)", base, i+1))
+		}
+		data, err := migrationFS.ReadFile(name)
+		if err != nil {
+			panic(err)
+		}
+		out = append(out, string(data))
+	}
+	return out
+}
+
+// DB is an open perfpilot database.
+type DB struct {
+	sql  *sql.DB
+	path string
+	now  func() time.Time
+}
+
+// Option configures Open.
+type Option func(*DB)
+
+// WithClock sets the clock used for imported_at, created_at and history
+// timestamps, so tests can control time.
+func WithClock(now func() time.Time) Option {
+	return func(db *DB) { db.now = now }
+}
+
+// ResolvePath picks the database file: the --db flag, else $PERFPILOT_DB,
+// else DefaultPath.
+func ResolvePath(flag string) (string, error) {
+	if flag != "" {
+		return flag, nil
+	}
+	if env := os.Getenv("PERFPILOT_DB"); env != "" {
+		return env, nil
+	}
+	return DefaultPath()
+}
+
+// DefaultPath is $XDG_DATA_HOME/perfpilot/perfpilot.db, with XDG_DATA_HOME
+// defaulting to ~/.local/share.
+func DefaultPath() (string, error) {
+	base := os.Getenv("XDG_DATA_HOME")
+	// The XDG spec says relative values are invalid and must be ignored.
+	if base == "" || !filepath.IsAbs(base) {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", fmt.Errorf("locate database: set --db or PERFPILOT_DB: %w", err)
+		}
+		base = filepath.Join(home, ".local", "share")
+	}
+	return filepath.Join(base, "perfpilot", "perfpilot.db"), nil
+}
+
+// Open opens (creating if needed) the perfpilot database at path, migrates
+// it to the current schema and, when it is new, seeds it with the demo
+// history simulated from cat. A file that is not a perfpilot database, or
+// one written by a newer perfpilot, is refused and left untouched.
+func Open(ctx context.Context, path string, cat *engine.Catalog, opts ...Option) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("open database: empty path")
+	}
+	if cat == nil {
+		return nil, errors.New("open database: a catalog is needed to seed a new database")
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	// Look before touching: opening with our pragmas would switch a foreign
+	// database to WAL and so rewrite its header.
+	if err := probe(ctx, abs); err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	// busy_timeout goes first so the journal_mode switch of a brand-new file
+	// waits for a concurrent opener instead of failing. _txlock=immediate
+	// makes every write transaction take the write lock at BEGIN, so two
+	// writers queue on busy_timeout rather than deadlocking into
+	// "database is locked" when a reader upgrades.
+	dsn := fileURI(abs) + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_txlock=immediate"
+	sqldb, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	db := &DB{sql: sqldb, path: abs, now: time.Now}
+	for _, o := range opts {
+		o(db)
+	}
+	if err := db.migrate(ctx, cat); err != nil {
+		sqldb.Close()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// Close closes the database.
+func (db *DB) Close() error { return db.sql.Close() }
+
+// Path is the absolute path of the database file.
+func (db *DB) Path() string { return db.path }
+
+// fileURI turns an absolute path into a SQLite URI; characters that URIs
+// reserve are percent-escaped (SQLite decodes them back).
+func fileURI(abs string) string {
+	r := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
+	return "file:" + r.Replace(filepath.ToSlash(abs))
+}
+
+const sqliteMagic = "SQLite format 3\x00"
+
+// probe refuses an existing non-empty file unless it is a SQLite database
+// that is either empty of schema or carries our application_id with a
+// schema we know. It only reads: the header first, then a read-only
+// connection that cannot checkpoint or change the journal mode.
+func probe(ctx context.Context, abs string) error {
+	f, err := os.Open(abs)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if st.IsDir() {
+		return fmt.Errorf("%w: it is a directory", ErrNotPerfpilot)
+	}
+	if st.Size() == 0 {
+		return nil // SQLite treats an empty file as a new database
+	}
+	var hdr [100]byte
+	if _, err := io.ReadFull(f, hdr[:]); err != nil || !bytes.HasPrefix(hdr[:], []byte(sqliteMagic)) {
+		return fmt.Errorf("%w: the file is not a SQLite database (refusing to touch it)", ErrNotPerfpilot)
+	}
+	// The header may be stale while committed pages still sit in the WAL
+	// (a process killed before a checkpoint), so ask SQLite, read-only.
+	ro, err := sql.Open("sqlite", fileURI(abs)+"?mode=ro&_pragma=busy_timeout(10000)")
+	if err != nil {
+		return err
+	}
+	defer ro.Close()
+	conn, err := ro.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("read header: %w", err)
+	}
+	defer conn.Close()
+	appID, version, objects, err := readIdentity(ctx, conn)
+	if err != nil {
+		return fmt.Errorf("read header: %w", err)
+	}
+	return checkIdentity(appID, version, objects)
+}
+
+// queryer is what readIdentity needs from a connection or transaction.
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func readIdentity(ctx context.Context, q queryer) (appID int32, version, objects int, err error) {
+	if err = q.QueryRowContext(ctx, "PRAGMA application_id").Scan(&appID); err != nil {
+		return
+	}
+	if err = q.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return
+	}
+	err = q.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&objects)
+	return
+}
+
+func checkIdentity(appID int32, version, objects int) error {
+	switch {
+	case appID == 0 && version == 0 && objects == 0:
+		return nil // a blank SQLite file: ours to initialise
+	case appID != ApplicationID:
+		return fmt.Errorf("%w: it is a SQLite database of another application (application_id %#x; refusing to touch it)",
+			ErrNotPerfpilot, uint32(appID))
+	case version > SchemaVersion:
+		return fmt.Errorf("%w (schema %d, this binary knows %d)", ErrNewerSchema, version, SchemaVersion)
+	}
+	return nil
+}
+
+// migrate brings the schema up to date. A new database gets every migration
+// and the demo seed in one transaction, so it is either complete or blank;
+// an existing one gets each pending migration in its own transaction.
+func (db *DB) migrate(ctx context.Context, cat *engine.Catalog) error {
+	for {
+		done, err := db.migrateStep(ctx, cat)
+		if err != nil || done {
+			return err
+		}
+	}
+}
+
+func (db *DB) migrateStep(ctx context.Context, cat *engine.Catalog) (done bool, err error) {
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("begin migration: %w", err)
+	}
+	defer tx.Rollback()
+	// Re-check inside the write lock: another process may have created or
+	// upgraded the database since probe looked.
+	appID, version, objects, err := readIdentity(ctx, tx)
+	if err != nil {
+		return false, err
+	}
+	if err := checkIdentity(appID, version, objects); err != nil {
+		return false, err
+	}
+	if version == SchemaVersion {
+		return true, nil
+	}
+	last := version + 1
+	if version == 0 {
+		last = SchemaVersion
+	}
+	for v := version + 1; v <= last; v++ {
+		if _, err := tx.ExecContext(ctx, migrations[v-1]); err != nil {
+			return false, fmt.Errorf("migration %d: %w", v, err)
+		}
+	}
+	if version == 0 {
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA application_id = %d", ApplicationID)); err != nil {
+			return false, fmt.Errorf("set application_id: %w", err)
+		}
+		if _, _, err := db.insertResults(ctx, tx, engine.DemoHistory(cat)); err != nil {
+			return false, fmt.Errorf("seed demo history: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", last)); err != nil {
+		return false, fmt.Errorf("set user_version: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("commit migration %d: %w", last, err)
+	}
+	return last == SchemaVersion, nil
+}
+
+// timeLayout stores times as fixed-width UTC text so they sort as strings.
+const timeLayout = "2006-01-02T15:04:05.000000000Z"
+
+func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
+
+func parseTime(s string) (time.Time, error) {
+	t, err := time.Parse(timeLayout, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("stored time %q: %w", s, err)
+	}
+	return t, nil
+}
+
+// inTx runs fn in a write transaction.
+func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}

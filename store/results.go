@@ -1,0 +1,227 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	"perfpilot/engine"
+)
+
+// StoredResult is a result as kept in the database.
+type StoredResult struct {
+	ID int64
+	engine.Result
+	ImportedAt time.Time
+}
+
+// ResultFilter narrows Results; zero fields match everything.
+type ResultFilter struct {
+	Source string
+}
+
+// ValidateResult checks the invariants every stored result keeps: a
+// complete configuration, a source, and at least one measured metric, each
+// positive and finite (zero means not measured).
+func ValidateResult(r engine.Result) error {
+	switch {
+	case r.Model == "":
+		return errors.New("model_name: missing")
+	case r.Hardware == "":
+		return errors.New("hardware: missing")
+	case r.BatchSize <= 0:
+		return fmt.Errorf("batch_size: %d is not positive", r.BatchSize)
+	case r.SequenceLength <= 0:
+		return fmt.Errorf("sequence_length: %d is not positive", r.SequenceLength)
+	case r.Source == "":
+		return errors.New("source: missing")
+	}
+	if p, err := engine.ParsePrecision(string(r.Precision)); err != nil {
+		return fmt.Errorf("precision: %w", err)
+	} else if p != r.Precision {
+		return fmt.Errorf("precision: %q is not canonical (want %q)", r.Precision, p)
+	}
+	metrics := []struct {
+		name string
+		v    float64
+	}{{"throughput", r.Throughput}, {"latency_ms", r.LatencyMS}, {"memory_mb", r.MemoryMB}}
+	measured := false
+	for _, m := range metrics {
+		if m.v == 0 {
+			continue
+		}
+		if !(m.v > 0) || math.IsInf(m.v, 0) {
+			return fmt.Errorf("%s: %v is not a positive number", m.name, m.v)
+		}
+		measured = true
+	}
+	if !measured {
+		return errors.New("no metric: give at least one of throughput, latency_ms, memory_mb")
+	}
+	return nil
+}
+
+// dedupKey identifies a measurement by everything that was measured: the
+// configuration, the metric values and when. Provenance (source, stack,
+// model_type) is left out, so the same numbers imported under another label
+// are still recognised as the same measurement.
+func dedupKey(r engine.Result) string {
+	h := sha256.New()
+	ts := ""
+	if !r.Timestamp.IsZero() {
+		ts = strconv.FormatInt(r.Timestamp.UnixNano(), 10)
+	}
+	for _, f := range []string{r.Model, r.Hardware, strconv.Itoa(r.BatchSize), string(r.Precision),
+		strconv.Itoa(r.SequenceLength), fmtFloat(r.Throughput), fmtFloat(r.LatencyMS), fmtFloat(r.MemoryMB), ts} {
+		h.Write([]byte(f))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+func fmtFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+// nullFloat stores engine's "0 = not measured" as NULL.
+func nullFloat(v float64) sql.NullFloat64 { return sql.NullFloat64{Float64: v, Valid: v != 0} }
+
+// InsertResults adds the results in one transaction. Exact duplicates of
+// stored measurements (and repeats within rs) are skipped and counted. Any
+// invalid result rejects the whole slice.
+func (db *DB) InsertResults(ctx context.Context, rs []engine.Result) (added, duplicates int, err error) {
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		added, duplicates, err = db.insertResults(ctx, tx, rs)
+		return err
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("insert results: %w", err)
+	}
+	return added, duplicates, nil
+}
+
+func (db *DB) insertResults(ctx context.Context, tx *sql.Tx, rs []engine.Result) (added, duplicates int, err error) {
+	for i, r := range rs {
+		if err := ValidateResult(r); err != nil {
+			return 0, 0, fmt.Errorf("result %d (%s): %w", i+1, r.Config, err)
+		}
+	}
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO results
+		(model_name, hardware, batch_size, precision, sequence_length, throughput, latency_ms, memory_mb,
+		 model_type, source, timestamp, stack, imported_at, dedup_key)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (dedup_key) DO NOTHING`)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer stmt.Close()
+	now := formatTime(db.now())
+	for _, r := range rs {
+		var ts sql.NullString
+		if !r.Timestamp.IsZero() {
+			ts = sql.NullString{String: formatTime(r.Timestamp), Valid: true}
+		}
+		res, err := stmt.ExecContext(ctx, r.Model, r.Hardware, r.BatchSize, string(r.Precision), r.SequenceLength,
+			nullFloat(r.Throughput), nullFloat(r.LatencyMS), nullFloat(r.MemoryMB),
+			r.ModelType, r.Source, ts, r.Stack, now, dedupKey(r))
+		if err != nil {
+			return 0, 0, fmt.Errorf("insert %s: %w", r.Config, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return 0, 0, err
+		}
+		if n == 0 {
+			duplicates++
+		} else {
+			added++
+		}
+	}
+	return added, duplicates, nil
+}
+
+// Results lists stored results in insertion order.
+func (db *DB) Results(ctx context.Context, filter ResultFilter) ([]StoredResult, error) {
+	q := `SELECT id, model_name, hardware, batch_size, precision, sequence_length, throughput, latency_ms, memory_mb,
+		model_type, source, timestamp, stack, imported_at FROM results`
+	var args []any
+	if filter.Source != "" {
+		q += " WHERE source = ?"
+		args = append(args, filter.Source)
+	}
+	q += " ORDER BY id"
+	rows, err := db.sql.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list results: %w", err)
+	}
+	defer rows.Close()
+	var out []StoredResult
+	for rows.Next() {
+		var s StoredResult
+		var prec, imported string
+		var thr, lat, mem sql.NullFloat64
+		var ts sql.NullString
+		if err := rows.Scan(&s.ID, &s.Model, &s.Hardware, &s.BatchSize, &prec, &s.SequenceLength, &thr, &lat, &mem,
+			&s.ModelType, &s.Source, &ts, &s.Stack, &imported); err != nil {
+			return nil, fmt.Errorf("list results: %w", err)
+		}
+		s.Precision = engine.Precision(prec)
+		s.Throughput, s.LatencyMS, s.MemoryMB = thr.Float64, lat.Float64, mem.Float64
+		if ts.Valid {
+			if s.Timestamp, err = parseTime(ts.String); err != nil {
+				return nil, fmt.Errorf("list results: result %d: %w", s.ID, err)
+			}
+		}
+		if s.ImportedAt, err = parseTime(imported); err != nil {
+			return nil, fmt.Errorf("list results: result %d: %w", s.ID, err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list results: %w", err)
+	}
+	return out, nil
+}
+
+// AllResults returns every stored result, in insertion order, for the engine.
+func (db *DB) AllResults(ctx context.Context) ([]engine.Result, error) {
+	stored, err := db.Results(ctx, ResultFilter{})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]engine.Result, len(stored))
+	for i, s := range stored {
+		out[i] = s.Result
+	}
+	return out, nil
+}
+
+// CountResults returns how many results are stored.
+func (db *DB) CountResults(ctx context.Context) (int, error) {
+	var n int
+	if err := db.sql.QueryRowContext(ctx, "SELECT count(*) FROM results").Scan(&n); err != nil {
+		return 0, fmt.Errorf("count results: %w", err)
+	}
+	return n, nil
+}
+
+// DeleteSource removes every result with the source and says how many.
+func (db *DB) DeleteSource(ctx context.Context, source string) (int, error) {
+	var n int64
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "DELETE FROM results WHERE source = ?", source)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("delete source %q: %w", source, err)
+	}
+	return int(n), nil
+}

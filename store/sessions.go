@@ -1,0 +1,436 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"perfpilot/engine"
+)
+
+// SessionParams are the parameters a session's report was produced with.
+type SessionParams struct {
+	Metric engine.Metric `json:"metric"`
+	Budget int           `json:"budget"`
+	Seed   uint64        `json:"seed"`
+	// Extra holds any further flags (constraints, weights, caps) by name.
+	Extra map[string]string `json:"extra,omitempty"`
+}
+
+// Session is a named, saved ranking: its parameters, the report snapshot and
+// the rows the user selected.
+type Session struct {
+	Name   string
+	Params SessionParams
+	Report *engine.Report
+	// Selected holds indexes into Report.Recommendations, ascending.
+	Selected []int
+	// CreatedAt and UpdatedAt are set by the store.
+	CreatedAt, UpdatedAt time.Time
+}
+
+// SessionInfo summarises a session for listings.
+type SessionInfo struct {
+	Name                 string
+	Metric               engine.Metric
+	Budget               int
+	Rows, Selected       int
+	CreatedAt, UpdatedAt time.Time
+}
+
+// HistoryEntry is one row of recommendation history (the seed's
+// integrated_recommendations plus perfpilot's fields).
+type HistoryEntry struct {
+	ID                     int64
+	Timestamp              time.Time
+	ModelName              string
+	ModelType              string
+	Hardware               string
+	BatchSize              int
+	Precision              engine.Precision
+	SequenceLength         int
+	RecommendedHardware    string
+	HardwareMatch          bool
+	InformationGain        float64
+	CombinedScore          float64
+	DecisionValue          float64
+	ExpectedImprovementPct float64
+	OptimizationMetric     engine.Metric
+	// SessionID is 0 when the row did not come from a saved session or the
+	// session was deleted since.
+	SessionID int64
+}
+
+func sessionNotFound(name string) error {
+	return fmt.Errorf("session %q not found: %w", name, ErrSessionNotFound)
+}
+
+func sessionExists(name string) error {
+	return fmt.Errorf("session %q already exists: %w", name, ErrSessionExists)
+}
+
+// normalizeSelection validates indexes against n rows and returns them
+// sorted without repeats.
+func normalizeSelection(sel []int, n int) ([]int, error) {
+	out := make([]int, 0, len(sel))
+	for _, i := range sel {
+		if i < 0 || i >= n {
+			return nil, fmt.Errorf("selected row %d is out of range (the session has %d rows)", i, n)
+		}
+		out = append(out, i)
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+// SaveSession stores a new session, and its rows in the recommendation
+// history, in one transaction. It fails if the name is taken.
+func (db *DB) SaveSession(ctx context.Context, s Session) error {
+	return db.saveSession(ctx, s, false)
+}
+
+// ReplaceSession stores a session, replacing any session of the same name
+// (which keeps its creation time). History gains the new rows.
+func (db *DB) ReplaceSession(ctx context.Context, s Session) error {
+	return db.saveSession(ctx, s, true)
+}
+
+func (db *DB) saveSession(ctx context.Context, s Session, replace bool) error {
+	name := strings.TrimSpace(s.Name)
+	if name == "" {
+		return errors.New("save session: empty name")
+	}
+	if s.Report == nil {
+		return fmt.Errorf("save session %q: no report", name)
+	}
+	recs := s.Report.Recommendations
+	sel, err := normalizeSelection(s.Selected, len(recs))
+	if err != nil {
+		return fmt.Errorf("save session %q: %w", name, err)
+	}
+	params, err := json.Marshal(s.Params)
+	if err != nil {
+		return fmt.Errorf("save session %q: params: %w", name, err)
+	}
+	// The rows live in session_rows; the snapshot keeps only the top level.
+	// An empty recommendations list stays in the snapshot so null and []
+	// both reopen as saved.
+	top := *s.Report
+	if len(recs) > 0 {
+		top.Recommendations = nil
+	}
+	report, err := json.Marshal(top)
+	if err != nil {
+		return fmt.Errorf("save session %q: report: %w", name, err)
+	}
+	rowJSON := make([][]byte, len(recs))
+	for i := range recs {
+		if rowJSON[i], err = json.Marshal(recs[i]); err != nil {
+			return fmt.Errorf("save session %q: row %d: %w", name, i, err)
+		}
+	}
+	now := formatTime(db.now())
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		var id int64
+		err := tx.QueryRowContext(ctx, "SELECT id FROM sessions WHERE name = ?", name).Scan(&id)
+		switch {
+		case err == nil && !replace:
+			return sessionExists(name)
+		case err == nil:
+			if _, err := tx.ExecContext(ctx, `UPDATE sessions SET params = ?, metric = ?, budget = ?, report = ?,
+				updated_at = ? WHERE id = ?`, string(params), string(s.Params.Metric), s.Params.Budget, string(report), now, id); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, "DELETE FROM session_rows WHERE session_id = ?", id); err != nil {
+				return err
+			}
+		case errors.Is(err, sql.ErrNoRows):
+			res, err := tx.ExecContext(ctx, `INSERT INTO sessions (name, params, metric, budget, report, created_at, updated_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?)`, name, string(params), string(s.Params.Metric), s.Params.Budget, string(report), now, now)
+			if err != nil {
+				return err
+			}
+			if id, err = res.LastInsertId(); err != nil {
+				return err
+			}
+		default:
+			return err
+		}
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO session_rows (session_id, position, rank, recommendation, selected)
+			VALUES (?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for i, r := range recs {
+			if _, err := stmt.ExecContext(ctx, id, i, r.Rank, string(rowJSON[i]), slices.Contains(sel, i)); err != nil {
+				return fmt.Errorf("row %d: %w", i, err)
+			}
+		}
+		return db.insertHistory(ctx, tx, s.Report.OptimizationMetric, recs, sql.NullInt64{Int64: id, Valid: true}, now)
+	})
+	if err != nil {
+		return fmt.Errorf("save session %q: %w", name, err)
+	}
+	return nil
+}
+
+// RecordHistory appends a report's recommendations to the history without
+// saving a session (what the seed did after every integration).
+func (db *DB) RecordHistory(ctx context.Context, rep *engine.Report) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		return db.insertHistory(ctx, tx, rep.OptimizationMetric, rep.Recommendations, sql.NullInt64{}, formatTime(db.now()))
+	})
+	if err != nil {
+		return fmt.Errorf("record history: %w", err)
+	}
+	return nil
+}
+
+func (db *DB) insertHistory(ctx context.Context, tx *sql.Tx, metric engine.Metric, recs []engine.Recommendation, session sql.NullInt64, now string) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO recommendation_history
+		(timestamp, model_name, model_type, hardware, batch_size, recommended_hardware, hardware_match,
+		 information_gain, combined_score, optimization_metric, precision, sequence_length, decision_value,
+		 expected_improvement_pct, session_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return fmt.Errorf("history: %w", err)
+	}
+	defer stmt.Close()
+	for _, r := range recs {
+		if _, err := stmt.ExecContext(ctx, now, r.ModelName, r.ModelType, r.Hardware, r.BatchSize, r.RecommendedHardware,
+			r.HardwareMatch, r.ExpectedInformationGain, r.CombinedScore, string(metric), string(r.Precision),
+			r.SequenceLength, r.DecisionValue, r.ExpectedImprovementPct, session); err != nil {
+			return fmt.Errorf("history: %w", err)
+		}
+	}
+	return nil
+}
+
+// Session loads a saved session exactly as it was saved.
+func (db *DB) Session(ctx context.Context, name string) (*Session, error) {
+	s := &Session{Name: name, Selected: []int{}}
+	var id int64
+	var params, report, created, updated string
+	err := db.sql.QueryRowContext(ctx, "SELECT id, params, report, created_at, updated_at FROM sessions WHERE name = ?", name).
+		Scan(&id, &params, &report, &created, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, sessionNotFound(name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load session %q: %w", name, err)
+	}
+	if err := json.Unmarshal([]byte(params), &s.Params); err != nil {
+		return nil, fmt.Errorf("load session %q: params: %w", name, err)
+	}
+	s.Report = new(engine.Report)
+	if err := json.Unmarshal([]byte(report), s.Report); err != nil {
+		return nil, fmt.Errorf("load session %q: report: %w", name, err)
+	}
+	if s.CreatedAt, err = parseTime(created); err != nil {
+		return nil, fmt.Errorf("load session %q: %w", name, err)
+	}
+	if s.UpdatedAt, err = parseTime(updated); err != nil {
+		return nil, fmt.Errorf("load session %q: %w", name, err)
+	}
+	rows, err := db.sql.QueryContext(ctx, "SELECT position, recommendation, selected FROM session_rows WHERE session_id = ? ORDER BY position", id)
+	if err != nil {
+		return nil, fmt.Errorf("load session %q: %w", name, err)
+	}
+	defer rows.Close()
+	var recs []engine.Recommendation
+	for rows.Next() {
+		var pos int
+		var rec string
+		var selected bool
+		if err := rows.Scan(&pos, &rec, &selected); err != nil {
+			return nil, fmt.Errorf("load session %q: %w", name, err)
+		}
+		var r engine.Recommendation
+		if err := json.Unmarshal([]byte(rec), &r); err != nil {
+			return nil, fmt.Errorf("load session %q: row %d: %w", name, pos, err)
+		}
+		recs = append(recs, r)
+		if selected {
+			s.Selected = append(s.Selected, pos)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load session %q: %w", name, err)
+	}
+	if len(recs) > 0 {
+		s.Report.Recommendations = recs
+	}
+	return s, nil
+}
+
+// Sessions lists the saved sessions, most recently updated first.
+func (db *DB) Sessions(ctx context.Context) ([]SessionInfo, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT s.name, s.metric, s.budget, s.created_at, s.updated_at,
+			count(r.position), coalesce(sum(r.selected), 0)
+		FROM sessions s LEFT JOIN session_rows r ON r.session_id = s.id
+		GROUP BY s.id ORDER BY s.updated_at DESC, s.name`)
+	if err != nil {
+		return nil, fmt.Errorf("list sessions: %w", err)
+	}
+	defer rows.Close()
+	var out []SessionInfo
+	for rows.Next() {
+		var si SessionInfo
+		var metric, created, updated string
+		if err := rows.Scan(&si.Name, &metric, &si.Budget, &created, &updated, &si.Rows, &si.Selected); err != nil {
+			return nil, fmt.Errorf("list sessions: %w", err)
+		}
+		si.Metric = engine.Metric(metric)
+		if si.CreatedAt, err = parseTime(created); err != nil {
+			return nil, fmt.Errorf("list sessions: %w", err)
+		}
+		if si.UpdatedAt, err = parseTime(updated); err != nil {
+			return nil, fmt.Errorf("list sessions: %w", err)
+		}
+		out = append(out, si)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list sessions: %w", err)
+	}
+	return out, nil
+}
+
+// RenameSession gives a session a new name.
+func (db *DB) RenameSession(ctx context.Context, from, to string) error {
+	to = strings.TrimSpace(to)
+	if to == "" {
+		return fmt.Errorf("rename session %q: empty new name", from)
+	}
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM sessions WHERE name = ?", to).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 && to != from {
+			return sessionExists(to)
+		}
+		res, err := tx.ExecContext(ctx, "UPDATE sessions SET name = ?, updated_at = ? WHERE name = ?", to, formatTime(db.now()), from)
+		if err != nil {
+			return err
+		}
+		return mustAffect(res, from)
+	})
+	if err != nil {
+		return fmt.Errorf("rename session %q to %q: %w", from, to, err)
+	}
+	return nil
+}
+
+// DeleteSession removes a session and its rows; its history rows remain.
+func (db *DB) DeleteSession(ctx context.Context, name string) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE name = ?", name)
+		if err != nil {
+			return err
+		}
+		return mustAffect(res, name)
+	})
+	if err != nil {
+		return fmt.Errorf("delete session: %w", err)
+	}
+	return nil
+}
+
+// UpdateSelection replaces a session's selected rows (indexes into its
+// report's recommendations).
+func (db *DB) UpdateSelection(ctx context.Context, name string, selected []int) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var id int64
+		var n int
+		err := tx.QueryRowContext(ctx, `SELECT s.id, count(r.position) FROM sessions s
+			LEFT JOIN session_rows r ON r.session_id = s.id WHERE s.name = ? GROUP BY s.id`, name).Scan(&id, &n)
+		if errors.Is(err, sql.ErrNoRows) {
+			return sessionNotFound(name)
+		}
+		if err != nil {
+			return err
+		}
+		sel, err := normalizeSelection(selected, n)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE session_rows SET selected = 0 WHERE session_id = ?", id); err != nil {
+			return err
+		}
+		stmt, err := tx.PrepareContext(ctx, "UPDATE session_rows SET selected = 1 WHERE session_id = ? AND position = ?")
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, i := range sel {
+			if _, err := stmt.ExecContext(ctx, id, i); err != nil {
+				return err
+			}
+		}
+		_, err = tx.ExecContext(ctx, "UPDATE sessions SET updated_at = ? WHERE id = ?", formatTime(db.now()), id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("update selection of session %q: %w", name, err)
+	}
+	return nil
+}
+
+func mustAffect(res sql.Result, name string) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return sessionNotFound(name)
+	}
+	return nil
+}
+
+// History returns the newest recommendation history rows first; limit <= 0
+// returns all.
+func (db *DB) History(ctx context.Context, limit int) ([]HistoryEntry, error) {
+	q := `SELECT id, timestamp, model_name, model_type, hardware, batch_size, precision, sequence_length,
+		recommended_hardware, hardware_match, information_gain, combined_score, decision_value,
+		expected_improvement_pct, optimization_metric, session_id
+		FROM recommendation_history ORDER BY id DESC`
+	var args []any
+	if limit > 0 {
+		q += " LIMIT ?"
+		args = append(args, limit)
+	}
+	rows, err := db.sql.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("history: %w", err)
+	}
+	defer rows.Close()
+	var out []HistoryEntry
+	for rows.Next() {
+		var h HistoryEntry
+		var ts, prec, metric string
+		var session sql.NullInt64
+		if err := rows.Scan(&h.ID, &ts, &h.ModelName, &h.ModelType, &h.Hardware, &h.BatchSize, &prec, &h.SequenceLength,
+			&h.RecommendedHardware, &h.HardwareMatch, &h.InformationGain, &h.CombinedScore, &h.DecisionValue,
+			&h.ExpectedImprovementPct, &metric, &session); err != nil {
+			return nil, fmt.Errorf("history: %w", err)
+		}
+		if h.Timestamp, err = parseTime(ts); err != nil {
+			return nil, fmt.Errorf("history: %w", err)
+		}
+		h.Precision, h.OptimizationMetric, h.SessionID = engine.Precision(prec), engine.Metric(metric), session.Int64
+		out = append(out, h)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("history: %w", err)
+	}
+	return out, nil
+}
