@@ -188,7 +188,7 @@ func (c *Catalog) Additions() []byte {
 		return nil
 	}
 	var doc struct {
-		Hardware []*Hardware      `json:"hardware,omitempty"`
+		Hardware []*Hardware       `json:"hardware,omitempty"`
 		Models   []json.RawMessage `json:"models,omitempty"`
 	}
 	for _, id := range c.addedHardware {

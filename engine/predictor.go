@@ -33,7 +33,7 @@ type Predictor struct {
 
 type measuredAgg struct {
 	lat, mem []float64
-	sources          map[string]int
+	sources  map[string]int
 }
 
 // geo returns the geometric mean, min and max of positive values.

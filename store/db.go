@@ -9,6 +9,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -173,8 +174,7 @@ const sqliteMagic = "SQLite format 3\x00"
 
 // probe refuses an existing non-empty file unless it is a SQLite database
 // that is either empty of schema or carries our application_id with a
-// schema we know. It only reads: the header first, then a read-only
-// connection that cannot checkpoint or change the journal mode.
+// schema we know. It only reads.
 func probe(ctx context.Context, abs string) error {
 	f, err := os.Open(abs)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -194,12 +194,19 @@ func probe(ctx context.Context, abs string) error {
 	if st.Size() == 0 {
 		return nil // SQLite treats an empty file as a new database
 	}
-	var hdr [100]byte
-	if _, err := io.ReadFull(f, hdr[:]); err != nil || !bytes.HasPrefix(hdr[:], []byte(sqliteMagic)) {
+	var hdr [108]byte
+	n, err := io.ReadFull(f, hdr[:])
+	if (err != nil && n < 100) || !bytes.HasPrefix(hdr[:], []byte(sqliteMagic)) {
 		return fmt.Errorf("%w: the file is not a SQLite database (refusing to touch it)", ErrNotPerfpilot)
 	}
-	// The header may be stale while committed pages still sit in the WAL
-	// (a process killed before a checkpoint), so ask SQLite, read-only.
+	if st, err := os.Stat(abs + "-wal"); err != nil || st.Size() == 0 {
+		// No WAL content: the header is current. Reading it needs no SQLite
+		// connection, which would leave -wal and -shm files behind.
+		return checkIdentity(headerIdentity(hdr[:n]))
+	}
+	// Committed pages may still sit in the WAL (a process killed before a
+	// checkpoint), so ask SQLite, read-only: that cannot checkpoint or
+	// change the journal mode.
 	ro, err := sql.Open("sqlite", fileURI(abs)+"?mode=ro&_pragma=busy_timeout(10000)")
 	if err != nil {
 		return err
@@ -215,6 +222,23 @@ func probe(ctx context.Context, abs string) error {
 		return fmt.Errorf("read header: %w", err)
 	}
 	return checkIdentity(appID, version, objects)
+}
+
+// headerIdentity decodes the database header (https://sqlite.org/fileformat.html):
+// user_version at offset 60, application_id at 68, and page 1's b-tree
+// header at 100, whose cell count says whether any schema object exists.
+func headerIdentity(hdr []byte) (appID int32, version, objects int) {
+	appID = int32(binary.BigEndian.Uint32(hdr[68:72]))
+	version = int(int32(binary.BigEndian.Uint32(hdr[60:64])))
+	if len(hdr) >= 105 {
+		switch hdr[100] {
+		case 0x05: // interior page: the schema spans several pages
+			objects = 1
+		case 0x0d:
+			objects = int(binary.BigEndian.Uint16(hdr[103:105]))
+		}
+	}
+	return appID, version, objects
 }
 
 // queryer is what readIdentity needs from a connection or transaction.
