@@ -40,7 +40,20 @@ type hyper struct {
 	idOffset int // first id column in the linear block
 }
 
-var defaultHyper = hyper{ell: 1, noise: 0.15, rbf: 0.15, lin: 0.03, id: 0.05, biasVar: 0.25}
+// logPrior is a weak log-normal prior around the defaults (one e-fold per
+// standard deviation). With many points the likelihood dominates; with a
+// handful it keeps the fit from explaining everything as noise.
+func (h hyper) logPrior() float64 {
+	lp := 0.0
+	for _, pair := range [][2]float64{{h.noise, defaultHyper.noise}, {h.rbf, defaultHyper.rbf}, {h.ell, defaultHyper.ell},
+		{h.lin, defaultHyper.lin}, {h.id, defaultHyper.id}} {
+		z := math.Log(pair[0] / pair[1])
+		lp -= 0.5 * z * z
+	}
+	return lp
+}
+
+var defaultHyper = hyper{ell: 1, noise: 0.1, rbf: 0.15, lin: 0.03, id: 0.1, biasVar: 0.25}
 
 const defaultRFF = 96
 
@@ -213,7 +226,7 @@ func (b *blr) fit(ctx context.Context, ts *trainSet) error {
 		if err != nil {
 			return math.Inf(-1)
 		}
-		return lml
+		return lml + h.logPrior()
 	}
 	grids := []struct {
 		set  func(*hyper, float64)
@@ -223,7 +236,7 @@ func (b *blr) fit(ctx context.Context, ts *trainSet) error {
 		{func(h *hyper, v float64) { h.rbf = v }, []float64{0.01, 0.03, 0.1, 0.3, 1}},
 		{func(h *hyper, v float64) { h.ell = v }, []float64{0.35, 0.6, 1, 1.7}},
 		{func(h *hyper, v float64) { h.lin = v }, []float64{0.003, 0.01, 0.03, 0.1, 0.3}},
-		{func(h *hyper, v float64) { h.id = v }, []float64{0.003, 0.01, 0.03, 0.1, 0.3}},
+		{func(h *hyper, v float64) { h.id = v }, []float64{0.05, 0.1, 0.2, 0.4}},
 	}
 	best := eval(hp)
 	for sweep := 0; sweep < 2; sweep++ {

@@ -17,7 +17,7 @@ type featurizer struct {
 // Raw feature layout: continuous, then one-hots. The one-hots are scaled so
 // two different categories are at distance 1.
 const (
-	nContinuous = 9
+	nContinuous = 11
 	nRaw        = nContinuous + 8 + 5 + 5
 )
 
@@ -41,10 +41,7 @@ func clamp(v, lo, hi float64) float64 { return math.Max(lo, math.Min(hi, v)) }
 // raw fills x (length nRaw) for a configuration and its roofline.
 func (f *featurizer) raw(x []float64, m *Model, h *Hardware, cfg Config, rf Roofline) {
 	clear(x)
-	peak := h.PeakTFLOPS[cfg.Precision]
-	if peak <= 0 {
-		peak = h.PeakTFLOPS[FP32]
-	}
+	peak := h.EffectivePeak(cfg.Precision)
 	_, _, _, _, _, slow := h.Knobs()
 	x[0] = math.Log2(float64(cfg.BatchSize)) / 6
 	x[1] = math.Log10(math.Max(rf.GFLOPs, 1e-3)) / 2
@@ -55,6 +52,10 @@ func (f *featurizer) raw(x []float64, m *Model, h *Hardware, cfg Config, rf Roof
 	x[6] = rf.OverheadMS / rf.LatencyMS
 	x[7] = math.Log10(float64(max(cfg.SequenceLength, 1))) / 3
 	x[8] = math.Log(slow) / math.Log(5)
+	// Power-limited devices reach a smaller share of peak; devices with few
+	// bytes per FLOP spend longer in memory-bound kernels.
+	x[9] = (math.Log10(h.TDPWatts) - 2) / 1
+	x[10] = math.Log10(h.MemoryBandwidthGBps/(peak*1000)) / 2
 	o := nContinuous
 	if i := slices.Index(Backends, h.Backend); i >= 0 {
 		x[o+i] = oneHotScale

@@ -236,3 +236,40 @@ func TestSelectBatchConditionsOnPicks(t *testing.T) {
 		}
 	}
 }
+
+func TestGainEqualsVarianceRemoved(t *testing.T) {
+	// R_j must equal the drop in total epistemic variance over the
+	// candidates when j is conditioned on.
+	ctx := context.Background()
+	cat, p := demoPredictor(t)
+	cfgs := DefaultSpace(cat).Configs(cat)[:300]
+	b, err := p.predictAll(ctx, cfgs, Latency)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []int
+	for i := range b.Preds {
+		if b.Preds[i].Feasible && !b.Preds[i].Measured() {
+			rows = append(rows, i)
+		}
+	}
+	for _, j := range []int{0, 7, len(rows) / 2} {
+		sel, err := newSelector(ctx, b, rows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := 0.0
+		for _, v := range sel.vars {
+			before += v
+		}
+		want := sel.reduction(j)
+		sel.condition(j)
+		after := 0.0
+		for _, v := range sel.vars {
+			after += v
+		}
+		if got := before - after; math.Abs(got-want) > 1e-6*math.Max(1, want) {
+			t.Errorf("candidate %d: R_j %.6g but variance fell by %.6g", j, want, got)
+		}
+	}
+}

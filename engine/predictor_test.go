@@ -164,26 +164,79 @@ func TestPredictorWithoutData(t *testing.T) {
 	}
 }
 
-func TestMoreDataNarrowsIntervalsOnAverage(t *testing.T) {
+func TestMoreDataNarrowsIntervals(t *testing.T) {
 	ctx := context.Background()
 	cat := MustBuiltinCatalog()
 	all := SimulateHistory(cat, DemoWorld, DefaultSpace(cat), 240, 11)
-	cfgs, _ := heldOut(t, cat, mustPredictor(t, cat, all), DemoWorld, 1)
-	prev := math.Inf(1)
+	full := mustPredictor(t, cat, all)
+	cfgs, _ := heldOut(t, cat, full, DemoWorld, 1)
+	// At fixed hyperparameters the Bayesian update is exact: adding data
+	// never widens any point's epistemic interval.
+	var prev []float64
 	for _, n := range []int{0, 15, 60, 240} {
 		p := mustPredictor(t, cat, all[:n])
+		for _, model := range []*blr{p.time, p.mem} {
+			hp := full.time.hp
+			if model == p.mem {
+				hp = full.mem.hp
+			}
+			var ts trainSet
+			if n > 0 {
+				ts = trainSetFor(t, p, all[:n], model == p.mem)
+			}
+			if err := model.setPosterior(&ts, hp); err != nil {
+				t.Fatal(err)
+			}
+		}
 		b, _ := p.PredictAll(ctx, cfgs)
-		mean := 0.0
-		for _, pr := range b.Preds {
-			mean += math.Log(pr.Latency.High / pr.Latency.Low)
+		cur := make([]float64, len(cfgs))
+		for i, pr := range b.Preds {
+			cur[i] = pr.Latency.Std
+			if prev != nil && cur[i] > prev[i]+1e-9 {
+				t.Fatalf("n=%d: interval at %s widened from %.4f to %.4f", n, cfgs[i], prev[i], cur[i])
+			}
 		}
-		mean /= float64(len(cfgs))
-		t.Logf("n=%d mean log interval width %.3f", n, mean)
-		if mean > prev {
-			t.Errorf("with %d results the mean interval widened: %.3f > %.3f", n, mean, prev)
-		}
-		prev = mean
+		prev = cur
 	}
+	// End to end, hyperparameters refit: intervals with data are far
+	// narrower than the prior's.
+	width := func(n int) float64 {
+		b, _ := mustPredictor(t, cat, all[:n]).PredictAll(ctx, cfgs)
+		w := 0.0
+		for _, pr := range b.Preds {
+			w += math.Log(pr.Latency.High / pr.Latency.Low)
+		}
+		return w / float64(len(cfgs))
+	}
+	if w0, w240 := width(0), width(240); w240 > w0/3 {
+		t.Errorf("mean log interval width %.3f with 240 results vs %.3f with none", w240, w0)
+	}
+}
+
+// trainSetFor rebuilds the training set NewPredictor uses for one model.
+func trainSetFor(t *testing.T, p *Predictor, rs []Result, memory bool) trainSet {
+	t.Helper()
+	var ts trainSet
+	seen := map[string]bool{}
+	for _, r := range rs {
+		cfg, _ := p.cat.Normalize(r.Config)
+		if seen[cfg.Key()] {
+			continue
+		}
+		seen[cfg.Key()] = true
+		m, h := p.cat.Model(cfg.Model), p.cat.Hardware(cfg.Hardware)
+		rf := RooflineFor(m, h, cfg.BatchSize, cfg.Precision, cfg.SequenceLength)
+		x := make([]float64, nRaw)
+		p.feat.raw(x, m, h, cfg, rf)
+		lin := make([]float64, p.feat.nLinear())
+		p.feat.linear(lin, x, cfg)
+		y := math.Log(r.Latency() / rf.LatencyMS)
+		if memory {
+			y = math.Log(r.MemoryMB / rf.MemoryMB)
+		}
+		ts.raw, ts.lin, ts.y = append(ts.raw, x), append(ts.lin, lin), append(ts.y, y)
+	}
+	return ts
 }
 
 func mustPredictor(t *testing.T, cat *Catalog, rs []Result) *Predictor {

@@ -42,6 +42,29 @@ func (h *Hardware) Knobs() (computeEff, bandwidthEff, overheadMS, layerMS, runti
 		pick(h.OverheadMS, d.overheadMS), pick(h.LayerOverheadMS, d.layerMS), pick(h.RuntimeMemoryMB, d.runtimeMB), slowdown
 }
 
+// EffectivePeak is the compute rate a runtime reaches at a precision: a
+// runtime runs a layer at a higher precision when that is faster (TensorRT
+// int8 on V100, without int8 tensor cores, runs at fp16 speed), and an
+// unsupported precision is emulated at fp32 so the feature space stays total.
+func (h *Hardware) EffectivePeak(p Precision) float64 {
+	order := []Precision{INT4, INT8, FP16, BF16, FP32}
+	i := 0
+	for i < len(order) && order[i] != p {
+		i++
+	}
+	peak := h.PeakTFLOPS[p]
+	for _, q := range order[i:] {
+		if q == BF16 && p != BF16 {
+			continue
+		}
+		peak = math.Max(peak, h.PeakTFLOPS[q])
+	}
+	if peak <= 0 {
+		peak = 1
+	}
+	return peak
+}
+
 // Roofline is the analytic estimate of one configuration.
 type Roofline struct {
 	LatencyMS  float64 `json:"latency_ms"`
@@ -68,20 +91,17 @@ func RooflineFor(m *Model, h *Hardware, batch int, p Precision, seq int) Rooflin
 	ce, be, ov, lay, rt, slow := h.Knobs()
 	b := float64(batch)
 	r := Roofline{GFLOPs: cost.FLOPs / 1e9, Supported: h.Supports(p)}
-	peak := h.PeakTFLOPS[p]
-	if peak <= 0 {
-		// Unsupported precisions still get a number (emulated in fp32) so the
-		// feature space stays total; they are never candidates.
-		peak = h.PeakTFLOPS[FP32]
-		if peak <= 0 {
-			peak = 1
-		}
-	}
+	peak := h.EffectivePeak(p)
 	r.ComputeMS = b * cost.FLOPs / (peak * 1e12 * ce / slow) * 1000
-	bytes := cost.WeightBytes + b*cost.TrafficBytes
-	r.MemoryMS = bytes / (h.MemoryBandwidthGBps * 1e9 * be / slow) * 1000
+	bw := h.MemoryBandwidthGBps * 1e9 * be / slow
+	weightMS := cost.WeightBytes / bw * 1000
+	actMS := b * cost.TrafficBytes / bw * 1000
+	r.MemoryMS = weightMS + actMS
 	r.OverheadMS = ov + lay*float64(cost.Layers)
-	r.LatencyMS = r.OverheadMS + math.Max(r.ComputeMS, r.MemoryMS)
+	// Weight reads stream under the matrix products; activation traffic is
+	// mostly elementwise kernels (norms, softmax, activations) that run
+	// between them, so it adds to the time rather than hiding under it.
+	r.LatencyMS = r.OverheadMS + math.Max(r.ComputeMS, weightMS) + actMS
 	r.MemoryMB = (cost.WeightBytes+b*(cost.ActivationBytes+cost.KVBytes))/(1<<20) + rt
 	r.Feasible = r.Supported && r.MemoryMB <= h.UsableMemoryMB()
 	switch {
