@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
 
 	"perfpilot/engine"
@@ -36,8 +35,8 @@ type globalOptions struct {
 	tty bool
 }
 
-func newRootCmd() *cobra.Command {
-	g := &globalOptions{out: os.Stdout, errOut: os.Stderr, now: clock(), tty: term.IsTerminal(os.Stdout.Fd())}
+func newRootCmd(out, errOut io.Writer, tty bool) *cobra.Command {
+	g := &globalOptions{out: out, errOut: errOut, now: clock(), tty: tty}
 	var tuiOpts tuiOptions
 	root := &cobra.Command{
 		Use:   "perfpilot",
