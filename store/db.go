@@ -140,8 +140,10 @@ func Open(ctx context.Context, path string, cat *engine.Catalog, opts ...Option)
 	// waits for a concurrent opener instead of failing. _txlock=immediate
 	// makes every write transaction take the write lock at BEGIN, so two
 	// writers queue on busy_timeout rather than deadlocking into
-	// "database is locked" when a reader upgrades.
-	dsn := fileURI(abs) + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_txlock=immediate"
+	// "database is locked" when a reader upgrades. A 64 MB page cache keeps
+	// a 100k-row import from spilling its random dedup-index pages to the
+	// WAL mid-transaction (4.5 s -> 2.4 s); it is a ceiling, not an allocation.
+	dsn := fileURI(abs) + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=cache_size(-65536)&_txlock=immediate"
 	sqldb, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)

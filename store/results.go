@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -67,22 +66,23 @@ func ValidateResult(r engine.Result) error {
 	return nil
 }
 
-// dedupKey identifies a measurement by everything that was measured: the
-// configuration, the metric values and when. Provenance (source, stack,
-// model_type) is left out, so the same numbers imported under another label
-// are still recognised as the same measurement.
-func dedupKey(r engine.Result) string {
+// dedupKey identifies a measurement by everything it says: configuration,
+// metric values, when, and provenance (source and stack). Provenance is part
+// of it because published data repeats identical numbers under different
+// versions, and each source must stay a complete measurement set.
+func dedupKey(r engine.Result) []byte {
 	h := sha256.New()
 	ts := ""
 	if !r.Timestamp.IsZero() {
 		ts = strconv.FormatInt(r.Timestamp.UnixNano(), 10)
 	}
 	for _, f := range []string{r.Model, r.Hardware, strconv.Itoa(r.BatchSize), string(r.Precision),
-		strconv.Itoa(r.SequenceLength), fmtFloat(r.Throughput), fmtFloat(r.LatencyMS), fmtFloat(r.MemoryMB), ts} {
+		strconv.Itoa(r.SequenceLength), fmtFloat(r.Throughput), fmtFloat(r.LatencyMS), fmtFloat(r.MemoryMB), ts,
+		r.Source, r.Stack} {
 		h.Write([]byte(f))
 		h.Write([]byte{0})
 	}
-	return hex.EncodeToString(h.Sum(nil)[:16])
+	return h.Sum(nil)[:16]
 }
 
 func fmtFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }

@@ -26,7 +26,7 @@ CREATE TABLE results (
 	timestamp       TEXT,
 	stack           TEXT    NOT NULL DEFAULT '',
 	imported_at     TEXT    NOT NULL,
-	dedup_key       TEXT    NOT NULL UNIQUE,
+	dedup_key       BLOB    NOT NULL UNIQUE,
 	CHECK (throughput IS NOT NULL OR latency_ms IS NOT NULL OR memory_mb IS NOT NULL)
 );
 CREATE INDEX results_source ON results (source);
