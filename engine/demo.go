@@ -41,7 +41,7 @@ var precisionShare = map[Precision]float64{FP32: 1.0, FP16: 0.85, BF16: 0.85, IN
 func (w World) True(m *Model, h *Hardware, batch int, p Precision, seq int) (latencyMS, memoryMB float64) {
 	prior := RooflineFor(m, h, batch, p, seq)
 	cost := m.Arch.Cost(seq, p)
-	ce, be, _, _, _, slow := h.Knobs()
+	_, _, _, _, _, slow := h.Knobs()
 	wb, ok := worldBackend[h.Backend]
 	if !ok {
 		wb = worldBackend["cuda"]
@@ -56,8 +56,8 @@ func (w World) True(m *Model, h *Hardware, batch int, p Precision, seq int) (lat
 	sat := work / (work + half)
 	eff := wb.eff * precisionShare[p] * sat
 	compute := work / (peak * 1e12 * eff / slow) * 1000
-	memory := prior.MemoryMS * be / (be * 0.9)
-	_ = ce
+	// Memory traffic runs at 90% of the prior's achievable bandwidth.
+	memory := prior.MemoryMS / 0.9
 	overhead := prior.OverheadMS * wb.overhead
 	hi, lo := math.Max(compute, memory), math.Min(compute, memory)
 	latencyMS = overhead + hi + 0.25*lo

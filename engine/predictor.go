@@ -32,6 +32,7 @@ type Predictor struct {
 }
 
 type measuredAgg struct {
+	cfg      Config
 	lat, mem []float64
 	sources  map[string]int
 }
@@ -65,7 +66,7 @@ func NewPredictor(ctx context.Context, cat *Catalog, results []Result, opts Pred
 		}
 		a := p.measured[cfg.Key()]
 		if a == nil {
-			a = &measuredAgg{sources: map[string]int{}}
+			a = &measuredAgg{cfg: cfg, sources: map[string]int{}}
 			p.measured[cfg.Key()] = a
 		}
 		if l := r.Latency(); l > 0 {
@@ -90,7 +91,7 @@ func NewPredictor(ctx context.Context, cat *Catalog, results []Result, opts Pred
 	sort.Strings(keys) // map order must not leak into the fit
 	for _, k := range keys {
 		a := p.measured[k]
-		cfg := parseKey(k)
+		cfg := a.cfg
 		m, h := cat.Model(cfg.Model), cat.Hardware(cfg.Hardware)
 		rf := RooflineFor(m, h, cfg.BatchSize, cfg.Precision, cfg.SequenceLength)
 		x := make([]float64, nRaw)
@@ -113,31 +114,6 @@ func NewPredictor(ctx context.Context, cat *Catalog, results []Result, opts Pred
 		return nil, fmt.Errorf("fit memory model: %w", err)
 	}
 	return p, nil
-}
-
-func parseKey(k string) Config {
-	var c Config
-	var prec string
-	parts := splitKey(k)
-	c.Model, c.Hardware = parts[0], parts[1]
-	fmt.Sscan(parts[2], &c.BatchSize)
-	prec = parts[3]
-	c.Precision = Precision(prec)
-	fmt.Sscan(parts[4], &c.SequenceLength)
-	return c
-}
-
-func splitKey(k string) []string {
-	// Model ids may not contain '|'; hardware ids neither.
-	out := make([]string, 0, 5)
-	start := 0
-	for i := 0; i < len(k); i++ {
-		if k[i] == '|' {
-			out = append(out, k[start:i])
-			start = i + 1
-		}
-	}
-	return append(out, k[start:])
 }
 
 // Catalog returns the catalog the predictor was built with.

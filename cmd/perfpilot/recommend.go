@@ -94,7 +94,7 @@ func (o *recommendOptions) run(ctx context.Context, g *globalOptions) error {
 	if o.JSON || !g.tty {
 		return printRankingJSON(g, hr)
 	}
-	printRanking(g, hr, ds.cat)
+	printRanking(g, hr)
 	return nil
 }
 
@@ -104,7 +104,7 @@ func printRankingJSON(g *globalOptions, hr *engine.HardwareRanking) error {
 	return enc.Encode(hr)
 }
 
-func printRanking(g *globalOptions, hr *engine.HardwareRanking, cat *engine.Catalog) {
+func printRanking(g *globalOptions, hr *engine.HardwareRanking) {
 	m := hr.Metric
 	fmt.Fprintf(g.out, "%s, batch %d, %s, seq %d — optimising %s\n", hr.Model, hr.BatchSize, hr.Precision, hr.SequenceLength, m)
 	fmt.Fprintf(g.out, "recommended: %s", hr.RecommendedHardware)
@@ -134,5 +134,4 @@ func printRanking(g *globalOptions, hr *engine.HardwareRanking, cat *engine.Cata
 	w := engine.DefaultScoreWeights
 	fmt.Fprintf(g.out, "\nscore = (%.2g×perf + %.2g×power + %.2g×headroom + %.2g×availability + %.2g×deployment) / %.2g\n",
 		w.Performance, w.Power, w.Headroom, w.Availability, w.Deployment, w.Performance+w.Power+w.Headroom+w.Availability+w.Deployment)
-	_ = cat
 }

@@ -96,10 +96,12 @@ Try it on this machine with the CPU matrix benchmark in examples/matbench:
 // an interrupted run can say exactly how to continue.
 func resumeCommand(cmd *cobra.Command) string {
 	parts := []string{"perfpilot", "run"}
+	seen := map[string]bool{}
 	add := func(f *pflag.Flag) {
-		if f.Name == "dry-run" || f.Name == "help" {
+		if !f.Changed || seen[f.Name] || f.Name == "dry-run" || f.Name == "help" {
 			return
 		}
+		seen[f.Name] = true
 		if sv, ok := f.Value.(pflag.SliceValue); ok {
 			for _, v := range sv.GetSlice() {
 				parts = append(parts, "--"+f.Name, store.ShellQuote(v))
@@ -112,8 +114,8 @@ func resumeCommand(cmd *cobra.Command) string {
 		}
 		parts = append(parts, "--"+f.Name, store.ShellQuote(f.Value.String()))
 	}
-	cmd.InheritedFlags().Visit(add)
-	cmd.LocalFlags().Visit(add)
+	cmd.InheritedFlags().VisitAll(add)
+	cmd.Flags().VisitAll(add)
 	return strings.Join(parts, " ")
 }
 
@@ -372,7 +374,7 @@ func (b *runBar) finish(sum *runner.Summary) {
 	if b.tty && b.total > 0 {
 		fmt.Fprint(b.w, "\r\033[K")
 	}
-	if sum != nil && b.total > 0 {
+	if sum != nil && b.total > 0 && !sum.Interrupted {
 		fmt.Fprintf(b.w, "ran %d configurations in %s: %d measured, %d failed\n", b.total, sum.Progress.Elapsed.Round(100*time.Millisecond),
 			sum.Count(runner.StatusMeasured), sum.Count(runner.StatusFailed))
 	}
