@@ -1,0 +1,110 @@
+package runner
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"perfpilot/engine"
+	"perfpilot/store"
+)
+
+// StateFile is the name of the run state kept in the log directory.
+const StateFile = "run-state.json"
+
+// ConfigState is the last attempt at one configuration, as kept in the
+// state file. Measured values themselves live in the database.
+type ConfigState struct {
+	Config   engine.Config `json:"config"`
+	Status   Status        `json:"status"`
+	ExitCode int           `json:"exit_code"`
+	Reason   string        `json:"reason,omitempty"`
+	Log      string        `json:"log"`
+	Attempts int           `json:"attempts"`
+	Updated  time.Time     `json:"updated_at"`
+}
+
+// sessionState is one session's part of the state file.
+type sessionState struct {
+	Configs map[string]*ConfigState `json:"configs"`
+}
+
+// stateDoc is the whole state file; sessions sharing a log directory keep
+// their own parts.
+type stateDoc struct {
+	Version  int                      `json:"version"`
+	Sessions map[string]*sessionState `json:"sessions"`
+}
+
+// state is the run state of one session, written atomically after every
+// change so a crash loses at most the configuration that was running.
+type state struct {
+	mu      sync.Mutex
+	path    string
+	session string
+	doc     stateDoc
+}
+
+// ReadState returns the recorded attempts of a session from the state file
+// in logDir (nil when there is none).
+func ReadState(logDir, session string) (map[string]*ConfigState, error) {
+	st, err := loadState(filepath.Join(logDir, StateFile), session)
+	if err != nil {
+		return nil, err
+	}
+	return st.doc.Sessions[session].Configs, nil
+}
+
+func loadState(path, session string) (*state, error) {
+	st := &state{path: path, session: session, doc: stateDoc{Version: 1, Sessions: map[string]*sessionState{}}}
+	data, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return nil, fmt.Errorf("run state: %w", err)
+	default:
+		if err := json.Unmarshal(data, &st.doc); err != nil {
+			return nil, fmt.Errorf("run state %s is damaged (%v); move it away to start the session's bookkeeping afresh", path, err)
+		}
+		if st.doc.Sessions == nil {
+			st.doc.Sessions = map[string]*sessionState{}
+		}
+	}
+	if st.doc.Sessions[session] == nil {
+		st.doc.Sessions[session] = &sessionState{}
+	}
+	if st.doc.Sessions[session].Configs == nil {
+		st.doc.Sessions[session].Configs = map[string]*ConfigState{}
+	}
+	return st, nil
+}
+
+func (st *state) get(key string) *ConfigState {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if c := st.doc.Sessions[st.session].Configs[key]; c != nil {
+		cp := *c
+		return &cp
+	}
+	return nil
+}
+
+// set records cs under its configuration and writes the file.
+func (st *state) set(cs ConfigState) error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.doc.Sessions[st.session].Configs[cs.Config.Key()] = &cs
+	data, err := json.MarshalIndent(st.doc, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := store.WriteFileAtomic(st.path, append(data, '\n'), true); err != nil {
+		return fmt.Errorf("run state: %w", err)
+	}
+	return nil
+}
