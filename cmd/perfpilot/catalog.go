@@ -44,15 +44,11 @@ type modelJSON struct {
 }
 
 func runCatalog(ctx context.Context, g *globalOptions, what string, asJSON bool) error {
-	db, err := g.openDB(ctx)
+	db, cat, err := g.openWithCatalog(ctx)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	cat, err := g.catalog(ctx, db)
-	if err != nil {
-		return err
-	}
 	if what == "hardware" {
 		var hws []*engine.Hardware
 		for _, id := range cat.HardwareIDs() {

@@ -40,14 +40,10 @@ func (o *tuiOptions) run(ctx context.Context, g *globalOptions) error {
 	if o.Budget <= 0 {
 		return usagef("--budget: %d is not positive (valid: 1 or more)", o.Budget)
 	}
-	db, err := g.openDB(ctx)
+	db, cat, err := g.openWithCatalog(ctx)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	cat, err := g.catalog(ctx, db)
-	if err != nil {
-		return err
-	}
 	return runTUI(ctx, db, cat, metric, o.Budget, o.Seed)
 }

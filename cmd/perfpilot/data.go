@@ -42,15 +42,11 @@ func newImportCmd(g *globalOptions) *cobra.Command {
 }
 
 func (o *importOptions) run(ctx context.Context, g *globalOptions, file string) error {
-	db, err := g.openDB(ctx)
+	db, cat, err := g.openWithCatalog(ctx)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	cat, err := g.catalog(ctx, db)
-	if err != nil {
-		return err
-	}
 	f, err := os.Open(file)
 	if err != nil {
 		return err

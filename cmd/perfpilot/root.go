@@ -121,6 +121,20 @@ func (g *globalOptions) openDB(ctx context.Context) (*store.DB, error) {
 	return store.Open(ctx, path, cat)
 }
 
+// openWithCatalog opens the database and builds the catalog it extends.
+func (g *globalOptions) openWithCatalog(ctx context.Context) (*store.DB, *engine.Catalog, error) {
+	db, err := g.openDB(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	cat, err := g.catalog(ctx, db)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return db, cat, nil
+}
+
 // dataset is what a command computes on.
 type dataset struct {
 	cat     *engine.Catalog
@@ -148,13 +162,8 @@ func (g *globalOptions) load(ctx context.Context, dataFile string) (*dataset, er
 		}
 		return &dataset{cat: cat, results: rs}, nil
 	}
-	db, err := g.openDB(ctx)
+	db, cat, err := g.openWithCatalog(ctx)
 	if err != nil {
-		return nil, err
-	}
-	cat, err := g.catalog(ctx, db)
-	if err != nil {
-		db.Close()
 		return nil, err
 	}
 	rs, err := db.AllResults(ctx)

@@ -140,15 +140,11 @@ func (o *runOptions) run(ctx context.Context, g *globalOptions) error {
 	if err := o.validate(); err != nil {
 		return err
 	}
-	db, err := g.openDB(ctx)
+	db, cat, err := g.openWithCatalog(ctx)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	cat, err := g.catalog(ctx, db)
-	if err != nil {
-		return err
-	}
 	opts := runner.Options{DB: db, Session: o.Session, Template: o.Template, OutputDir: o.OutputDir, LogDir: o.LogDir,
 		Parallel: o.Parallel, Timeout: o.Timeout, Grace: o.Grace, RetryFailed: o.RetryFailed, Now: time.Now}
 	plan, err := runner.NewPlan(ctx, opts)
