@@ -19,6 +19,7 @@ func (m *Model) onRanked(msg rankedMsg) tea.Cmd {
 	}
 	if msg.err != nil {
 		m.setError(msg.err)
+		m.runNote, m.runNoteErr = "", false
 		return nil
 	}
 	var cmds []tea.Cmd
@@ -36,10 +37,18 @@ func (m *Model) onRanked(msg rankedMsg) tea.Cmd {
 		m.dirty = true
 	}
 	st := fmt.Sprintf("ranked %d of %d candidates by %s", len(msg.report.Recommendations), msg.report.TotalCandidates, msg.report.OptimizationMetric)
+	if m.runNote != "" {
+		// The ranking refreshed after a run: its summary stays in view.
+		st = m.runNote + " · ranking refreshed"
+	}
 	if dropped > 0 {
 		st += fmt.Sprintf(" · %d selected row(s) left the ranking", dropped)
 	}
 	m.setStatus(st)
+	if m.runNote != "" {
+		m.statusErr = m.runNoteErr
+		m.runNote, m.runNoteErr = "", false
+	}
 	if m.detailOpen {
 		cmds = append(cmds, m.requestDetail())
 	}
@@ -51,9 +60,9 @@ func (m *Model) onRanked(msg rankedMsg) tea.Cmd {
 func (m *Model) setReport(rep *engine.Report) int {
 	m.report = rep
 	metric := rep.OptimizationMetric
-	m.recs.SetColumns(recColumns(metric))
+	m.recs.SetColumns(recColumns(metric, m.measured))
 	m.recs.SetItems(rep.Recommendations)
-	m.mism.SetColumns(mismatchColumns(metric))
+	m.mism.SetColumns(mismatchColumns(metric, m.measured))
 	m.mism.SetItems(mismatches(rep.Recommendations))
 	keep := map[string]bool{}
 	for _, r := range rep.Recommendations {
@@ -134,7 +143,7 @@ func (m *Model) onSessionSaved(msg sessionSavedMsg) tea.Cmd {
 		m.setError(msg.err)
 		return nil
 	}
-	m.sessionName, m.dirty = msg.name, false
+	m.sessionName, m.sessionReport, m.dirty = msg.name, msg.report, false
 	m.setStatus(fmt.Sprintf("saved session %q (%d selected)", msg.name, len(m.sel)))
 	return m.loadSessions()
 }
@@ -165,7 +174,7 @@ func (m *Model) onSessionOpened(msg sessionOpenedMsg) tea.Cmd {
 	if s.Params.Budget > 0 {
 		m.budget = s.Params.Budget
 	}
-	m.sessionName, m.dirty = s.Name, false
+	m.sessionName, m.sessionReport, m.dirty = s.Name, s.Report, false
 	m.setStatus(fmt.Sprintf("opened session %q: %d rows, %d selected", s.Name, len(s.Report.Recommendations), len(m.sel)))
 	return m.switchView(viewRecs)
 }
@@ -186,7 +195,7 @@ func (m *Model) onSessionChanged(msg sessionChangedMsg) tea.Cmd {
 		m.setStatus(fmt.Sprintf("renamed session %q to %q", msg.from, msg.to))
 	case "deleted":
 		if m.sessionName == msg.from {
-			m.sessionName = ""
+			m.sessionName, m.sessionReport = "", nil
 			m.dirty = len(m.sel) > 0
 		}
 		m.setStatus(fmt.Sprintf("deleted session %q", msg.from))

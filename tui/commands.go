@@ -227,7 +227,7 @@ func (m *Model) saveSession(name string, replace bool) tea.Cmd {
 		} else {
 			err = db.SaveSession(ctx, s)
 		}
-		return sessionSavedMsg{id: id, name: s.Name, replace: replace, err: err, exists: errors.Is(err, store.ErrSessionExists)}
+		return sessionSavedMsg{id: id, name: s.Name, report: s.Report, replace: replace, err: err, exists: errors.Is(err, store.ErrSessionExists)}
 	}, tick)
 }
 

@@ -186,6 +186,8 @@ func (m *Model) updateDialog(msg tea.KeyPressMsg) tea.Cmd {
 		var cmd tea.Cmd
 		d.ti, cmd = d.ti.Update(msg)
 		return cmd
+	case *runDialog:
+		return m.updateRunDialog(d, msg)
 	case *exportDialog:
 		switch {
 		case key.Matches(msg, k.Accept):

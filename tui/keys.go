@@ -14,7 +14,7 @@ type KeyMap struct {
 	// Table.
 	Filter, Sort, SortReverse, Select, SelectAll, Clear key.Binding
 	// Actions.
-	Detail, Export, Save, Recompute, Import, Help, Quit key.Binding
+	Detail, Export, Run, Save, Recompute, Import, Help, Quit key.Binding
 	// Hardware view.
 	NextModel, PrevModel, NextBatch, PrevBatch, NextPrecision, PrevPrecision key.Binding
 	// Sessions view.
@@ -59,6 +59,7 @@ func DefaultKeyMap() KeyMap {
 
 		Detail:    b([]string{"enter"}, "enter", "detail"),
 		Export:    b([]string{"e"}, "e", "export"),
+		Run:       b([]string{"x"}, "x", "run selected"),
 		Save:      b([]string{"ctrl+s"}, "ctrl+s", "save session"),
 		Recompute: b([]string{"r"}, "r", "recompute"),
 		Import:    b([]string{"i"}, "i", "import results"),
@@ -98,7 +99,7 @@ func (h helpKeys) FullHelp() [][]key.Binding { return h.full }
 func (k KeyMap) viewKeys(v viewID) []key.Binding {
 	switch v {
 	case viewRecs, viewMismatches:
-		return []key.Binding{k.Detail, k.Select, k.Export}
+		return []key.Binding{k.Detail, k.Select, k.Export, k.Run}
 	case viewHardware:
 		return []key.Binding{k.NextModel, k.NextBatch, k.NextPrecision}
 	case viewSessions:
@@ -121,7 +122,7 @@ func (k KeyMap) FullHelp(v viewID) [][]key.Binding {
 		{k.View1, k.View2, k.View3, k.View4, k.View5, k.NextView, k.PrevView},
 		{k.Throughput, k.Latency, k.Memory, k.BudgetUp, k.BudgetDown, k.Recompute},
 		{k.Filter, k.Sort, k.SortReverse, k.Select, k.SelectAll, k.Clear},
-		{k.Detail, k.Export, k.Save, k.Import, k.Help, k.Quit},
+		{k.Detail, k.Export, k.Run, k.Save, k.Import, k.Help, k.Quit},
 	}
 	switch v {
 	case viewHardware:

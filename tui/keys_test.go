@@ -195,7 +195,7 @@ func TestSortCyclesAndReverses(t *testing.T) {
 	}
 	mustContain(t, screen(m), "sort Model▼")
 	back := false
-	for range len(recColumns(engine.Throughput)) {
+	for range len(recColumns(engine.Throughput, nil)) {
 		keys(t, m, "s")
 		if col, _ := m.recs.SortState(); col == "" {
 			back = true

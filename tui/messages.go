@@ -2,6 +2,7 @@ package tui
 
 import (
 	"perfpilot/engine"
+	"perfpilot/runner"
 	"perfpilot/store"
 )
 
@@ -54,6 +55,7 @@ type sessionsMsg struct {
 type sessionSavedMsg struct {
 	id      int
 	name    string
+	report  *engine.Report // what was saved
 	replace bool
 	err     error
 	exists  bool
@@ -70,4 +72,39 @@ type sessionChangedMsg struct {
 	op       string // "renamed" or "deleted"
 	from, to string
 	err      error
+}
+
+// Messages of a benchmark run (x). They carry the run's id and arrive in
+// order through the run's channel; runFinishedMsg is always the last.
+
+// runPreparedMsg says the session is saved and the plan made.
+type runPreparedMsg struct {
+	id      int
+	session string
+	how     runSessionMode
+	report  *engine.Report // the report the session holds
+	toRun   int
+	skipped []runner.Job // already measured for the session
+	logDir  string
+}
+
+// runEventMsg forwards one runner event.
+type runEventMsg struct {
+	id int
+	ev runner.Event
+}
+
+// runTickMsg refreshes the tail of the running job's log.
+type runTickMsg struct {
+	id    int
+	path  string
+	lines []string
+}
+
+// runFinishedMsg ends a run: sum is nil when it never started.
+type runFinishedMsg struct {
+	id      int
+	session string
+	sum     *runner.Summary
+	err     error
 }

@@ -30,8 +30,12 @@ type Options struct {
 	// Now is the clock for report timestamps and export file names.
 	Now func() time.Time
 	// ExportDir is where export paths are pre-filled; empty means the
-	// current directory (a bare file name).
+	// current directory (a bare file name). Runs started with x keep their
+	// output and logs in ExportDir/perfpilot-runs/<timestamp>.
 	ExportDir string
+	// RunTemplate is the benchmark command x pre-fills
+	// (store.DefaultScriptTemplate when empty); see runner.ParseTemplate.
+	RunTemplate string
 	// NoColor drops colours; Run also honours $NO_COLOR.
 	NoColor bool
 	// Input and Output replace the terminal (tests).
@@ -80,6 +84,12 @@ type Model struct {
 	budget      int
 	sessionName string
 	dirty       bool // selection changed since the session was saved or opened
+	// sessionReport is the report saved or opened as sessionName; when the
+	// report on screen is another one, the ranking changed since.
+	sessionReport *engine.Report
+	// measured holds the configurations a run measured (by config key),
+	// shared with the recommendation tables' value columns.
+	measured measuredSet
 
 	// Tables.
 	sel      Selection
@@ -103,6 +113,13 @@ type Model struct {
 	filtering bool
 	dialog    dialog
 	showHelp  bool
+
+	// Benchmark run (x): at most one at a time.
+	run          *runState
+	runTemplate  string        // the template of the last run (pre-filled)
+	runNote      string        // summary of the last run, kept until the ranking refreshes
+	runNoteErr   bool          // the last run failed somewhere
+	runTickEvery time.Duration // how often the log tail refreshes
 
 	// Background work.
 	seq       int
@@ -133,6 +150,9 @@ func New(ctx context.Context, opts Options) *Model {
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	if opts.RunTemplate == "" {
+		opts.RunTemplate = store.DefaultScriptTemplate
+	}
 	theme := NewTheme(true, opts.NoColor)
 	m := &Model{
 		opts:       opts,
@@ -147,11 +167,15 @@ func New(ctx context.Context, opts Options) *Model {
 		rankCache:  map[string]*engine.HardwareRanking{},
 		pending:    map[jobKind]int{},
 		cancels:    map[jobKind]context.CancelFunc{},
+		measured:   measuredSet{},
+
+		runTemplate:  opts.RunTemplate,
+		runTickEvery: runTickEvery,
 	}
 	m.help.Styles = theme.Help
-	m.recs = NewTable(recColumns(opts.Metric), recID, recSearch)
+	m.recs = NewTable(recColumns(opts.Metric, m.measured), recID, recSearch)
 	m.recs.ShareSelection(m.sel)
-	m.mism = NewTable(mismatchColumns(opts.Metric), recID, recSearch)
+	m.mism = NewTable(mismatchColumns(opts.Metric, m.measured), recID, recSearch)
 	m.mism.ShareSelection(m.sel)
 	m.hw = NewTable(hwColumns(opts.Metric), hwID, hwSearch)
 	m.bench = NewTable(benchColumns(), benchID, benchSearch)

@@ -62,6 +62,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.onSessionOpened(msg)
 	case sessionChangedMsg:
 		return m, m.onSessionChanged(msg)
+	case runPreparedMsg, runEventMsg, runTickMsg, runFinishedMsg:
+		return m, m.onRunMsg(msg)
 	}
 	return m, nil
 }
@@ -125,7 +127,17 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 			return nil
 		}
 	}
-	// 3. Global keys.
+	// 3. A run in progress: esc and ctrl+c ask to stop it, q to stop it
+	// and quit.
+	if m.run != nil {
+		switch {
+		case msg.String() == "esc" || msg.String() == "ctrl+c":
+			return m.askStopRun(false)
+		case key.Matches(msg, k.Quit):
+			return m.askStopRun(true)
+		}
+	}
+	// 4. Global keys.
 	switch {
 	case key.Matches(msg, k.Quit):
 		return m.quit()
@@ -196,6 +208,8 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		return nil
 	case key.Matches(msg, k.Export):
 		return m.openExport()
+	case key.Matches(msg, k.Run):
+		return m.openRun()
 	case key.Matches(msg, k.Save):
 		return m.openSave()
 	case key.Matches(msg, k.Recompute):
@@ -206,7 +220,7 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 			func(path string) tea.Cmd { return m.importFile(path) })
 		return nil
 	}
-	// 4. The active view.
+	// 5. The active view.
 	return m.viewKey(msg)
 }
 

@@ -69,7 +69,7 @@ func (m *Model) body() string {
 				s = padBlock(s, m.recsTableHeight()) + "\n" + m.detailView(r)
 			}
 		}
-		return s
+		return m.withRunPanel(s)
 	case viewMismatches:
 		s := m.mismatchesBody()
 		if m.detailOpen {
@@ -77,7 +77,7 @@ func (m *Model) body() string {
 				s = padBlock(s, m.recsTableHeight()) + "\n" + m.detailView(r)
 			}
 		}
-		return s
+		return m.withRunPanel(s)
 	case viewHardware:
 		return m.hardwareBody(m.ctx.BodyHeight())
 	case viewBenchmarks:
@@ -85,6 +85,15 @@ func (m *Model) body() string {
 	default:
 		return m.sessionsBody()
 	}
+}
+
+// withRunPanel puts the run panel, while a run is in progress, at the
+// bottom of a recommendations body.
+func (m *Model) withRunPanel(s string) string {
+	if m.run == nil {
+		return s
+	}
+	return padBlock(s, m.ctx.BodyHeight()-m.runPanelHeight()) + "\n" + m.runPanel()
 }
 
 func padBlock(s string, n int) string { return strings.Join(padLines(s, n, 0), "\n") }
@@ -110,9 +119,9 @@ func (m *Model) detailPaneHeight() int {
 }
 
 // recsTableHeight is the height of the recommendations (or mismatches)
-// block above the detail pane.
+// block above the detail pane and the run panel.
 func (m *Model) recsTableHeight() int {
-	h := m.ctx.BodyHeight()
+	h := m.ctx.BodyHeight() - m.runPanelHeight()
 	if m.detailOpen {
 		h -= m.detailPaneHeight() + 0
 	}
@@ -124,7 +133,7 @@ func (m *Model) layout() {
 	c := &m.ctx
 	w, body, compact, th := c.Width, c.BodyHeight(), c.Compact(), c.Theme
 	recH := body
-	if m.detailOpen {
+	if m.detailOpen || m.run != nil {
 		recH = m.recsTableHeight()
 	}
 	m.recs.SetSize(w, recH, compact, th)
@@ -220,6 +229,9 @@ func (m *Model) statusLine() string {
 	}
 	t := m.activeTable()
 	var parts []string
+	if r := m.run; r != nil {
+		parts = append(parts, th.Accent.Render(fmt.Sprintf("run %d/%d", r.progress.Done+r.progress.Failed, r.progress.Total)))
+	}
 	if t.Len() > 0 {
 		parts = append(parts, fmt.Sprintf("%d/%d", t.Cursor()+1, t.Len()))
 	} else {

@@ -4,6 +4,7 @@ import (
 	"charm.land/lipgloss/v2"
 
 	"perfpilot/engine"
+	"perfpilot/runner"
 )
 
 type rec = engine.Recommendation
@@ -18,8 +19,46 @@ func matchStyle(r rec, th *Theme) lipgloss.Style {
 	return th.Bad
 }
 
-// recColumns are the Recommendations view's columns for the report's metric.
-func recColumns(m engine.Metric) []Column[rec] {
+// measuredSet holds what runs measured, by configuration key. The model
+// owns it; the value columns read it (a nil set marks nothing).
+type measuredSet map[string]runner.Metrics
+
+// valueCell is the value column: the prediction, or for a configuration a
+// run measured, ✓ and the measurement (✓m when the run did not measure
+// this metric).
+func (ms measuredSet) valueCell(r rec, m engine.Metric) string {
+	got, ok := ms[recID(r)]
+	if !ok {
+		return fmtVal(r.Predicted.Get(m).Value)
+	}
+	if v := metricOf(got, m); v > 0 {
+		return "✓" + fmtVal(v)
+	}
+	return "✓m"
+}
+
+func (ms measuredSet) valueStyle(r rec, th *Theme) lipgloss.Style {
+	if _, ok := ms[recID(r)]; ok {
+		return th.Good
+	}
+	return lipgloss.NewStyle()
+}
+
+// metricOf is one metric of a measurement (0: not measured).
+func metricOf(got runner.Metrics, m engine.Metric) float64 {
+	switch m {
+	case engine.Throughput:
+		return got.Throughput
+	case engine.Latency:
+		return got.LatencyMS
+	default:
+		return got.MemoryMB
+	}
+}
+
+// recColumns are the Recommendations view's columns for the report's
+// metric; rows in ms show their measurement in the value column.
+func recColumns(m engine.Metric, ms measuredSet) []Column[rec] {
 	val := func(r rec) engine.Interval { return r.Predicted.Get(m) }
 	return []Column[rec]{
 		{Title: "#", Width: 3, Right: true, Cell: func(r rec) string { return itoa(r.Rank) }, Cmp: func(a, b rec) int { return a.Rank - b.Rank }},
@@ -28,7 +67,8 @@ func recColumns(m engine.Metric) []Column[rec] {
 		{Title: "Hardware", Width: 8, Cell: func(r rec) string { return r.Hardware }, Cmp: func(a, b rec) int { return cmpS(a.Hardware, b.Hardware) }},
 		{Title: "Batch", Width: 5, Right: true, Cell: func(r rec) string { return itoa(r.BatchSize) }, Cmp: func(a, b rec) int { return a.BatchSize - b.BatchSize }},
 		{Title: "Prec", Width: 4, Cell: func(r rec) string { return string(r.Precision) }, Cmp: func(a, b rec) int { return cmpS(string(a.Precision), string(b.Precision)) }},
-		{Title: metricTitle(m), Width: 6, Right: true, Cell: func(r rec) string { return fmtVal(val(r).Value) }, Cmp: func(a, b rec) int { return cmpF(val(a).Value, val(b).Value) }},
+		{Title: metricTitle(m), Width: 6, Right: true, Cell: func(r rec) string { return ms.valueCell(r, m) }, Style: ms.valueStyle,
+			Cmp: func(a, b rec) int { return cmpF(val(a).Value, val(b).Value) }},
 		{Title: "80% interval", Width: 13, Secondary: true, Cell: func(r rec) string { v := val(r); return fmtInterval(v.Low, v.High) },
 			Style: func(_ rec, th *Theme) lipgloss.Style { return th.Muted }},
 		{Title: "Gain", Width: 5, Right: true, Cell: func(r rec) string { return fmtScore(r.ExpectedInformationGain) }, Cmp: func(a, b rec) int { return cmpF(a.ExpectedInformationGain, b.ExpectedInformationGain) }},
@@ -42,8 +82,8 @@ func recColumns(m engine.Metric) []Column[rec] {
 }
 
 // mismatchColumns are the Mismatches view's columns.
-func mismatchColumns(m engine.Metric) []Column[rec] {
-	all := recColumns(m)
+func mismatchColumns(m engine.Metric, ms measuredSet) []Column[rec] {
+	all := recColumns(m, ms)
 	pick := func(title string) Column[rec] {
 		for _, c := range all {
 			if c.Title == title {
