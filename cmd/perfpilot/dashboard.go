@@ -4,13 +4,16 @@ import (
 	"context"
 
 	"github.com/spf13/cobra"
+
+	"perfpilot/store"
 )
 
 // tuiOptions are the dashboard's flags, shared by `perfpilot` and `perfpilot tui`.
 type tuiOptions struct {
-	Metric string
-	Budget int
-	Seed   uint64
+	Metric   string
+	Budget   int
+	Seed     uint64
+	Template string
 }
 
 func (o *tuiOptions) flags(cmd *cobra.Command) {
@@ -18,6 +21,7 @@ func (o *tuiOptions) flags(cmd *cobra.Command) {
 	f.StringVar(&o.Metric, "metric", "throughput", "metric to start with: throughput, latency or memory")
 	f.IntVar(&o.Budget, "budget", 20, "number of configurations to rank")
 	f.Uint64Var(&o.Seed, "seed", 1, "random seed")
+	f.StringVar(&o.Template, "template", store.DefaultScriptTemplate, "benchmark command that x runs; placeholders {model} {hardware} {batch_size} {precision} {sequence_length} {output_dir}")
 }
 
 func newTUICmd(g *globalOptions) *cobra.Command {
@@ -45,5 +49,5 @@ func (o *tuiOptions) run(ctx context.Context, g *globalOptions) error {
 		return err
 	}
 	defer db.Close()
-	return runTUI(ctx, db, cat, metric, o.Budget, o.Seed)
+	return runTUI(ctx, db, cat, o, metric)
 }

@@ -9,6 +9,6 @@ import (
 )
 
 // runTUI opens the dashboard on db until the user quits.
-func runTUI(ctx context.Context, db *store.DB, cat *engine.Catalog, metric engine.Metric, budget int, seed uint64) error {
-	return tui.Run(ctx, tui.Options{DB: db, Catalog: cat, Metric: metric, Budget: budget, Seed: seed})
+func runTUI(ctx context.Context, db *store.DB, cat *engine.Catalog, o *tuiOptions, metric engine.Metric) error {
+	return tui.Run(ctx, tui.Options{DB: db, Catalog: cat, Metric: metric, Budget: o.Budget, Seed: o.Seed, RunTemplate: o.Template})
 }
