@@ -126,17 +126,17 @@ func (b *blr) design(ts *trainSet, ell float64) *mat.Dense {
 func (b *blr) precision(G *mat.SymDense, pv []float64, s2 float64) (blas64.Symmetric, bool) {
 	d := b.dim()
 	A := blas64.Symmetric{N: d, Stride: d, Data: make([]float64, d*d), Uplo: blas.Upper}
-	for i := 0; i < d; i++ {
-		for j := i; j < d; j++ {
-			v := 0.0
-			if G != nil {
-				v = G.At(i, j) / s2
+	if G != nil {
+		g := G.RawSymmetric()
+		for i := 0; i < d; i++ {
+			src, dst := g.Data[i*g.Stride+i:i*g.Stride+d], A.Data[i*d+i:i*d+d]
+			for j, v := range src {
+				dst[j] = v / s2
 			}
-			if i == j {
-				v += 1 / pv[i]
-			}
-			A.Data[i*d+j] = v
 		}
+	}
+	for i := 0; i < d; i++ {
+		A.Data[i*d+i] += 1 / pv[i]
 	}
 	_, ok := lapack64.Potrf(A)
 	return A, ok
@@ -159,8 +159,11 @@ func (b *blr) posterior(G *mat.SymDense, r []float64, yy float64, n int, hp hype
 			bv[i] = r[i] / s2
 		}
 	}
-	m := blas64.General{Rows: d, Cols: 1, Stride: 1, Data: append([]float64(nil), bv...)}
-	lapack64.Potrs(blas64.Triangular{N: d, Stride: d, Data: A.Data, Uplo: blas.Upper, Diag: blas.NonUnit}, m)
+	// Solve UᵀU m = b with two triangular vector solves.
+	m := blas64.Vector{N: d, Inc: 1, Data: append([]float64(nil), bv...)}
+	U := blas64.Triangular{N: d, Stride: d, Data: A.Data, Uplo: blas.Upper, Diag: blas.NonUnit}
+	blas64.Trsv(blas.Trans, U, m)
+	blas64.Trsv(blas.NoTrans, U, m)
 	logDetA, logDetPrior := 0.0, 0.0
 	for i := 0; i < d; i++ {
 		logDetA += 2 * math.Log(A.Data[i*d+i])
