@@ -337,8 +337,9 @@ func fit(s string, w int, right bool) string {
 	return s + strings.Repeat(" ", pad)
 }
 
-// renderRow renders a row's cells, styled or plain, without the marks.
-func (t *Table[T]) renderRow(e *entry[T], styled bool) string {
+// joinVisible joins the cells of the visible columns with one space; both
+// the header and the rows are laid out by it.
+func (t *Table[T]) joinVisible(cell func(i int, c Column[T], w int) string) string {
 	var b strings.Builder
 	first := true
 	for i, c := range t.cols {
@@ -350,28 +351,24 @@ func (t *Table[T]) renderRow(e *entry[T], styled bool) string {
 			b.WriteByte(' ')
 		}
 		first = false
-		cell := fit(c.Cell(e.v), w, c.Right)
-		if styled && c.Style != nil && t.theme != nil {
-			cell = c.Style(e.v, t.theme).Render(cell)
-		}
-		b.WriteString(cell)
+		b.WriteString(cell(i, c, w))
 	}
 	return b.String()
 }
 
+// renderRow renders a row's cells, styled or plain, without the marks.
+func (t *Table[T]) renderRow(e *entry[T], styled bool) string {
+	return t.joinVisible(func(_ int, c Column[T], w int) string {
+		cell := fit(c.Cell(e.v), w, c.Right)
+		if styled && c.Style != nil && t.theme != nil {
+			cell = c.Style(e.v, t.theme).Render(cell)
+		}
+		return cell
+	})
+}
+
 func (t *Table[T]) header() string {
-	var b strings.Builder
-	b.WriteString("  ")
-	first := true
-	for i, c := range t.cols {
-		w := t.layout[i]
-		if w < 0 {
-			continue
-		}
-		if !first {
-			b.WriteByte(' ')
-		}
-		first = false
+	return "  " + t.joinVisible(func(i int, c Column[T], w int) string {
 		title := c.Title
 		if i == t.sortCol {
 			if t.desc {
@@ -380,9 +377,8 @@ func (t *Table[T]) header() string {
 				title += "▲"
 			}
 		}
-		b.WriteString(fit(title, w, c.Right))
-	}
-	return b.String()
+		return fit(title, w, c.Right)
+	})
 }
 
 // View renders the header and the rows in view, exactly t.height lines
