@@ -20,7 +20,7 @@ func BenchmarkIntegrateDefaultSpace(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := Integrate(ctx, p, IntegrateOptions{Budget: 10, Metric: Throughput, Now: testNow}); err != nil {
+		if _, err := Rank(ctx, p, RankParams{Budget: 10, Metric: Throughput}, testNow); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -63,7 +63,7 @@ func BenchmarkIntegrateLarge(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		rep, err := Integrate(ctx, p, IntegrateOptions{Budget: 20, Metric: Throughput, Space: &space, Now: testNow})
+		rep, err := integrate(ctx, p, integrateOptions{RankParams: RankParams{Budget: 20, Metric: Throughput}, Space: &space, Now: testNow})
 		if err != nil {
 			b.Fatal(err)
 		}

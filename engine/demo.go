@@ -3,6 +3,7 @@ package engine
 import (
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"time"
 )
 
@@ -124,10 +125,17 @@ func SimulateHistory(cat *Catalog, w World, space Space, n int, seed uint64) []R
 	return out
 }
 
+// round4 rounds to four significant digits. Below ~1e-305 the scale
+// 10^(3-exponent) overflows to Inf and the product became NaN (issue 9), so
+// such values go through the decimal text instead.
 func round4(v float64) float64 {
 	if v == 0 || math.IsNaN(v) || math.IsInf(v, 0) {
 		return v
 	}
 	mag := math.Pow(10, 3-math.Floor(math.Log10(math.Abs(v))))
+	if math.IsInf(mag, 0) {
+		r, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 4, 64), 64)
+		return r
+	}
 	return math.Round(v*mag) / mag
 }

@@ -2,30 +2,18 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
+	"reflect"
+	"slices"
+	"strings"
 	"time"
 )
 
-// IntegrateOptions configure Integrate. Zero values take the defaults.
-type IntegrateOptions struct {
-	Budget int
-	Metric Metric
-	// Space is the candidate space; zero means DefaultSpace widened by the
-	// measured results.
-	Space *Space
-	// InfoWeight and DecisionWeight form
-	// combined = InfoWeight × expected_information_gain + DecisionWeight × decision_value.
-	InfoWeight, DecisionWeight float64
-	Recommender                Recommender
-	// MaxPerHardware caps picks per hardware (0: no cap).
-	MaxPerHardware int
-	// AvailabilityWeighted multiplies each candidate's combined score by its
-	// hardware's availability when choosing.
-	AvailabilityWeighted bool
-	Now                  time.Time
-	Seed                 uint64
-}
+// DefaultBudget is how many configurations a ranking returns when not told:
+// the CLI, the dashboard and run's review all use it.
+const DefaultBudget = 20
 
 // Default score weights of the seed system.
 const (
@@ -33,24 +21,185 @@ const (
 	DefaultDecisionWeight = 0.3
 )
 
-// Integrate is the seed's integrate_with_hardware_recommender made real: for
+// RankParams are the typed parameters of a ranking: what `integrate` takes
+// as flags, what the dashboard ranks with, and what a session saves. Zero
+// values take the defaults (see WithDefaults).
+type RankParams struct {
+	Metric Metric `json:"metric"`
+	Budget int    `json:"budget"`
+	Seed   uint64 `json:"seed"`
+	// InfoWeight and DecisionWeight form
+	// combined = InfoWeight × expected_information_gain + DecisionWeight × decision_value.
+	InfoWeight     float64 `json:"info_weight"`
+	DecisionWeight float64 `json:"decision_weight"`
+	// Models and Hardware limit the candidates to these ids (empty: the
+	// default space widened by the measured results).
+	Models   []string `json:"models,omitempty"`
+	Hardware []string `json:"hardware,omitempty"`
+	// MaxPerHardware caps picks per hardware (0: no cap).
+	MaxPerHardware int `json:"max_per_hardware,omitempty"`
+	// AvailabilityWeighted multiplies each candidate's combined score by its
+	// hardware's availability when choosing.
+	AvailabilityWeighted bool `json:"availability_weighted,omitempty"`
+	// Constraints exclude hardware from the recommendations.
+	Constraints Constraints `json:"constraints"`
+}
+
+// WithDefaults fills the zero fields: throughput, DefaultBudget and the
+// default weights (when both weights are zero).
+func (p RankParams) WithDefaults() RankParams {
+	if p.Metric == "" {
+		p.Metric = Throughput
+	}
+	if p.Budget == 0 {
+		p.Budget = DefaultBudget
+	}
+	if p.InfoWeight == 0 && p.DecisionWeight == 0 {
+		p.InfoWeight, p.DecisionWeight = DefaultInfoWeight, DefaultDecisionWeight
+	}
+	return p
+}
+
+// Validate checks every parameter against its range and the catalog,
+// naming the parameter.
+func (p RankParams) Validate(cat *Catalog) error {
+	if _, err := ParseMetric(string(p.Metric)); err != nil {
+		return fmt.Errorf("metric: %w", err)
+	}
+	if p.Budget <= 0 {
+		return fmt.Errorf("budget: %d is not positive", p.Budget)
+	}
+	for _, w := range []struct {
+		name string
+		v    float64
+	}{{"info_weight", p.InfoWeight}, {"decision_weight", p.DecisionWeight}} {
+		if err := CheckNonNegative(w.v); err != nil {
+			return fmt.Errorf("%s: %w", w.name, err)
+		}
+	}
+	if p.InfoWeight+p.DecisionWeight == 0 {
+		return errors.New("info_weight, decision_weight: both are zero")
+	}
+	if p.MaxPerHardware < 0 {
+		return fmt.Errorf("max_per_hardware: %d is negative", p.MaxPerHardware)
+	}
+	for _, id := range p.Models {
+		if cat.Model(id) == nil {
+			return fmt.Errorf("models: unknown model %q (valid: %s)", id, strings.Join(cat.ModelIDs(), ", "))
+		}
+	}
+	for _, id := range p.Hardware {
+		if cat.Hardware(id) == nil {
+			return fmt.Errorf("hardware: unknown hardware %q (valid: %s)", id, strings.Join(cat.HardwareIDs(), ", "))
+		}
+	}
+	return p.Constraints.Validate()
+}
+
+// CheckNonNegative accepts finite numbers ≥ 0.
+func CheckNonNegative(v float64) error {
+	if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+		return fmt.Errorf("%v is not a finite non-negative number", v)
+	}
+	return nil
+}
+
+// Plan is perfpilot's one ranking pipeline: it fits the predictor on the
+// results and ranks the candidates with the parameters. The predictor comes
+// back too, so a caller can Rank another metric or budget without refitting.
+func Plan(ctx context.Context, cat *Catalog, results []Result, params RankParams, now time.Time) (*Report, *Predictor, error) {
+	params = params.WithDefaults()
+	if err := params.Validate(cat); err != nil {
+		return nil, nil, err
+	}
+	p, err := NewPredictor(ctx, cat, results, PredictorOptions{Seed: params.Seed})
+	if err != nil {
+		return nil, nil, err
+	}
+	rep, err := Rank(ctx, p, params, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	return rep, p, nil
+}
+
+// Rank ranks the candidates with a fitted predictor (see Plan).
+func Rank(ctx context.Context, p *Predictor, params RankParams, now time.Time) (*Report, error) {
+	params = params.WithDefaults()
+	if err := params.Validate(p.cat); err != nil {
+		return nil, err
+	}
+	opts := integrateOptions{RankParams: params, Now: now}
+	if len(params.Hardware) > 0 || len(params.Models) > 0 {
+		space := DefaultSpace(p.cat).WithMeasured(p.results)
+		if len(params.Hardware) > 0 {
+			space.Hardware = slices.Clone(params.Hardware)
+		}
+		if len(params.Models) > 0 {
+			space.Models = slices.Clone(params.Models)
+		}
+		opts.Space = &space
+	}
+	rep, err := integrate(ctx, p, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkFinite(reflect.ValueOf(rep).Elem(), "report"); err != nil {
+		return nil, fmt.Errorf("rank: internal error: %w", err)
+	}
+	return rep, nil
+}
+
+// checkFinite is the engine's promise that no NaN or Inf leaves it: it
+// walks a value and names the first non-finite float.
+func checkFinite(v reflect.Value, path string) error {
+	switch v.Kind() {
+	case reflect.Float32, reflect.Float64:
+		if f := v.Float(); math.IsNaN(f) || math.IsInf(f, 0) {
+			return fmt.Errorf("%s is %v", path, f)
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				if err := checkFinite(v.Field(i), path+"."+v.Type().Field(i).Name); err != nil {
+					return err
+				}
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		for i := range v.Len() {
+			if err := checkFinite(v.Index(i), fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			return checkFinite(v.Elem(), path)
+		}
+	}
+	return nil
+}
+
+// integrateOptions are the resolved parameters of integrate.
+type integrateOptions struct {
+	RankParams
+	// Space is the candidate space; nil means DefaultSpace widened by the
+	// measured results.
+	Space *Space
+	Now   time.Time
+}
+
+// integrate is the seed's integrate_with_hardware_recommender made real: for
 // every unmeasured feasible configuration it computes the information gain
 // of measuring it and the chance that the measurement changes a hardware
 // recommendation, then picks Budget configurations greedily by the combined
 // score, conditioning each pick on the ones before.
-func Integrate(ctx context.Context, p *Predictor, opts IntegrateOptions) (*Report, error) {
+func integrate(ctx context.Context, p *Predictor, opts integrateOptions) (*Report, error) {
+	opts.RankParams = opts.RankParams.WithDefaults()
 	if opts.Budget <= 0 {
 		return nil, fmt.Errorf("budget %d is not positive", opts.Budget)
 	}
-	if opts.Metric == "" {
-		opts.Metric = Throughput
-	}
-	if opts.InfoWeight == 0 && opts.DecisionWeight == 0 {
-		opts.InfoWeight, opts.DecisionWeight = DefaultInfoWeight, DefaultDecisionWeight
-	}
-	if opts.Recommender.Weights.sum() <= 0 {
-		opts.Recommender.Weights = DefaultScoreWeights
-	}
+	recommender := Recommender{Weights: DefaultScoreWeights, Constraints: opts.Constraints}
 	space := DefaultSpace(p.cat).WithMeasured(p.results)
 	if opts.Space != nil {
 		space = *opts.Space
@@ -60,31 +209,32 @@ func Integrate(ctx context.Context, p *Predictor, opts IntegrateOptions) (*Repor
 	if err != nil {
 		return nil, err
 	}
-	// Rank hardware per (model, batch, precision) group.
-	type groupKey struct {
-		model string
-		batch int
-		prec  Precision
-		seq   int
-	}
-	groups := map[groupKey][]*Prediction{}
-	var order []groupKey
+	// Rank hardware per group (the configuration minus its hardware).
+	groups := map[Config][]*Prediction{}
+	var order []Config
 	for i := range b.Preds {
 		pr := &b.Preds[i]
-		k := groupKey{pr.Model, pr.BatchSize, pr.Precision, pr.SequenceLength}
+		k := pr.Config.Group()
 		if _, ok := groups[k]; !ok {
 			order = append(order, k)
 		}
 		groups[k] = append(groups[k], pr)
 	}
-	rankings := map[groupKey]*HardwareRanking{}
+	rankings := map[Config]*HardwareRanking{}
+	var noHardware []string
 	for _, k := range order {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		hr, err := opts.Recommender.Rank(p.cat, groups[k], opts.Metric)
-		if err == nil {
+		hr, err := recommender.Rank(p.cat, groups[k], opts.Metric)
+		var none *NoHardwareError
+		switch {
+		case err == nil:
 			rankings[k] = hr
+		case errors.As(err, &none):
+			noHardware = append(noHardware, none.Reasons...)
+		default:
+			return nil, err
 		}
 	}
 	// Candidates: unmeasured feasible configurations.
@@ -95,9 +245,14 @@ func Integrate(ctx context.Context, p *Predictor, opts IntegrateOptions) (*Repor
 			measuredRows = append(measuredRows, i)
 			continue
 		}
-		if pr.Feasible {
+		// Under constraints, a configuration whose group has no eligible
+		// hardware cannot lead to a recommendation: it is not a candidate.
+		if pr.Feasible && (opts.Constraints.none() || rankings[pr.Config.Group()] != nil) {
 			rows = append(rows, i)
 		}
+	}
+	if len(rows) == 0 && !opts.Constraints.none() {
+		return nil, &ConstraintError{Constraints: opts.Constraints, Reasons: noHardware}
 	}
 	rep := &Report{OptimizationMetric: opts.Metric, Strategy: Strategy, Timestamp: FormatTimestamp(opts.Now),
 		Data: Summarize(p.results), Seed: opts.Seed, TotalCandidates: len(rows), Recommendations: []Recommendation{}}
@@ -109,7 +264,7 @@ func Integrate(ctx context.Context, p *Predictor, opts IntegrateOptions) (*Repor
 	dv := make([]float64, len(rows))
 	for j, r := range rows {
 		pr := &b.Preds[r]
-		hr := rankings[groupKey{pr.Model, pr.BatchSize, pr.Precision, pr.SequenceLength}]
+		hr := rankings[pr.Config.Group()]
 		u := pr.LatencyUncertainty
 		if opts.Metric == Memory {
 			u = pr.MemoryUncertainty
@@ -125,7 +280,7 @@ func Integrate(ctx context.Context, p *Predictor, opts IntegrateOptions) (*Repor
 				rec.HardwareScore = s.Score
 			}
 			rec.Alternatives = hr.Alternatives
-			dv[j] = decisionValue(hr, pr.Hardware, opts.Metric, opts.Recommender.Weights)
+			dv[j] = decisionValue(hr, pr.Hardware, opts.Metric, recommender.Weights)
 			rec.DecisionValue = round4(dv[j])
 			rec.ExpectedImprovementPct = math.Round(improvementPct(hr, pr.Hardware, opts.Metric)*10) / 10
 		}

@@ -29,7 +29,7 @@ func TestIntegrateInvariants(t *testing.T) {
 	cat, p := demoPredictor(t)
 	for _, metric := range Metrics {
 		t.Run(string(metric), func(t *testing.T) {
-			rep, err := Integrate(ctx, p, IntegrateOptions{Budget: 15, Metric: metric, Now: testNow, Seed: 1})
+			rep, err := Rank(ctx, p, RankParams{Budget: 15, Metric: metric, Seed: 1}, testNow)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -81,7 +81,7 @@ func TestIntegrateInvariants(t *testing.T) {
 					t.Errorf("rank %d is already measured", r.Rank)
 				}
 				// Alternatives: the others scoring at least 0.8 × the best, at most 3.
-				hr, err := p.RecommendHardware(ctx, r.ModelName, r.BatchSize, r.Precision, r.SequenceLength, metric, nil, Recommender{})
+				hr, err := p.RecommendHardware(ctx, Config{Model: r.ModelName, BatchSize: r.BatchSize, Precision: r.Precision, SequenceLength: r.SequenceLength}, metric, nil, Recommender{})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -109,7 +109,7 @@ func TestIntegrateDeterministic(t *testing.T) {
 	ctx := context.Background()
 	run := func() []byte {
 		_, p := demoPredictor(t)
-		rep, err := Integrate(ctx, p, IntegrateOptions{Budget: 10, Metric: Throughput, Now: testNow, Seed: 1})
+		rep, err := Rank(ctx, p, RankParams{Budget: 10, Metric: Throughput, Seed: 1}, testNow)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -125,7 +125,7 @@ func TestIntegrateDeterministic(t *testing.T) {
 func TestIntegrateWeightsAndCaps(t *testing.T) {
 	ctx := context.Background()
 	_, p := demoPredictor(t)
-	rep, err := Integrate(ctx, p, IntegrateOptions{Budget: 12, Metric: Latency, Now: testNow, InfoWeight: 0.2, DecisionWeight: 0.8, MaxPerHardware: 2})
+	rep, err := Rank(ctx, p, RankParams{Budget: 12, Metric: Latency, InfoWeight: 0.2, DecisionWeight: 0.8, MaxPerHardware: 2}, testNow)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,8 +141,8 @@ func TestIntegrateWeightsAndCaps(t *testing.T) {
 			t.Errorf("%s picked %d times with a cap of 2", hw, n)
 		}
 	}
-	if _, err := Integrate(ctx, p, IntegrateOptions{Budget: 0}); err == nil {
-		t.Error("budget 0 accepted")
+	if _, err := Rank(ctx, p, RankParams{Budget: -1}, testNow); err == nil {
+		t.Error("budget -1 accepted")
 	}
 }
 
@@ -150,7 +150,7 @@ func TestMetricToggleChangesRanking(t *testing.T) {
 	ctx := context.Background()
 	_, p := demoPredictor(t)
 	keys := func(m Metric) []string {
-		rep, err := Integrate(ctx, p, IntegrateOptions{Budget: 10, Metric: m, Now: testNow})
+		rep, err := Rank(ctx, p, RankParams{Budget: 10, Metric: m}, testNow)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -164,7 +164,7 @@ func TestMetricToggleChangesRanking(t *testing.T) {
 		t.Error("throughput and memory give the same ranking")
 	}
 	// Llama-2-7b at batch 8, fp16, for throughput belongs on a datacenter GPU.
-	hr, err := p.RecommendHardware(ctx, "meta-llama/Llama-2-7b-hf", 8, FP16, 0, Throughput, nil, Recommender{})
+	hr, err := p.RecommendHardware(ctx, Config{Model: "meta-llama/Llama-2-7b-hf", BatchSize: 8, Precision: FP16, SequenceLength: 0}, Throughput, nil, Recommender{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +172,7 @@ func TestMetricToggleChangesRanking(t *testing.T) {
 		t.Errorf("Llama-2-7b fp16 b8 throughput → %s, want a datacenter GPU", hr.RecommendedHardware)
 	}
 	// For memory it is not the same ranking of hardware.
-	hm, _ := p.RecommendHardware(ctx, "meta-llama/Llama-2-7b-hf", 8, FP16, 0, Memory, nil, Recommender{})
+	hm, _ := p.RecommendHardware(ctx, Config{Model: "meta-llama/Llama-2-7b-hf", BatchSize: 8, Precision: FP16, SequenceLength: 0}, Memory, nil, Recommender{})
 	order := func(h *HardwareRanking) (s []string) {
 		for _, r := range h.Ranking {
 			s = append(s, r.Hardware)
@@ -188,7 +188,7 @@ func TestRecommenderConstraints(t *testing.T) {
 	ctx := context.Background()
 	_, p := demoPredictor(t)
 	rec := Recommender{Constraints: Constraints{MaxPowerW: 100}}
-	hr, err := p.RecommendHardware(ctx, "bert-base-uncased", 8, FP32, 0, Throughput, nil, rec)
+	hr, err := p.RecommendHardware(ctx, Config{Model: "bert-base-uncased", BatchSize: 8, Precision: FP32, SequenceLength: 0}, Throughput, nil, rec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +198,7 @@ func TestRecommenderConstraints(t *testing.T) {
 		}
 	}
 	// Nothing fits: say so, never fall back silently.
-	_, err = p.RecommendHardware(ctx, "meta-llama/Llama-2-7b-hf", 8, FP16, 0, Throughput, nil, Recommender{Constraints: Constraints{MaxPowerW: 20}})
+	_, err = p.RecommendHardware(ctx, Config{Model: "meta-llama/Llama-2-7b-hf", BatchSize: 8, Precision: FP16, SequenceLength: 0}, Throughput, nil, Recommender{Constraints: Constraints{MaxPowerW: 20}})
 	var none *NoHardwareError
 	if !errors.As(err, &none) || len(none.Reasons) == 0 {
 		t.Fatalf("want NoHardwareError with reasons, got %v", err)

@@ -32,6 +32,65 @@ type Constraints struct {
 	MaxDeployment float64 `json:"max_deployment_complexity,omitempty"`
 }
 
+func (c Constraints) none() bool { return c == Constraints{} }
+
+// Validate checks the limits: power and memory finite and non-negative,
+// deployment complexity in 0..1.
+func (c Constraints) Validate() error {
+	if err := CheckNonNegative(c.MaxPowerW); err != nil {
+		return fmt.Errorf("max_power_w: %w", err)
+	}
+	if err := CheckNonNegative(c.MinMemoryGB); err != nil {
+		return fmt.Errorf("min_memory_gb: %w", err)
+	}
+	if err := CheckNonNegative(c.MaxDeployment); err != nil || c.MaxDeployment > 1 {
+		return fmt.Errorf("max_deployment_complexity: %v is outside 0..1", c.MaxDeployment)
+	}
+	return nil
+}
+
+// String names the active limits as the flags that set them.
+func (c Constraints) String() string {
+	var parts []string
+	if c.MaxPowerW > 0 {
+		parts = append(parts, fmt.Sprintf("--max-power %g", c.MaxPowerW))
+	}
+	if c.MinMemoryGB > 0 {
+		parts = append(parts, fmt.Sprintf("--min-memory %g", c.MinMemoryGB))
+	}
+	if c.MaxDeployment > 0 {
+		parts = append(parts, fmt.Sprintf("--max-deployment %g", c.MaxDeployment))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// ConstraintError says that no candidate configuration has any hardware
+// within the constraints, and why each hardware was excluded.
+type ConstraintError struct {
+	Constraints Constraints
+	Reasons     []string
+}
+
+func (e *ConstraintError) Error() string {
+	// Many groups repeat the same per-hardware reason; list each once.
+	seen := map[string]bool{}
+	var reasons []string
+	for _, r := range e.Reasons {
+		if !seen[r] {
+			seen[r] = true
+			reasons = append(reasons, r)
+		}
+	}
+	sort.Strings(reasons)
+	const maxShown = 12
+	more := ""
+	if len(reasons) > maxShown {
+		more = fmt.Sprintf("\n  … and %d more", len(reasons)-maxShown)
+		reasons = reasons[:maxShown]
+	}
+	return fmt.Sprintf("no hardware satisfies %s for any candidate configuration:\n  %s%s", e.Constraints, strings.Join(reasons, "\n  "), more)
+}
+
 func (c Constraints) violation(h *Hardware) string {
 	var why []string
 	if c.MaxPowerW > 0 && h.TDPWatts > c.MaxPowerW {
@@ -214,15 +273,16 @@ func (hr *HardwareRanking) Score(hw string) *HardwareScore {
 }
 
 // RecommendHardware ranks the given hardware (the default candidate hardware
-// when empty) for a model, batch and precision.
-func (p *Predictor) RecommendHardware(ctx context.Context, model string, batch int, prec Precision, seq int,
-	metric Metric, hardware []string, rec Recommender) (*HardwareRanking, error) {
+// when empty) for the group of cfg: cfg's own hardware is ignored.
+func (p *Predictor) RecommendHardware(ctx context.Context, cfg Config, metric Metric, hardware []string, rec Recommender) (*HardwareRanking, error) {
 	if len(hardware) == 0 {
 		hardware = DefaultSpace(p.cat).WithMeasured(p.results).Hardware
 	}
 	cfgs := make([]Config, 0, len(hardware))
 	for _, hw := range hardware {
-		cfg, err := p.cat.Normalize(Config{Model: model, Hardware: hw, BatchSize: batch, Precision: prec, SequenceLength: seq})
+		c := cfg
+		c.Hardware = hw
+		cfg, err := p.cat.Normalize(c)
 		if err != nil {
 			return nil, err
 		}

@@ -112,6 +112,15 @@ type Config struct {
 	SequenceLength int       `json:"sequence_length"`
 }
 
+// Group is the configuration without its hardware: the set of
+// configurations a hardware recommendation chooses between. Config is
+// comparable, so a Group is a map key, and a field added to Config takes
+// part in grouping without any change at the call sites.
+func (c Config) Group() Config {
+	c.Hardware = ""
+	return c
+}
+
 // Key identifies a configuration; equal keys are the same configuration.
 func (c Config) Key() string {
 	return fmt.Sprintf("%s|%s|%d|%s|%d", c.Model, c.Hardware, c.BatchSize, c.Precision, c.SequenceLength)

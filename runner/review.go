@@ -3,9 +3,6 @@ package runner
 import (
 	"context"
 	"fmt"
-	"math"
-	"strconv"
-	"strings"
 	"time"
 
 	"perfpilot/engine"
@@ -63,26 +60,17 @@ func Compare(sum *Summary) []Comparison {
 	return out
 }
 
-// NewReview retrains the predictor on every stored result and integrates
-// again with the session's parameters (metric, budget, seed, weights,
-// constraints, hardware), and compares the run's measurements with the
-// session's predictions.
+// NewReview retrains the predictor on every stored result and ranks again
+// with the session's parameters, and compares the run's measurements with
+// the session's predictions.
 func NewReview(ctx context.Context, db *store.DB, cat *engine.Catalog, sess *store.Session, sum *Summary, now time.Time) (*Review, error) {
 	results, err := db.AllResults(ctx)
 	if err != nil {
 		return nil, err
 	}
-	pred, err := engine.NewPredictor(ctx, cat, results, engine.PredictorOptions{Seed: sess.Params.Seed})
+	rep, _, err := engine.Plan(ctx, cat, results, sess.Params.RankParams, now)
 	if err != nil {
-		return nil, fmt.Errorf("retrain: %w", err)
-	}
-	opts, err := IntegrateOptions(sess.Params, cat, results, now)
-	if err != nil {
-		return nil, err
-	}
-	rep, err := engine.Integrate(ctx, pred, opts)
-	if err != nil {
-		return nil, fmt.Errorf("integrate: %w", err)
+		return nil, fmt.Errorf("re-rank session %q: %w", sess.Name, err)
 	}
 	rv := &Review{Comparisons: Compare(sum), Report: rep}
 	if n := len(rv.Comparisons); n > 0 {
@@ -95,63 +83,4 @@ func NewReview(ctx context.Context, db *store.DB, cat *engine.Catalog, sess *sto
 		rv.Coverage = float64(in) / float64(n)
 	}
 	return rv, nil
-}
-
-// IntegrateOptions rebuilds the options a session was integrated with from
-// its saved parameters (the Extra keys `perfpilot integrate --save` writes).
-func IntegrateOptions(p store.SessionParams, cat *engine.Catalog, results []engine.Result, now time.Time) (engine.IntegrateOptions, error) {
-	budget := p.Budget
-	if budget <= 0 {
-		budget = 10
-	}
-	metric := p.Metric
-	if metric == "" {
-		metric = engine.Throughput
-	}
-	opts := engine.IntegrateOptions{Budget: budget, Metric: metric, Seed: p.Seed, Now: now,
-		InfoWeight: engine.DefaultInfoWeight, DecisionWeight: engine.DefaultDecisionWeight,
-		Recommender: engine.Recommender{Weights: engine.DefaultScoreWeights}}
-	x := p.Extra
-	num := func(key string, dst *float64) error {
-		if s := strings.TrimSpace(x[key]); s != "" {
-			v, err := strconv.ParseFloat(s, 64)
-			if err != nil || math.IsNaN(v) {
-				return fmt.Errorf("session parameter %s: %q is not a number", key, s)
-			}
-			*dst = v
-		}
-		return nil
-	}
-	for key, dst := range map[string]*float64{"info_weight": &opts.InfoWeight, "decision_weight": &opts.DecisionWeight,
-		"max_power": &opts.Recommender.Constraints.MaxPowerW, "min_memory": &opts.Recommender.Constraints.MinMemoryGB} {
-		if err := num(key, dst); err != nil {
-			return opts, err
-		}
-	}
-	if s := strings.TrimSpace(x["max_per_hardware"]); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			return opts, fmt.Errorf("session parameter max_per_hardware: %q is not a whole number", s)
-		}
-		opts.MaxPerHardware = n
-	}
-	if s := strings.TrimSpace(x["availability_weighted"]); s != "" {
-		b, err := strconv.ParseBool(s)
-		if err != nil {
-			return opts, fmt.Errorf("session parameter availability_weighted: %q is not true or false", s)
-		}
-		opts.AvailabilityWeighted = b
-	}
-	if s := strings.TrimSpace(x["hardware"]); s != "" {
-		hw := strings.Split(s, ",")
-		for _, id := range hw {
-			if cat.Hardware(id) == nil {
-				return opts, fmt.Errorf("session hardware %q is not in the catalog", id)
-			}
-		}
-		space := engine.DefaultSpace(cat).WithMeasured(results)
-		space.Hardware = hw
-		opts.Space = &space
-	}
-	return opts, nil
 }

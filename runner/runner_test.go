@@ -47,7 +47,7 @@ func crashChild(spec string) {
 	if err := json.Unmarshal([]byte(spec), &o); err != nil {
 		os.Exit(7)
 	}
-	db, err := store.Open(context.Background(), o.DB, engine.MustBuiltinCatalog())
+	db, err := store.Open(context.Background(), o.DB, store.WithSeed(func() []engine.Result { return engine.DemoHistory(engine.MustBuiltinCatalog()) }))
 	if err != nil {
 		os.Exit(8)
 	}
@@ -66,7 +66,7 @@ var testNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 func newDB(t *testing.T, cat *engine.Catalog) *store.DB {
 	t.Helper()
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "perfpilot.db"), cat)
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "perfpilot.db"), store.WithSeed(func() []engine.Result { return engine.DemoHistory(cat) }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,25 +76,25 @@ func newDB(t *testing.T, cat *engine.Catalog) *store.DB {
 
 // saveSession integrates over the database's results and saves the report
 // as a session.
-func saveSession(t *testing.T, db *store.DB, cat *engine.Catalog, name string, budget int, space *engine.Space, selected []int) *store.Session {
+func saveSession(t *testing.T, db *store.DB, cat *engine.Catalog, name string, budget int, limit *engine.RankParams, selected []int) *store.Session {
 	t.Helper()
 	ctx := context.Background()
 	rs, err := db.AllResults(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := engine.NewPredictor(ctx, cat, rs, engine.PredictorOptions{Seed: 1})
+	params := engine.RankParams{Budget: budget, Metric: engine.Throughput, Seed: 1}
+	if limit != nil {
+		params.Models, params.Hardware = limit.Models, limit.Hardware
+	}
+	rep, _, err := engine.Plan(ctx, cat, rs, params, testNow)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := engine.Integrate(ctx, p, engine.IntegrateOptions{Budget: budget, Metric: engine.Throughput, Seed: 1, Now: testNow, Space: space})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rep.Recommendations) != budget && space == nil {
+	if len(rep.Recommendations) != budget && limit == nil {
 		t.Fatalf("integrate gave %d rows, want %d", len(rep.Recommendations), budget)
 	}
-	s := store.Session{Name: name, Params: store.SessionParams{Metric: engine.Throughput, Budget: budget, Seed: 1}, Report: rep, Selected: selected}
+	s := store.Session{Name: name, Params: store.SessionParams{RankParams: params}, Report: rep, Selected: selected}
 	if err := db.SaveSession(ctx, s); err != nil {
 		t.Fatal(err)
 	}
@@ -415,8 +415,8 @@ func TestRunInjection(t *testing.T) {
 		t.Fatal(err)
 	}
 	db := newDB(t, cat)
-	space := engine.Space{Models: []string{evilModel}, Hardware: []string{evilHW, "cpu"}, BatchSizes: []int{1, 2}, Precisions: []engine.Precision{engine.FP32}}
-	sess := saveSession(t, db, cat, "evil; $(touch "+marker+")", 4, &space, nil)
+	limit := engine.RankParams{Models: []string{evilModel}, Hardware: []string{evilHW, "cpu"}}
+	sess := saveSession(t, db, cat, "evil; $(touch "+marker+")", 4, &limit, nil)
 	n := len(sess.Report.Recommendations)
 	if n < 2 {
 		t.Fatalf("only %d hostile configurations", n)
@@ -468,7 +468,7 @@ func TestRunInjection(t *testing.T) {
 	}
 	for _, j := range sum.Jobs {
 		want := []string{"--model", j.Config.Model, "--hardware=" + j.Config.Hardware, "--batch-size", strconv.Itoa(j.Config.BatchSize),
-			"--precision", "fp32", "--output-dir", out}
+			"--precision", string(j.Config.Precision), "--output-dir", out}
 		if !slices.ContainsFunc(seen, func(a []string) bool { return slices.Equal(a, want) }) {
 			t.Errorf("no invocation with argv %q; got %q", want, seen)
 		}
@@ -543,7 +543,7 @@ func TestRunResumeAfterCancel(t *testing.T) {
 func TestRunResumeAfterSIGKILL(t *testing.T) {
 	cat := engine.MustBuiltinCatalog()
 	dbPath := filepath.Join(t.TempDir(), "perfpilot.db")
-	db, err := store.Open(context.Background(), dbPath, cat)
+	db, err := store.Open(context.Background(), dbPath, store.WithSeed(func() []engine.Result { return engine.DemoHistory(cat) }))
 	if err != nil {
 		t.Fatal(err)
 	}

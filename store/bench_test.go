@@ -19,7 +19,7 @@ func BenchmarkImport100k(b *testing.B) {
 	dir := b.TempDir()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		db, err := Open(ctx, filepath.Join(dir, "bench"+strconv.Itoa(i)+".db"), cat)
+		db, err := Open(ctx, filepath.Join(dir, "bench"+strconv.Itoa(i)+".db"))
 		if err != nil {
 			b.Fatal(err)
 		}

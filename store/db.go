@@ -44,6 +44,13 @@ var migrationFS embed.FS
 // database to user_version i+1.
 var migrations = mustLoadMigrations()
 
+// goMigrations are data conversions that SQL cannot express well, run
+// after the SQL of the same version on existing databases (a new database
+// has no data to convert).
+var goMigrations = map[int]func(context.Context, *sql.Tx) error{
+	2: convertSessionParams,
+}
+
 // SchemaVersion is the newest schema this binary knows.
 var SchemaVersion = len(migrations)
 
@@ -75,6 +82,7 @@ type DB struct {
 	sql  *sql.DB
 	path string
 	now  func() time.Time
+	seed func() []engine.Result
 }
 
 // Option configures Open.
@@ -84,6 +92,12 @@ type Option func(*DB)
 // timestamps, so tests can control time.
 func WithClock(now func() time.Time) Option {
 	return func(db *DB) { db.now = now }
+}
+
+// WithSeed gives the results a brand-new database starts with (the demo
+// history, in perfpilot); seed is only called when the database is created.
+func WithSeed(seed func() []engine.Result) Option {
+	return func(db *DB) { db.seed = seed }
 }
 
 // ResolvePath picks the database file: the --db flag, else $PERFPILOT_DB,
@@ -114,15 +128,12 @@ func DefaultPath() (string, error) {
 }
 
 // Open opens (creating if needed) the perfpilot database at path, migrates
-// it to the current schema and, when it is new, seeds it with the demo
-// history simulated from cat. A file that is not a perfpilot database, or
-// one written by a newer perfpilot, is refused and left untouched.
-func Open(ctx context.Context, path string, cat *engine.Catalog, opts ...Option) (*DB, error) {
+// it to the current schema and, when it is new, fills it with the WithSeed
+// results. A file that is not a perfpilot database, or one written by a
+// newer perfpilot, is refused and left untouched.
+func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("open database: empty path")
-	}
-	if cat == nil {
-		return nil, errors.New("open database: a catalog is needed to seed a new database")
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -152,7 +163,7 @@ func Open(ctx context.Context, path string, cat *engine.Catalog, opts ...Option)
 	for _, o := range opts {
 		o(db)
 	}
-	if err := db.migrate(ctx, cat); err != nil {
+	if err := db.migrate(ctx); err != nil {
 		sqldb.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
@@ -275,16 +286,16 @@ func checkIdentity(appID int32, version, objects int) error {
 // migrate brings the schema up to date. A new database gets every migration
 // and the demo seed in one transaction, so it is either complete or blank;
 // an existing one gets each pending migration in its own transaction.
-func (db *DB) migrate(ctx context.Context, cat *engine.Catalog) error {
+func (db *DB) migrate(ctx context.Context) error {
 	for {
-		done, err := db.migrateStep(ctx, cat)
+		done, err := db.migrateStep(ctx)
 		if err != nil || done {
 			return err
 		}
 	}
 }
 
-func (db *DB) migrateStep(ctx context.Context, cat *engine.Catalog) (done bool, err error) {
+func (db *DB) migrateStep(ctx context.Context) (done bool, err error) {
 	tx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return false, fmt.Errorf("begin migration: %w", err)
@@ -310,13 +321,20 @@ func (db *DB) migrateStep(ctx context.Context, cat *engine.Catalog) (done bool, 
 		if _, err := tx.ExecContext(ctx, migrations[v-1]); err != nil {
 			return false, fmt.Errorf("migration %d: %w", v, err)
 		}
+		if step := goMigrations[v]; step != nil && version > 0 {
+			if err := step(ctx, tx); err != nil {
+				return false, fmt.Errorf("migration %d: %w", v, err)
+			}
+		}
 	}
 	if version == 0 {
 		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA application_id = %d", ApplicationID)); err != nil {
 			return false, fmt.Errorf("set application_id: %w", err)
 		}
-		if _, _, err := db.insertResults(ctx, tx, engine.DemoHistory(cat)); err != nil {
-			return false, fmt.Errorf("seed demo history: %w", err)
+		if db.seed != nil {
+			if _, _, err := db.insertResults(ctx, tx, db.seed()); err != nil {
+				return false, fmt.Errorf("seed: %w", err)
+			}
 		}
 	}
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", last)); err != nil {

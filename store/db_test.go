@@ -141,7 +141,7 @@ func TestOpenRefusesForeignAndNewerFiles(t *testing.T) {
 		{
 			name: "perfpilot database from a newer version",
 			make: func(t *testing.T, path string) {
-				db, err := Open(context.Background(), path, engine.MustBuiltinCatalog())
+				db, err := Open(context.Background(), path, WithSeed(func() []engine.Result { return engine.DemoHistory(engine.MustBuiltinCatalog()) }))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -164,7 +164,7 @@ func TestOpenRefusesForeignAndNewerFiles(t *testing.T) {
 				t.Fatal(err)
 			}
 			entriesBefore := dirNames(t, dir)
-			db, err := Open(context.Background(), path, engine.MustBuiltinCatalog())
+			db, err := Open(context.Background(), path, WithSeed(func() []engine.Result { return engine.DemoHistory(engine.MustBuiltinCatalog()) }))
 			if err == nil {
 				db.Close()
 				t.Fatal("Open succeeded, want a refusal")
@@ -226,7 +226,7 @@ func TestHelperProcess(t *testing.T) {
 		t.Skip("helper process for crash and concurrency tests")
 	}
 	ctx := context.Background()
-	db, err := Open(ctx, os.Getenv("HELPER_DB"), engine.MustBuiltinCatalog())
+	db, err := Open(ctx, os.Getenv("HELPER_DB"), WithSeed(func() []engine.Result { return engine.DemoHistory(engine.MustBuiltinCatalog()) }))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)

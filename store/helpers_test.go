@@ -29,7 +29,7 @@ func testClock() func() time.Time {
 // end of the test.
 func openDB(t testing.TB, path string) *DB {
 	t.Helper()
-	db, err := Open(context.Background(), path, engine.MustBuiltinCatalog(), WithClock(testClock()))
+	db, err := Open(context.Background(), path, WithSeed(func() []engine.Result { return engine.DemoHistory(engine.MustBuiltinCatalog()) }), WithClock(testClock()))
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}

@@ -7,19 +7,123 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"perfpilot/engine"
 )
 
-// SessionParams are the parameters a session's report was produced with.
+// SessionParams are the parameters a session's report was produced with
+// and its rows run with, stored as JSON in sessions.params.
 type SessionParams struct {
-	Metric engine.Metric `json:"metric"`
-	Budget int           `json:"budget"`
-	Seed   uint64        `json:"seed"`
-	// Extra holds any further flags (constraints, weights, caps) by name.
-	Extra map[string]string `json:"extra,omitempty"`
+	// RankParams re-rank the session exactly (engine.Rank).
+	engine.RankParams
+	// Template is the benchmark command template (empty: the default).
+	Template string `json:"template,omitempty"`
+	// Executor names where the rows run (empty: local processes) and
+	// PlacementFile the executor's placement description, if any.
+	Executor      string `json:"executor,omitempty"`
+	PlacementFile string `json:"placement_file,omitempty"`
+	// PromptTokens and OutputTokens shape LLM generation runs (0: the
+	// model's defaults).
+	PromptTokens int `json:"prompt_tokens,omitempty"`
+	OutputTokens int `json:"output_tokens,omitempty"`
+}
+
+// legacyParams is schema 1's session parameters: flags by name as text.
+type legacyParams struct {
+	Metric engine.Metric     `json:"metric"`
+	Budget int               `json:"budget"`
+	Seed   uint64            `json:"seed"`
+	Extra  map[string]string `json:"extra"`
+}
+
+// typed converts schema 1's string map; a value that does not parse is an
+// error naming the key, so a damaged session is reported, not guessed at.
+func (l legacyParams) typed() (SessionParams, error) {
+	p := SessionParams{RankParams: engine.RankParams{Metric: l.Metric, Budget: l.Budget, Seed: l.Seed}}
+	x := l.Extra
+	floats := []struct {
+		key string
+		dst *float64
+	}{{"info_weight", &p.InfoWeight}, {"decision_weight", &p.DecisionWeight},
+		{"max_power", &p.Constraints.MaxPowerW}, {"min_memory", &p.Constraints.MinMemoryGB}}
+	for _, f := range floats {
+		if s := strings.TrimSpace(x[f.key]); s != "" {
+			v, err := strconv.ParseFloat(s, 64)
+			if err != nil || engine.CheckNonNegative(v) != nil {
+				return p, fmt.Errorf("extra.%s: %q is not a non-negative number", f.key, s)
+			}
+			*f.dst = v
+		}
+	}
+	if s := strings.TrimSpace(x["max_per_hardware"]); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			return p, fmt.Errorf("extra.max_per_hardware: %q is not a whole number ≥ 0", s)
+		}
+		p.MaxPerHardware = n
+	}
+	if s := strings.TrimSpace(x["availability_weighted"]); s != "" {
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return p, fmt.Errorf("extra.availability_weighted: %q is not true or false", s)
+		}
+		p.AvailabilityWeighted = b
+	}
+	if s := strings.TrimSpace(x["hardware"]); s != "" {
+		p.Hardware = strings.Split(s, ",")
+	}
+	return p, nil
+}
+
+// convertSessionParams is migration 2: every session's "extra" map becomes
+// typed fields. Sessions without one (the dashboard's) keep their values.
+func convertSessionParams(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, "SELECT id, name, params FROM sessions ORDER BY id")
+	if err != nil {
+		return err
+	}
+	type conv struct {
+		id     int64
+		params string
+	}
+	var todo []conv
+	for rows.Next() {
+		var id int64
+		var name, raw string
+		if err := rows.Scan(&id, &name, &raw); err != nil {
+			rows.Close()
+			return err
+		}
+		var l legacyParams
+		if err := json.Unmarshal([]byte(raw), &l); err != nil {
+			rows.Close()
+			return fmt.Errorf("session %q: params: %w", name, err)
+		}
+		p, err := l.typed()
+		if err != nil {
+			rows.Close()
+			return fmt.Errorf("session %q: params: %w", name, err)
+		}
+		out, err := json.Marshal(p)
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		todo = append(todo, conv{id, string(out)})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, c := range todo {
+		if _, err := tx.ExecContext(ctx, "UPDATE sessions SET params = ? WHERE id = ?", c.params, c.id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Session is a named, saved ranking: its parameters, the report snapshot and

@@ -48,8 +48,9 @@ func TestSessionsReopenExactly(t *testing.T) {
 	ctx := context.Background()
 	db := newDB(t)
 	s := Session{
-		Name:     "q1 plan",
-		Params:   SessionParams{Metric: engine.Throughput, Budget: 3, Seed: 1<<63 + 7, Extra: map[string]string{"max-power": "300", "hardware": "cpu,cuda"}},
+		Name: "q1 plan",
+		Params: SessionParams{RankParams: engine.RankParams{Metric: engine.Throughput, Budget: 3, Seed: 1<<63 + 7, Hardware: []string{"cpu", "cuda"},
+			Constraints: engine.Constraints{MaxPowerW: 300}}, Template: "bench {model}"},
 		Report:   sampleReport(),
 		Selected: []int{2, 0, 2},
 	}
@@ -99,7 +100,7 @@ func TestSessionLifecycle(t *testing.T) {
 	db := newDB(t)
 	rep := sampleReport()
 	for _, name := range []string{"alpha", "beta"} {
-		if err := db.SaveSession(ctx, Session{Name: name, Params: SessionParams{Metric: engine.Latency, Budget: 3}, Report: rep, Selected: []int{1}}); err != nil {
+		if err := db.SaveSession(ctx, Session{Name: name, Params: SessionParams{RankParams: engine.RankParams{Metric: engine.Latency, Budget: 3}}, Report: rep, Selected: []int{1}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -163,7 +164,7 @@ func TestSessionLifecycle(t *testing.T) {
 	// Replacing keeps the creation time and swaps the rows.
 	small := sampleReport()
 	small.Recommendations = small.Recommendations[:1]
-	if err := db.ReplaceSession(ctx, Session{Name: "alpha v2", Params: SessionParams{Metric: engine.Memory, Budget: 1}, Report: small}); err != nil {
+	if err := db.ReplaceSession(ctx, Session{Name: "alpha v2", Params: SessionParams{RankParams: engine.RankParams{Metric: engine.Memory, Budget: 1}}, Report: small}); err != nil {
 		t.Fatal(err)
 	}
 	got, err = db.Session(ctx, "alpha v2")

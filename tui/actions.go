@@ -32,7 +32,7 @@ func (m *Model) requestDetail() tea.Cmd {
 		m.detail = rankingView{}
 		return nil
 	}
-	return m.startRanking(jobDetail, r.ModelName, r.BatchSize, r.Precision, r.SequenceLength, m.reportMetric())
+	return m.startRanking(jobDetail, r.Config(), m.reportMetric())
 }
 
 func (m *Model) switchView(v viewID) tea.Cmd {

@@ -3,7 +3,6 @@ package tui
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"strings"
@@ -71,8 +70,8 @@ func (m *Model) startRank(reload bool) tea.Cmd {
 	reload = m.needReload || m.pred == nil
 	id, ctx, tick := m.begin(jobRank)
 	db, cat, pred := m.opts.DB, m.opts.Catalog, m.pred
-	opts := engine.IntegrateOptions{Budget: m.budget, Metric: m.ctx.Metric, Now: m.opts.Now(), Seed: m.opts.Seed}
-	seed := m.opts.Seed
+	params := engine.RankParams{Budget: m.budget, Metric: m.ctx.Metric, Seed: m.opts.Seed}
+	now := m.opts.Now()
 	return m.withTick(func() tea.Msg {
 		msg := rankedMsg{id: id, reloaded: reload}
 		if reload {
@@ -88,26 +87,23 @@ func (m *Model) startRank(reload bool) tea.Cmd {
 			for i, r := range msg.results {
 				rs[i] = r.Result
 			}
-			pred, msg.err = engine.NewPredictor(ctx, cat, rs, engine.PredictorOptions{Seed: seed})
-			if msg.err != nil {
-				return msg
-			}
-			msg.pred = pred
+			msg.report, msg.pred, msg.err = engine.Plan(ctx, cat, rs, params, now)
+			return msg
 		}
-		msg.report, msg.err = engine.Integrate(ctx, pred, opts)
+		msg.report, msg.err = engine.Rank(ctx, pred, params, now)
 		return msg
 	}, tick)
 }
 
-func rankKey(model string, batch int, prec engine.Precision, seq int, metric engine.Metric) string {
-	return fmt.Sprintf("%s|%d|%s|%d|%s", model, batch, prec, seq, metric)
+func rankKey(cfg engine.Config, metric engine.Metric) string {
+	return cfg.Group().Key() + "|" + string(metric)
 }
 
 // startRanking ranks every hardware for one model, batch and precision, for
 // the detail pane (jobDetail) or the hardware view (jobHardware). A cached
 // ranking is applied at once.
-func (m *Model) startRanking(kind jobKind, model string, batch int, prec engine.Precision, seq int, metric engine.Metric) tea.Cmd {
-	key := rankKey(model, batch, prec, seq, metric)
+func (m *Model) startRanking(kind jobKind, cfg engine.Config, metric engine.Metric) tea.Cmd {
+	key := rankKey(cfg, metric)
 	if hr, ok := m.rankCache[key]; ok {
 		m.abandon(kind)
 		m.setRanking(kind, rankingView{key: key, ranking: hr})
@@ -119,7 +115,7 @@ func (m *Model) startRanking(kind jobKind, model string, batch int, prec engine.
 	id, ctx, tick := m.begin(kind)
 	pred := m.pred
 	return m.withTick(func() tea.Msg {
-		hr, err := pred.RecommendHardware(ctx, model, batch, prec, seq, metric, nil, engine.Recommender{})
+		hr, err := pred.RecommendHardware(ctx, cfg, metric, nil, engine.Recommender{})
 		return rankingMsg{id: id, kind: kind, key: key, ranking: hr, err: err}
 	}, tick)
 }
@@ -218,7 +214,7 @@ func (m *Model) saveSession(name string, replace bool) tea.Cmd {
 	id, ctx, tick := m.begin(jobSession)
 	db := m.opts.DB
 	s := store.Session{Name: strings.TrimSpace(name), Report: m.report,
-		Params:   store.SessionParams{Metric: m.report.OptimizationMetric, Budget: m.budget, Seed: m.opts.Seed},
+		Params:   m.sessionParams(),
 		Selected: m.selectedIndexes()}
 	return m.withTick(func() tea.Msg {
 		var err error
@@ -229,6 +225,13 @@ func (m *Model) saveSession(name string, replace bool) tea.Cmd {
 		}
 		return sessionSavedMsg{id: id, name: s.Name, report: s.Report, replace: replace, err: err, exists: errors.Is(err, store.ErrSessionExists)}
 	}, tick)
+}
+
+// sessionParams are what a saved session records: the ranking's
+// parameters and the template x runs.
+func (m *Model) sessionParams() store.SessionParams {
+	return store.SessionParams{RankParams: engine.RankParams{Metric: m.report.OptimizationMetric, Budget: m.budget, Seed: m.opts.Seed},
+		Template: m.runTemplate}
 }
 
 // selectedIndexes are the selected rows as indexes into the report.

@@ -38,7 +38,7 @@ func newEnv(t testing.TB) *testEnv {
 	}
 	dir := t.TempDir()
 	path := filepath.Join(dir, "perfpilot.db")
-	db, err := store.Open(context.Background(), path, cat, store.WithClock(clock))
+	db, err := store.Open(context.Background(), path, store.WithSeed(func() []engine.Result { return engine.DemoHistory(cat) }), store.WithClock(clock))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,8 +12,8 @@ import (
 
 func TestStartupShowsDemoDataLabelled(t *testing.T) {
 	m := newModel(t, newEnv(t))
-	if got := len(m.report.Recommendations); got != DefaultBudget {
-		t.Fatalf("rows = %d, want the default budget %d", got, DefaultBudget)
+	if got := len(m.report.Recommendations); got != engine.DefaultBudget {
+		t.Fatalf("rows = %d, want the default budget %d", got, engine.DefaultBudget)
 	}
 	s := screen(m)
 	mustContain(t, s, "perfpilot", "session: unsaved", "96 measured results (simulated 96)", "SIMULATED DEMO DATA",

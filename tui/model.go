@@ -25,7 +25,7 @@ type Options struct {
 	DB      *store.DB
 	Catalog *engine.Catalog
 	Metric  engine.Metric // default throughput
-	Budget  int           // default 20
+	Budget  int           // default engine.DefaultBudget
 	Seed    uint64
 	// Now is the clock for report timestamps and export file names.
 	Now func() time.Time
@@ -44,9 +44,6 @@ type Options struct {
 	// ProgramOptions are passed to tea.NewProgram (tests).
 	ProgramOptions []tea.ProgramOption
 }
-
-// DefaultBudget is the budget when Options.Budget is not set.
-const DefaultBudget = 20
 
 // jobKind names a kind of background work; at most one of each is current.
 type jobKind int
@@ -142,7 +139,7 @@ func New(ctx context.Context, opts Options) *Model {
 		opts.Metric = engine.Throughput
 	}
 	if opts.Budget <= 0 {
-		opts.Budget = DefaultBudget
+		opts.Budget = engine.DefaultBudget
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now

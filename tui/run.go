@@ -260,7 +260,7 @@ func (m *Model) startRun(d *runDialog) tea.Cmd {
 
 	job := runJob{
 		db: m.opts.DB, mode: d.mode, session: d.session, report: m.report, selected: selected,
-		params: store.SessionParams{Metric: m.report.OptimizationMetric, Budget: m.budget, Seed: m.opts.Seed},
+		params: m.sessionParams(),
 		opts: runner.Options{DB: m.opts.DB, Template: d.template(), OutputDir: d.dir, LogDir: d.dir,
 			RetryFailed: true, Now: m.opts.Now},
 	}

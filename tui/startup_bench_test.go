@@ -14,7 +14,7 @@ import (
 func openDemo(b *testing.B, path string) (*store.DB, *engine.Catalog) {
 	ctx := context.Background()
 	cat, _ := engine.NewBuiltinCatalog()
-	db, err := store.Open(ctx, path, cat)
+	db, err := store.Open(ctx, path, store.WithSeed(func() []engine.Result { return engine.DemoHistory(cat) }))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -100,7 +100,7 @@ func padBlock(s string, n int) string { return strings.Join(padLines(s, n, 0), "
 
 func (m *Model) detailView(r rec) string {
 	rv := m.detail
-	if rv.key != rankKey(r.ModelName, r.BatchSize, r.Precision, r.SequenceLength, m.reportMetric()) {
+	if rv.key != rankKey(r.Config(), m.reportMetric()) {
 		rv = rankingView{} // still ranking this row
 	}
 	return detailPane{th: m.ctx.Theme, row: r, rv: rv, metric: m.reportMetric(), width: m.ctx.Width, height: m.detailPaneHeight()}.View()

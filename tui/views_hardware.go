@@ -230,5 +230,5 @@ func (m *Model) requestHardware() tea.Cmd {
 	if !ok {
 		return nil
 	}
-	return m.startRanking(jobHardware, model, batch, prec, 0, m.ctx.Metric)
+	return m.startRanking(jobHardware, engine.Config{Model: model, BatchSize: batch, Precision: prec}, m.ctx.Metric)
 }

@@ -21,7 +21,7 @@ func TestDetailPaneTogglesAndFollowsCursor(t *testing.T) {
 		t.Fatalf("detail ranking %+v for row %s", hr, recID(r))
 	}
 	// The same ranking the engine gives for that row.
-	want, _ := m.pred.RecommendHardware(t.Context(), r.ModelName, r.BatchSize, r.Precision, r.SequenceLength, engine.Throughput, nil, engine.Recommender{})
+	want, _ := m.pred.RecommendHardware(t.Context(), engine.Config{Model: r.ModelName, BatchSize: r.BatchSize, Precision: r.Precision, SequenceLength: r.SequenceLength}, engine.Throughput, nil, engine.Recommender{})
 	if want.RecommendedHardware != hr.RecommendedHardware || len(want.Ranking) != len(hr.Ranking) {
 		t.Fatalf("detail recommends %s, engine %s", hr.RecommendedHardware, want.RecommendedHardware)
 	}
@@ -76,7 +76,7 @@ func TestDetailPaneMarksInfeasibleHardware(t *testing.T) {
 		t.Fatalf("no infeasible hardware for %s", hr.Precision)
 	}
 	// Llama-2-7b fp32 at batch 64 does not fit a 16 GB device: OOM.
-	hr2, err := m.pred.RecommendHardware(t.Context(), "meta-llama/Llama-2-7b-hf", 64, engine.FP32, 0, engine.Throughput, nil, engine.Recommender{})
+	hr2, err := m.pred.RecommendHardware(t.Context(), engine.Config{Model: "meta-llama/Llama-2-7b-hf", BatchSize: 64, Precision: engine.FP32, SequenceLength: 0}, engine.Throughput, nil, engine.Recommender{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ func BenchmarkOpenAndIntegrate100k(b *testing.B) {
 	ctx := context.Background()
 	path := filepath.Join(b.TempDir(), "big.db")
 	cat := engine.MustBuiltinCatalog()
-	db, err := store.Open(ctx, path, cat)
+	db, err := store.Open(ctx, path, store.WithSeed(func() []engine.Result { return engine.DemoHistory(cat) }))
 	if err != nil {
 		b.Fatal(err)
 	}

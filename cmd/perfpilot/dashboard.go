@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"perfpilot/engine"
 	"perfpilot/store"
 )
 
@@ -19,7 +20,7 @@ type tuiOptions struct {
 func (o *tuiOptions) flags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&o.Metric, "metric", "throughput", "metric to start with: throughput, latency or memory")
-	f.IntVar(&o.Budget, "budget", 20, "number of configurations to rank")
+	f.IntVar(&o.Budget, "budget", engine.DefaultBudget, "number of configurations to rank")
 	f.Uint64Var(&o.Seed, "seed", 1, "random seed")
 	f.StringVar(&o.Template, "template", store.DefaultScriptTemplate, "benchmark command that x runs; placeholders {model} {hardware} {batch_size} {precision} {sequence_length} {output_dir}")
 }

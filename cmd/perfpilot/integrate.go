@@ -25,6 +25,7 @@ type integrateOptions struct {
 	JSON           bool
 	Save           string
 	Hardware       []string
+	Models         []string
 	MaxPerHardware int
 	Availability   bool
 	InfoWeight     float64
@@ -45,7 +46,7 @@ and print the top --budget as the seed-compatible JSON (SPEC §4), or a table on
 		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd.Context(), g) },
 	}
 	f := cmd.Flags()
-	f.IntVar(&o.Budget, "budget", 10, "number of configurations to recommend")
+	f.IntVar(&o.Budget, "budget", engine.DefaultBudget, "number of configurations to recommend")
 	f.StringVar(&o.Metric, "metric", "throughput", "metric to optimise: throughput, latency or memory")
 	f.StringVar(&o.Output, "output", "", "write the JSON report to this file (atomically)")
 	f.BoolVar(&o.Force, "force", false, "overwrite --output if it exists")
@@ -54,6 +55,7 @@ and print the top --budget as the seed-compatible JSON (SPEC §4), or a table on
 	f.BoolVar(&o.JSON, "json", false, "print JSON even on a terminal")
 	f.StringVar(&o.Save, "save", "", "save the ranking as a session with this name")
 	f.StringSliceVar(&o.Hardware, "hardware", nil, "candidate hardware ids (default: the eight backends, catalog additions and measured hardware)")
+	f.StringSliceVar(&o.Models, "model", nil, "candidate model ids (default: the built-in models, catalog additions and measured models)")
 	f.IntVar(&o.MaxPerHardware, "max-per-hardware", 0, "cap the picks per hardware (0: no cap)")
 	f.BoolVar(&o.Availability, "availability-weighted", false, "weight candidates by their hardware's availability")
 	f.Float64Var(&o.InfoWeight, "info-weight", engine.DefaultInfoWeight, "weight of expected information gain in the combined score")
@@ -63,24 +65,40 @@ and print the top --budget as the seed-compatible JSON (SPEC §4), or a table on
 	return cmd
 }
 
-func (o *integrateOptions) validate() (engine.Metric, error) {
-	if o.Budget <= 0 {
-		return "", usagef("--budget: %d is not positive (valid: 1 or more)", o.Budget)
+// params turns the flags into ranking parameters, refusing bad values
+// with a usage error that names the flag.
+func (o *integrateOptions) params() (engine.RankParams, error) {
+	metric, err := parseMetric(o.Metric)
+	if err != nil {
+		return engine.RankParams{}, err
 	}
-	if o.InfoWeight < 0 || o.DecisionWeight < 0 || o.InfoWeight+o.DecisionWeight == 0 {
-		return "", usagef("--info-weight/--decision-weight: %g/%g must be non-negative and not both zero", o.InfoWeight, o.DecisionWeight)
+	if o.Budget <= 0 {
+		return engine.RankParams{}, usagef("--budget: %d is not positive (valid: 1 or more)", o.Budget)
+	}
+	for _, f := range []struct {
+		flag string
+		v    float64
+	}{{"--info-weight", o.InfoWeight}, {"--decision-weight", o.DecisionWeight}, {"--max-power", o.MaxPower}, {"--min-memory", o.MinMemory}} {
+		if err := engine.CheckNonNegative(f.v); err != nil {
+			return engine.RankParams{}, usagef("%s: %v", f.flag, err)
+		}
+	}
+	if o.InfoWeight+o.DecisionWeight == 0 {
+		return engine.RankParams{}, usagef("--info-weight/--decision-weight: both are zero (give at least one a positive weight)")
 	}
 	if o.MaxPerHardware < 0 {
-		return "", usagef("--max-per-hardware: %d is negative", o.MaxPerHardware)
+		return engine.RankParams{}, usagef("--max-per-hardware: %d is negative", o.MaxPerHardware)
 	}
 	if o.Save != "" && o.Data != "" {
-		return "", usagef("--save: sessions live in the database; it cannot be combined with --data")
+		return engine.RankParams{}, usagef("--save: sessions live in the database; it cannot be combined with --data")
 	}
-	return parseMetric(o.Metric)
+	return engine.RankParams{Metric: metric, Budget: o.Budget, Seed: o.Seed, InfoWeight: o.InfoWeight, DecisionWeight: o.DecisionWeight,
+		Models: o.Models, Hardware: o.Hardware, MaxPerHardware: o.MaxPerHardware, AvailabilityWeighted: o.Availability,
+		Constraints: engine.Constraints{MaxPowerW: o.MaxPower, MinMemoryGB: o.MinMemory}}, nil
 }
 
 func (o *integrateOptions) run(ctx context.Context, g *globalOptions) error {
-	metric, err := o.validate()
+	params, err := o.params()
 	if err != nil {
 		return err
 	}
@@ -89,7 +107,15 @@ func (o *integrateOptions) run(ctx context.Context, g *globalOptions) error {
 		return err
 	}
 	defer ds.Close()
-	rep, err := o.integrate(ctx, g, ds, metric)
+	if err := checkHardware(ds.cat, o.Hardware...); err != nil {
+		return err
+	}
+	for _, id := range o.Models {
+		if err := checkModel(ds.cat, id); err != nil {
+			return err
+		}
+	}
+	rep, _, err := engine.Plan(ctx, ds.cat, ds.results, params, g.now())
 	if err != nil {
 		return err
 	}
@@ -99,7 +125,7 @@ func (o *integrateOptions) run(ctx context.Context, g *globalOptions) error {
 	}
 	data = append(data, '\n')
 	if o.Save != "" {
-		sess := store.Session{Name: o.Save, Params: o.params(metric), Report: rep}
+		sess := store.Session{Name: o.Save, Params: store.SessionParams{RankParams: params}, Report: rep}
 		if err := ds.db.SaveSession(ctx, sess); err != nil {
 			return err
 		}
@@ -121,37 +147,6 @@ func (o *integrateOptions) run(ctx context.Context, g *globalOptions) error {
 	}
 	printReport(g.out, rep)
 	return nil
-}
-
-func (o *integrateOptions) params(metric engine.Metric) store.SessionParams {
-	return store.SessionParams{Metric: metric, Budget: o.Budget, Seed: o.Seed, Extra: map[string]string{
-		"info_weight": fmt.Sprint(o.InfoWeight), "decision_weight": fmt.Sprint(o.DecisionWeight),
-		"hardware": strings.Join(o.Hardware, ","), "max_per_hardware": fmt.Sprint(o.MaxPerHardware),
-		"availability_weighted": fmt.Sprint(o.Availability), "max_power": fmt.Sprint(o.MaxPower), "min_memory": fmt.Sprint(o.MinMemory),
-	}}
-}
-
-func (o *integrateOptions) integrate(ctx context.Context, g *globalOptions, ds *dataset, metric engine.Metric) (*engine.Report, error) {
-	p, err := engine.NewPredictor(ctx, ds.cat, ds.results, engine.PredictorOptions{Seed: o.Seed})
-	if err != nil {
-		return nil, err
-	}
-	opts := engine.IntegrateOptions{
-		Budget: o.Budget, Metric: metric, Seed: o.Seed, Now: g.now(),
-		InfoWeight: o.InfoWeight, DecisionWeight: o.DecisionWeight,
-		MaxPerHardware: o.MaxPerHardware, AvailabilityWeighted: o.Availability,
-		Recommender: engine.Recommender{Weights: engine.DefaultScoreWeights,
-			Constraints: engine.Constraints{MaxPowerW: o.MaxPower, MinMemoryGB: o.MinMemory}},
-	}
-	if len(o.Hardware) > 0 {
-		if err := checkHardware(ds.cat, o.Hardware...); err != nil {
-			return nil, err
-		}
-		space := engine.DefaultSpace(ds.cat).WithMeasured(ds.results)
-		space.Hardware = o.Hardware
-		opts.Space = &space
-	}
-	return engine.Integrate(ctx, p, opts)
 }
 
 func printReport(w io.Writer, rep *engine.Report) {

@@ -81,7 +81,7 @@ func (o *recommendOptions) run(ctx context.Context, g *globalOptions) error {
 	}
 	rec := engine.Recommender{Weights: engine.DefaultScoreWeights,
 		Constraints: engine.Constraints{MaxPowerW: o.MaxPower, MinMemoryGB: o.MinMemory, MaxDeployment: o.MaxDeployment}}
-	hr, err := p.RecommendHardware(ctx, o.Model, o.BatchSize, prec, o.Sequence, metric, o.Hardware, rec)
+	hr, err := p.RecommendHardware(ctx, engine.Config{Model: o.Model, BatchSize: o.BatchSize, Precision: prec, SequenceLength: o.Sequence}, metric, o.Hardware, rec)
 	var none *engine.NoHardwareError
 	if errors.As(err, &none) && (o.JSON || !g.tty) {
 		// Still print the ranking so scripts see why each was excluded.

@@ -113,13 +113,12 @@ func (g *globalOptions) openDB(ctx context.Context) (*store.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Seeding a new database needs the built-in catalog only.
-	cat, err := engine.NewBuiltinCatalog()
-	if err != nil {
-		return nil, err
-	}
-	return store.Open(ctx, path, cat)
+	return store.Open(ctx, path, store.WithSeed(demoSeed))
 }
+
+// demoSeed is what a new database starts with: the simulated demo history
+// over the built-in catalog (user additions cannot be in a new database).
+func demoSeed() []engine.Result { return engine.DemoHistory(engine.MustBuiltinCatalog()) }
 
 // openWithCatalog opens the database and builds the catalog it extends.
 func (g *globalOptions) openWithCatalog(ctx context.Context) (*store.DB, *engine.Catalog, error) {

@@ -1,0 +1,129 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"math"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// TestRankFiniteAtEveryBudget is issue 9's property: for every metric and
+// every budget up to the full candidate count, every number in the report
+// is finite. Greedy picking makes the report of budget b the first b picks
+// of the full one, so the full budget covers every smaller one; the test
+// checks that prefix property on a spread of budgets too.
+func TestRankFiniteAtEveryBudget(t *testing.T) {
+	if testing.Short() {
+		t.Skip("ranks every candidate three times")
+	}
+	ctx := context.Background()
+	_, p := demoPredictor(t)
+	for _, metric := range Metrics {
+		t.Run(string(metric), func(t *testing.T) {
+			probe, err := Rank(ctx, p, RankParams{Metric: metric, Budget: 1}, testNow)
+			if err != nil {
+				t.Fatal(err)
+			}
+			full, err := Rank(ctx, p, RankParams{Metric: metric, Budget: probe.TotalCandidates}, testNow)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if full.FinalRecommendations != full.TotalCandidates {
+				t.Fatalf("full budget gave %d of %d candidates", full.FinalRecommendations, full.TotalCandidates)
+			}
+			assertFinite(t, reflect.ValueOf(full).Elem(), "report")
+			for _, budget := range []int{1, 2, 7, 20, 368, full.TotalCandidates / 2, full.TotalCandidates - 1} {
+				rep, err := Rank(ctx, p, RankParams{Metric: metric, Budget: budget}, testNow)
+				if err != nil {
+					t.Fatalf("budget %d: %v", budget, err)
+				}
+				assertFinite(t, reflect.ValueOf(rep).Elem(), "report")
+				for i, r := range rep.Recommendations {
+					f := full.Recommendations[i]
+					if r.Config() != f.Config() || r.CombinedScore != f.CombinedScore || r.DecisionValue != f.DecisionValue {
+						t.Fatalf("budget %d row %d is %v (%.4g), the full ranking's is %v (%.4g)", budget, i, r.Config(), r.CombinedScore, f.Config(), f.CombinedScore)
+					}
+				}
+			}
+		})
+	}
+}
+
+// assertFinite fails on any NaN or Inf float reachable from v.
+func assertFinite(t *testing.T, v reflect.Value, path string) {
+	t.Helper()
+	switch v.Kind() {
+	case reflect.Float64, reflect.Float32:
+		if f := v.Float(); math.IsNaN(f) || math.IsInf(f, 0) {
+			t.Fatalf("%s = %v", path, f)
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				assertFinite(t, v.Field(i), path+"."+v.Type().Field(i).Name)
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		for i := range v.Len() {
+			assertFinite(t, v.Index(i), path+"[]")
+		}
+	case reflect.Pointer:
+		if !v.IsNil() {
+			assertFinite(t, v.Elem(), path)
+		}
+	}
+}
+
+func TestRound4Tiny(t *testing.T) {
+	for _, v := range []float64{1e-305, 1e-306, 3.3e-310, 5e-324, -1e-320, 123456, 0.000123456} {
+		r := round4(v)
+		if math.IsNaN(r) || math.IsInf(r, 0) || math.Abs(r-v) > math.Abs(v)*1e-3 {
+			t.Errorf("round4(%g) = %g", v, r)
+		}
+	}
+}
+
+func TestRankConstraintNothingQualifies(t *testing.T) {
+	_, p := demoPredictor(t)
+	_, err := Rank(context.Background(), p, RankParams{Budget: 5, Constraints: Constraints{MaxPowerW: 1}}, testNow)
+	var ce *ConstraintError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "--max-power 1") || !strings.Contains(err.Error(), "exceeds --max-power") {
+		t.Fatalf("want a ConstraintError naming --max-power 1, got %v", err)
+	}
+	// A constraint some hardware meets keeps only rows that can be recommended.
+	rep, err := Rank(context.Background(), p, RankParams{Budget: 30, Constraints: Constraints{MaxPowerW: 100}}, testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rep.Recommendations {
+		if r.RecommendedHardware == "" {
+			t.Fatalf("row %d (%v) has no recommended hardware", r.Rank, r.Config())
+		}
+	}
+}
+
+func TestRankParamsValidate(t *testing.T) {
+	cat := MustBuiltinCatalog()
+	bad := []RankParams{
+		{Metric: "speed", Budget: 1, InfoWeight: 1},
+		{Metric: Throughput, Budget: -1, InfoWeight: 1},
+		{Metric: Throughput, Budget: 1, InfoWeight: math.NaN()},
+		{Metric: Throughput, Budget: 1, InfoWeight: math.Inf(1)},
+		{Metric: Throughput, Budget: 1, InfoWeight: -0.5, DecisionWeight: 1},
+		{Metric: Throughput, Budget: 1, InfoWeight: 1, MaxPerHardware: -2},
+		{Metric: Throughput, Budget: 1, InfoWeight: 1, Hardware: []string{"tpu"}},
+		{Metric: Throughput, Budget: 1, InfoWeight: 1, Constraints: Constraints{MaxPowerW: math.NaN()}},
+		{Metric: Throughput, Budget: 1, InfoWeight: 1, Constraints: Constraints{MinMemoryGB: -1}},
+		{Metric: Throughput, Budget: 1, InfoWeight: 1, Constraints: Constraints{MaxDeployment: 1.5}},
+	}
+	for i, p := range bad {
+		if err := p.Validate(cat); err == nil {
+			t.Errorf("case %d: %+v validated", i, p)
+		}
+	}
+	if err := (RankParams{}).WithDefaults().Validate(cat); err != nil {
+		t.Errorf("defaults do not validate: %v", err)
+	}
+}
