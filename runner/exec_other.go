@@ -3,11 +3,14 @@
 package runner
 
 import (
+	"os"
 	"os/exec"
 	"syscall"
+	"time"
 )
 
-func setProcessGroup(cmd *exec.Cmd) {}
+func childProcAttr(*exec.Cmd)   {}
+func wrapperProcAttr(*exec.Cmd) {}
 
 // signalGroup can only kill the process itself on this system.
 func signalGroup(cmd *exec.Cmd, sig syscall.Signal) {
@@ -22,3 +25,8 @@ func exitCode(cmd *exec.Cmd) int {
 	}
 	return cmd.ProcessState.ExitCode()
 }
+
+// Without flock there is no lock: a resumed run relies on the state file.
+func tryLock(path string) (*os.File, error) { return os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644) }
+
+func acquireTaskLock(path string, _ time.Duration) (*os.File, error) { return tryLock(path) }

@@ -1,10 +1,11 @@
 // Package runner runs benchmark commands for the configurations of a saved
 // session and brings their measurements back: it renders each command from
-// a template without a shell, runs it in its own process group with a
-// timeout and a log file, parses the metrics it prints, imports them into
-// the store one configuration per transaction, and keeps a state file so an
-// interrupted run resumes where it stopped. The engine stays pure; process
-// execution lives here.
+// a template without a shell, hands it to an executor (this machine, or a
+// scheduler through runner/slurm and runner/kube) that runs it under the
+// task wrapper with a log file, parses the metrics it prints, imports them
+// into the store one configuration per transaction, and keeps a state file
+// so an interrupted or killed run resumes where it stopped. The engine
+// stays pure; process execution lives here.
 package runner
 
 import (
@@ -15,11 +16,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
 
 	"perfpilot/engine"
@@ -62,6 +60,13 @@ type Options struct {
 	Env []string
 	// Now stamps measured results (time.Now when nil).
 	Now func() time.Time
+	// Executor runs the tasks (this machine when nil, with Parallel,
+	// Timeout and Grace).
+	Executor Executor
+	// OnInterrupt is asked, when ctx is cancelled while a scheduler holds
+	// jobs, whether to cancel them (true) or leave them running for a later
+	// run to collect (false). Nil cancels them.
+	OnInterrupt func() bool
 }
 
 // Source is the provenance label of results measured for a session.
@@ -72,6 +77,8 @@ type Status string
 
 const (
 	StatusPending     Status = "pending"     // to run; not started
+	StatusSubmitting  Status = "submitting"  // being handed to the executor (no job id yet)
+	StatusQueued      Status = "queued"      // submitted, waiting for the scheduler
 	StatusRunning     Status = "running"     // started (in the state file: a run that never finished)
 	StatusMeasured    Status = "measured"    // measured and imported by this run
 	StatusFailed      Status = "failed"      // non-zero exit, timeout, no metric, or failed to start
@@ -95,6 +102,14 @@ type Job struct {
 	// the latest measurement stored for the session.
 	Metrics  Metrics       `json:"measured"`
 	Duration time.Duration `json:"duration_ns"`
+	// Ref is the executor's id for the task (a Slurm "job_task" id, a
+	// Kubernetes job and index) and SchedState the scheduler's word for
+	// where it stands; Nonce names the attempt (see Task).
+	Ref        string `json:"job_id,omitempty"`
+	SchedState string `json:"scheduler_state,omitempty"`
+	Nonce      string `json:"-"`
+	Attempts   int    `json:"attempts"`
+	started    time.Time
 }
 
 // Command is the argv shell-quoted for display.
@@ -110,21 +125,48 @@ type Plan struct {
 	Jobs      []Job
 }
 
-// ToRun counts the jobs that will run.
+// ToRun counts the jobs that will run or are followed again.
 func (p *Plan) ToRun() int {
 	n := 0
 	for _, j := range p.Jobs {
-		if j.Status == StatusPending {
+		switch j.Status {
+		case StatusPending, StatusSubmitting, StatusQueued, StatusRunning:
 			n++
 		}
 	}
 	return n
 }
 
+// Attached counts the jobs an earlier run left with a scheduler, which
+// this run follows instead of submitting again.
+func (p *Plan) Attached() int { return p.ToRun() - p.count(StatusPending) }
+
+func (p *Plan) count(st Status) int {
+	n := 0
+	for _, j := range p.Jobs {
+		if j.Status == st {
+			n++
+		}
+	}
+	return n
+}
+
+// Tasks are the pending jobs as an executor sees them (for Executor.Plan).
+func (p *Plan) Tasks() []Task {
+	var out []Task
+	for _, j := range p.Jobs {
+		if j.Status == StatusPending {
+			out = append(out, Task{Key: j.Config.Key(), Config: j.Config, Argv: j.Argv, LogPath: j.LogPath})
+		}
+	}
+	return out
+}
+
 // EventKind says what happened to a configuration.
 type EventKind string
 
 const (
+	EventQueued      EventKind = "queued" // submitted to a scheduler
 	EventStarted     EventKind = "started"
 	EventMeasured    EventKind = "measured"
 	EventFailed      EventKind = "failed"
@@ -137,7 +179,8 @@ type Progress struct {
 	Done      int // measured
 	Failed    int
 	Running   int
-	Remaining int // not finished yet, running included
+	Queued    int // submitted to a scheduler, not started
+	Remaining int // not finished yet, running and queued included
 	Skipped   int
 	Elapsed   time.Duration
 }
@@ -161,6 +204,9 @@ type Summary struct {
 	// Interrupted is set when the context was cancelled before every
 	// configuration finished.
 	Interrupted bool
+	// Left counts jobs left running with the scheduler on interrupt; the
+	// next run with the same executor follows them.
+	Left int
 }
 
 // Count returns how many jobs have the status.
@@ -242,6 +288,10 @@ func NewPlan(ctx context.Context, o Options) (*Plan, error) {
 	for _, r := range stored {
 		measured[r.Config.Key()] = Metrics{Throughput: r.Throughput, LatencyMS: r.LatencyMS, MemoryMB: r.MemoryMB}
 	}
+	executor := "local"
+	if o.Executor != nil {
+		executor = o.Executor.Name()
+	}
 	statePath := filepath.Join(o.LogDir, StateFile)
 	st, err := loadState(statePath, sess.Name)
 	if err != nil {
@@ -262,14 +312,35 @@ func NewPlan(ctx context.Context, o Options) (*Plan, error) {
 			return nil, err
 		}
 		j := Job{Row: row, Recommendation: rec, Config: cfg, Argv: argv, LogPath: logPath(o.LogDir, sess.Name, cfg), Status: StatusPending}
-		if m, ok := measured[key]; ok {
+		prev := st.get(key)
+		if prev != nil {
+			j.Attempts = prev.Attempts
+		}
+		m, isMeasured := measured[key]
+		switch {
+		case isMeasured:
 			j.Status, j.Metrics = StatusSkipped, m
-		} else if prev := st.get(key); prev != nil && prev.Status == StatusFailed && !o.RetryFailed {
+		case prev != nil && prev.inFlight() && prev.Executor != "local":
+			// Left with a scheduler by an earlier run: followed, never
+			// submitted again (its argv is the one submitted then).
+			if prev.Executor != executor {
+				return nil, fmt.Errorf("run: %s is still submitted to %s (job %s); resume with --executor %s, or cancel it there first",
+					cfg, prev.Executor, orNone(prev.Ref), prev.Executor)
+			}
+			j.Status, j.Ref, j.Nonce, j.SchedState, j.LogPath = prev.Status, prev.Ref, prev.Nonce, prev.SchedState, prev.Log
+		case prev != nil && prev.Status == StatusFailed && !o.RetryFailed:
 			j.Status, j.ExitCode, j.Reason, j.LogPath = StatusSkipFailed, prev.ExitCode, prev.Reason, prev.Log
 		}
 		p.Jobs = append(p.Jobs, j)
 	}
 	return p, nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "not known yet"
+	}
+	return s
 }
 
 // Run executes the plan of o: each pending configuration's command runs in
@@ -292,284 +363,6 @@ func Run(ctx context.Context, o Options, progress func(Event)) (*Summary, error)
 		return nil, err
 	}
 	return Execute(ctx, o, p, progress)
-}
-
-// Execute runs a plan made by NewPlan with the same options.
-func Execute(ctx context.Context, o Options, p *Plan, progress func(Event)) (*Summary, error) {
-	if err := o.defaults(); err != nil {
-		return nil, err
-	}
-	sum := &Summary{Session: p.Session.Name, Source: p.Source, LogDir: p.LogDir, StatePath: p.StatePath, Jobs: p.Jobs}
-	var pending []int
-	for i, j := range sum.Jobs {
-		if j.Status == StatusPending {
-			pending = append(pending, i)
-		} else {
-			sum.Progress.Skipped++
-		}
-	}
-	sum.Progress.Total = len(pending)
-	sum.Progress.Remaining = len(pending)
-	if len(pending) == 0 {
-		return sum, nil
-	}
-	if err := os.MkdirAll(p.LogDir, 0o755); err != nil {
-		return nil, fmt.Errorf("run: log directory: %w", err)
-	}
-	if err := os.MkdirAll(p.OutputDir, 0o755); err != nil {
-		return nil, fmt.Errorf("run: output directory: %w", err)
-	}
-	st, err := loadState(p.StatePath, p.Session.Name)
-	if err != nil {
-		return nil, err
-	}
-
-	r := &run{o: o, sum: sum, st: st, progress: progress, start: time.Now()}
-	work := make(chan int)
-	var wg sync.WaitGroup
-	var firstErr error
-	var errOnce sync.Once
-	for range min(o.Parallel, len(pending)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range work {
-				if err := r.one(ctx, i); err != nil {
-					errOnce.Do(func() { firstErr = err })
-				}
-			}
-		}()
-	}
-dispatch:
-	for _, i := range pending {
-		if ctx.Err() != nil {
-			break
-		}
-		select {
-		case work <- i:
-		case <-ctx.Done():
-			break dispatch
-		}
-	}
-	close(work)
-	wg.Wait()
-	sum.Progress.Elapsed = time.Since(r.start)
-	if firstErr != nil {
-		return sum, firstErr
-	}
-	if ctx.Err() != nil && sum.Progress.Remaining > 0 {
-		sum.Interrupted = true
-		return sum, fmt.Errorf("%w: %w", ErrInterrupted, context.Cause(ctx))
-	}
-	return sum, nil
-}
-
-// run is the shared state of one Execute.
-type run struct {
-	o        Options
-	sum      *Summary
-	st       *state
-	progress func(Event)
-	start    time.Time
-	mu       sync.Mutex // guards sum and serialises progress calls
-	insertMu sync.Mutex
-}
-
-func (r *run) event(kind EventKind, i int, update func(*Job)) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	j := &r.sum.Jobs[i]
-	update(j)
-	pr := &r.sum.Progress
-	switch kind {
-	case EventStarted:
-		pr.Running++
-	case EventMeasured:
-		pr.Running--
-		pr.Done++
-		pr.Remaining--
-	case EventFailed:
-		pr.Running--
-		pr.Failed++
-		pr.Remaining--
-	case EventInterrupted:
-		pr.Running--
-	}
-	pr.Elapsed = time.Since(r.start)
-	if r.progress != nil {
-		r.progress(Event{Kind: kind, Job: *j, Progress: *pr})
-	}
-}
-
-// one runs job i to the end. Its error is for bookkeeping failures (state
-// file, database) that should stop the run; a failing command is not one.
-func (r *run) one(ctx context.Context, i int) error {
-	if ctx.Err() != nil {
-		return nil
-	}
-	job := r.sum.Jobs[i]
-	prev := r.st.get(job.Config.Key())
-	attempts := 1
-	if prev != nil {
-		attempts = prev.Attempts + 1
-	}
-	record := func(status Status, code int, reason string) error {
-		return r.st.set(ConfigState{Config: job.Config, Status: status, ExitCode: code, Reason: reason,
-			Log: job.LogPath, Attempts: attempts, Updated: time.Now().UTC()})
-	}
-	if err := record(StatusRunning, 0, ""); err != nil {
-		return err
-	}
-	r.event(EventStarted, i, func(j *Job) { j.Status = StatusRunning })
-
-	began := time.Now()
-	out := r.execute(ctx, job)
-	dur := time.Since(began)
-
-	if out.interrupted {
-		// Not a failure: it runs again on resume.
-		if err := record(StatusInterrupted, out.code, out.reason); err != nil {
-			return err
-		}
-		r.event(EventInterrupted, i, func(j *Job) {
-			j.Status, j.ExitCode, j.Reason, j.Duration = StatusInterrupted, out.code, out.reason, dur
-		})
-		return nil
-	}
-	if out.reason == "" {
-		res := engine.Result{Config: job.Config, ModelType: job.Recommendation.ModelType,
-			Throughput: out.metrics.Throughput, LatencyMS: out.metrics.LatencyMS, MemoryMB: out.metrics.MemoryMB,
-			Source: r.sum.Source, Timestamp: r.o.Now().UTC()}
-		if err := store.ValidateResult(res); err != nil {
-			out.reason = "bad measurement: " + err.Error()
-		} else {
-			// Finished work is kept even when the run is being cancelled.
-			r.insertMu.Lock()
-			_, _, err := r.o.DB.InsertResults(context.WithoutCancel(ctx), []engine.Result{res})
-			r.insertMu.Unlock()
-			if err != nil {
-				_ = record(StatusFailed, out.code, "import: "+err.Error())
-				r.event(EventFailed, i, func(j *Job) {
-					j.Status, j.ExitCode, j.Reason, j.Duration = StatusFailed, out.code, "import: "+err.Error(), dur
-				})
-				return fmt.Errorf("run: import %s: %w", job.Config, err)
-			}
-		}
-	}
-	if out.reason != "" {
-		if err := record(StatusFailed, out.code, out.reason); err != nil {
-			return err
-		}
-		r.event(EventFailed, i, func(j *Job) {
-			j.Status, j.ExitCode, j.Reason, j.Duration = StatusFailed, out.code, out.reason, dur
-		})
-		return nil
-	}
-	if err := record(StatusMeasured, out.code, ""); err != nil {
-		return err
-	}
-	r.event(EventMeasured, i, func(j *Job) {
-		j.Status, j.ExitCode, j.Metrics, j.Duration = StatusMeasured, out.code, out.metrics, dur
-	})
-	return nil
-}
-
-// outcome is what running one command gave. reason is empty on success.
-type outcome struct {
-	code        int
-	reason      string
-	metrics     Metrics
-	interrupted bool
-}
-
-// execute runs the command with its output appended to its log.
-func (r *run) execute(ctx context.Context, job Job) outcome {
-	logf, err := os.OpenFile(job.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return outcome{code: -1, reason: "log: " + err.Error()}
-	}
-	defer logf.Close()
-	fmt.Fprintf(logf, "=== perfpilot run %s at %s\n=== %s\n", r.sum.Session, time.Now().UTC().Format(time.RFC3339), Display(job.Argv))
-	start, err := logf.Seek(0, io.SeekEnd)
-	if err != nil {
-		return outcome{code: -1, reason: "log: " + err.Error()}
-	}
-
-	cmd := exec.Command(job.Argv[0], job.Argv[1:]...)
-	cmd.Dir = r.o.Dir
-	cmd.Env = r.o.Env
-	cmd.Stdout = logf
-	cmd.Stderr = logf
-	setProcessGroup(cmd)
-	if err := cmd.Start(); err != nil {
-		fmt.Fprintf(logf, "=== failed to start: %v\n", err)
-		return outcome{code: -1, reason: "start: " + err.Error()}
-	}
-	waited := make(chan error, 1)
-	go func() { waited <- cmd.Wait() }()
-
-	var timeout <-chan time.Time
-	if r.o.Timeout > 0 {
-		t := time.NewTimer(r.o.Timeout)
-		defer t.Stop()
-		timeout = t.C
-	}
-	var stopped string
-	select {
-	case <-waited:
-	case <-timeout:
-		stopped = fmt.Sprintf("timed out after %v", r.o.Timeout)
-	case <-ctx.Done():
-		stopped = "interrupted"
-	}
-	if stopped != "" {
-		signalGroup(cmd, syscall.SIGTERM)
-		grace := time.NewTimer(r.o.Grace)
-		select {
-		case <-waited:
-			grace.Stop()
-		case <-grace.C:
-			signalGroup(cmd, syscall.SIGKILL)
-			<-waited
-		}
-	}
-	// Leftover children of a finished command go too.
-	signalGroup(cmd, syscall.SIGKILL)
-
-	code := exitCode(cmd)
-	fmt.Fprintf(logf, "=== exit status %d", code)
-	if stopped != "" {
-		fmt.Fprintf(logf, " (%s)", stopped)
-	}
-	fmt.Fprintln(logf)
-	switch {
-	case stopped == "interrupted":
-		return outcome{code: code, reason: "interrupted", interrupted: true}
-	case stopped != "":
-		return outcome{code: code, reason: stopped}
-	case code != 0:
-		return outcome{code: code, reason: fmt.Sprintf("exit status %d", code)}
-	}
-	m, ok, err := parseLog(job.LogPath, start)
-	switch {
-	case err != nil:
-		return outcome{code: code, reason: "read log: " + err.Error()}
-	case !ok:
-		return outcome{code: code, reason: "no metric in the output (print a JSON line with throughput, latency_ms or memory_mb)"}
-	}
-	return outcome{code: code, metrics: m}
-}
-
-func parseLog(path string, from int64) (Metrics, bool, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return Metrics{}, false, err
-	}
-	defer f.Close()
-	if _, err := f.Seek(from, io.SeekStart); err != nil {
-		return Metrics{}, false, err
-	}
-	return ParseOutput(f)
 }
 
 // logPath names a configuration's log: readable parts plus a hash of the

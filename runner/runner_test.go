@@ -2,6 +2,8 @@ package runner
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,10 +42,10 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// crashChild runs a session and SIGKILLs itself when the second
-// configuration is about to start: a crash, not a clean stop.
+// crashChild runs a session and SIGKILLs itself once the file named by
+// KillWhen exists (a benchmark writes it): a crash while a command runs.
 func crashChild(spec string) {
-	var o struct{ DB, Session, Template, OutputDir string }
+	var o struct{ DB, Session, Template, OutputDir, KillWhen string }
 	if err := json.Unmarshal([]byte(spec), &o); err != nil {
 		os.Exit(7)
 	}
@@ -51,14 +53,15 @@ func crashChild(spec string) {
 	if err != nil {
 		os.Exit(8)
 	}
-	started := 0
-	Run(context.Background(), Options{DB: db, Session: o.Session, Template: o.Template, OutputDir: o.OutputDir}, func(e Event) {
-		if e.Kind == EventStarted {
-			if started++; started == 2 {
+	go func() {
+		for {
+			if _, err := os.Stat(o.KillWhen); err == nil {
 				syscall.Kill(os.Getpid(), syscall.SIGKILL)
 			}
+			time.Sleep(10 * time.Millisecond)
 		}
-	})
+	}()
+	Run(context.Background(), Options{DB: db, Session: o.Session, Template: o.Template, OutputDir: o.OutputDir}, nil)
 	os.Exit(0)
 }
 
@@ -538,8 +541,10 @@ func TestRunResumeAfterCancel(t *testing.T) {
 	}
 }
 
-// A run killed with SIGKILL keeps what it imported; the next run repeats
-// nothing that finished.
+// A run killed with SIGKILL while a command runs leaves no orphan (the
+// wrapper gets SIGTERM from the kernel and stops the command's process
+// group), keeps what it imported, and the next run repeats nothing that
+// finished.
 func TestRunResumeAfterSIGKILL(t *testing.T) {
 	cat := engine.MustBuiltinCatalog()
 	dbPath := filepath.Join(t.TempDir(), "perfpilot.db")
@@ -549,14 +554,12 @@ func TestRunResumeAfterSIGKILL(t *testing.T) {
 	}
 	defer db.Close()
 	sess := saveSession(t, db, cat, "crash", 3, nil, nil)
+	recs := sess.Report.Recommendations
 	b := newBench(t)
-	m := map[engine.Config]string{}
-	for _, r := range sess.Report.Recommendations {
-		m[r.Config()] = "json"
-	}
-	b.set(t, m)
+	b.set(t, map[engine.Config]string{recs[0].Config(): "json", recs[1].Config(): "hang", recs[2].Config(): "json"})
 	out := t.TempDir()
-	spec, _ := json.Marshal(map[string]string{"DB": dbPath, "Session": "crash", "Template": b.template(), "OutputDir": out})
+	pidFile := filepath.Join(b.dir, "child.pid")
+	spec, _ := json.Marshal(map[string]string{"DB": dbPath, "Session": "crash", "Template": b.template(), "OutputDir": out, "KillWhen": pidFile})
 	exe, _ := os.Executable()
 	cmd := exec.Command(exe, "-test.run=^$")
 	cmd.Env = append(os.Environ(), "PERFPILOT_RUNNER_CRASH="+string(spec))
@@ -565,21 +568,83 @@ func TestRunResumeAfterSIGKILL(t *testing.T) {
 	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
 		t.Fatalf("child: %v", err)
 	}
-	if total(b.calls(t)) != 1 || len(runResults(t, db, "crash")) != 1 {
+	pidText, _ := os.ReadFile(pidFile)
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(pidText)))
+	if pid <= 0 {
+		t.Fatalf("the hanging command wrote no pid: %q", pidText)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for !processGone(pid) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !processGone(pid) {
+		syscall.Kill(pid, syscall.SIGKILL)
+		t.Fatalf("the command's child %d outlived the killed run", pid)
+	}
+	if total(b.calls(t)) != 2 || len(runResults(t, db, "crash")) != 1 {
 		t.Fatalf("after the crash: %d calls, %d results", total(b.calls(t)), len(runResults(t, db, "crash")))
 	}
 	state, _ := ReadState(filepath.Join(out, "logs"), "crash")
-	if st := state[sess.Report.Recommendations[1].Config().Key()]; st == nil || st.Status != StatusRunning {
-		t.Errorf("crashed configuration's state %+v, want running", st)
+	if st := state[recs[1].Config().Key()]; st == nil || !st.inFlight() {
+		t.Errorf("crashed configuration's state %+v, want queued or running", st)
 	}
 
+	b.set(t, map[engine.Config]string{recs[0].Config(): "json", recs[1].Config(): "json", recs[2].Config(): "json"})
 	sum, err := Run(context.Background(), Options{DB: db, Session: "crash", Template: b.template(), OutputDir: out}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	calls := b.calls(t)
-	if total(calls) != 3 || len(calls) != 3 || sum.Count(StatusSkipped) != 1 || sum.Count(StatusMeasured) != 2 {
+	if total(calls) != 4 || calls[benchKey(recs[0].Config())] != 1 || sum.Count(StatusSkipped) != 1 || sum.Count(StatusMeasured) != 2 {
 		t.Errorf("resume: calls %v, summary skipped %d measured %d", calls, sum.Count(StatusSkipped), sum.Count(StatusMeasured))
+	}
+}
+
+// Two runs of one session cannot overlap, and a configuration whose
+// processes from an earlier run still hold its lock is not started again.
+func TestRunLocks(t *testing.T) {
+	ctx := context.Background()
+	cat := engine.MustBuiltinCatalog()
+	db := newDB(t, cat)
+	sess := saveSession(t, db, cat, "locked", 2, nil, nil)
+	recs := sess.Report.Recommendations
+	b := newBench(t)
+	b.set(t, map[engine.Config]string{recs[0].Config(): "json", recs[1].Config(): "json"})
+	out := t.TempDir()
+	logDir := filepath.Join(out, "logs")
+	os.MkdirAll(logDir, 0o755)
+	opts := Options{DB: db, Session: "locked", Template: b.template(), OutputDir: out, Grace: 100 * time.Millisecond}
+
+	held, err := lockSession(logDir, "locked")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(ctx, opts, nil); err == nil || !strings.Contains(err.Error(), "another perfpilot") {
+		t.Errorf("overlapping run: %v", err)
+	}
+	held.Close()
+
+	// A leftover process of an earlier run holds the first configuration.
+	key := sha256.Sum256([]byte("locked\x00" + recs[0].Config().Key()))
+	os.MkdirAll(filepath.Join(logDir, ".locks"), 0o755)
+	busy, err := tryLock(filepath.Join(logDir, ".locks", hex.EncodeToString(key[:8])+".lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := Run(ctx, opts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j := sum.Jobs[0]; j.Status != StatusInterrupted || !strings.Contains(j.Reason, "still running") {
+		t.Errorf("locked configuration: %s %q", j.Status, j.Reason)
+	}
+	if c := b.calls(t); c[benchKey(recs[0].Config())] != 0 || c[benchKey(recs[1].Config())] != 1 {
+		t.Errorf("calls %v", c)
+	}
+	busy.Close()
+	sum, err = Run(ctx, opts, nil)
+	if err != nil || sum.Count(StatusMeasured) != 1 || sum.Count(StatusSkipped) != 1 {
+		t.Errorf("after the lock was released: %v, %+v", err, sum.Progress)
 	}
 }
 

@@ -26,7 +26,24 @@ type ConfigState struct {
 	Reason   string        `json:"reason,omitempty"`
 	Log      string        `json:"log"`
 	Attempts int           `json:"attempts"`
-	Updated  time.Time     `json:"updated_at"`
+	// Executor ran the attempt; Ref is its job id and SchedState the
+	// scheduler's last word; Nonce names the attempt in the log and in
+	// what was submitted.
+	Executor   string    `json:"executor,omitempty"`
+	Ref        string    `json:"job_id,omitempty"`
+	Nonce      string    `json:"nonce,omitempty"`
+	SchedState string    `json:"scheduler_state,omitempty"`
+	Updated    time.Time `json:"updated_at"`
+}
+
+// inFlight reports whether the attempt was handed to an executor and has
+// not finished.
+func (c *ConfigState) inFlight() bool {
+	switch c.Status {
+	case StatusSubmitting, StatusQueued, StatusRunning:
+		return true
+	}
+	return false
 }
 
 // sessionState is one session's part of the state file.
@@ -94,11 +111,13 @@ func (st *state) get(key string) *ConfigState {
 	return nil
 }
 
-// set records cs under its configuration and writes the file.
-func (st *state) set(cs ConfigState) error {
+// set records each cs under its configuration and writes the file once.
+func (st *state) set(cs ...ConfigState) error {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	st.doc.Sessions[st.session].Configs[cs.Config.Key()] = &cs
+	for i := range cs {
+		st.doc.Sessions[st.session].Configs[cs[i].Config.Key()] = &cs[i]
+	}
 	data, err := json.MarshalIndent(st.doc, "", "  ")
 	if err != nil {
 		return err
