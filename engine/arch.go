@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 )
 
 // Stack is one transformer stack (encoder, decoder, or a tower of a
@@ -21,8 +22,16 @@ type Stack struct {
 	Tokens       int
 	Causal       bool // keeps a KV cache
 	CrossTokens  int  // >0: cross-attention over this many encoder tokens (-1: the sequence length)
-	Experts      int  // mixture of experts: parameters ×Experts on sparse layers, top-1 compute
-	SparseEvery  int  // every n-th layer is sparse
+	// Mixture of experts: a sparse layer holds Experts MLPs of width
+	// ExpertFF (0: Intermediate) and routes each token to TopK (0: 1) of
+	// them, beside an always-active shared expert of width SharedFF. Every
+	// SparseEvery-th layer after the first DenseFirst is sparse.
+	Experts     int
+	TopK        int
+	SparseEvery int
+	DenseFirst  int
+	ExpertFF    int
+	SharedFF    int
 }
 
 // ConvNet describes a ResNet-style CNN.
@@ -58,6 +67,7 @@ type hfConfig struct {
 	NumHiddenLayers  int    `json:"num_hidden_layers"`
 	NumAttentionHead int    `json:"num_attention_heads"`
 	NumKeyValueHeads int    `json:"num_key_value_heads"`
+	HeadDim          int    `json:"head_dim"`
 	IntermediateSize int    `json:"intermediate_size"`
 	FFNDim           int    `json:"ffn_dim"`
 	VocabSize        int    `json:"vocab_size"`
@@ -67,6 +77,18 @@ type hfConfig struct {
 	PatchSize        int    `json:"patch_size"`
 	NumChannels      int    `json:"num_channels"`
 	TieWordEmbed     *bool  `json:"tie_word_embeddings"`
+	// Mixture of experts: Mixtral, Qwen-MoE, OLMoE, Llama-4, DeepSeek key names
+	NumLocalExperts    int `json:"num_local_experts"`
+	NumExpertsPerTok   int `json:"num_experts_per_tok"`
+	NRoutedExperts     int `json:"n_routed_experts"`
+	NSharedExperts     int `json:"n_shared_experts"`
+	MoEIntermediate    int `json:"moe_intermediate_size"`
+	SharedExpertFF     int `json:"shared_expert_intermediate_size"`
+	IntermediateMLP    int `json:"intermediate_size_mlp"`
+	InterleaveMoEStep  int `json:"interleave_moe_layer_step"`
+	MoELayerFreq       int `json:"moe_layer_freq"`
+	FirstKDenseReplace int `json:"first_k_dense_replace"`
+	KVLoraRank         int `json:"kv_lora_rank"`
 	// GPT-2
 	NEmbd      int  `json:"n_embd"`
 	NLayer     int  `json:"n_layer"`
@@ -116,6 +138,10 @@ func ArchitectureFromHFConfig(data []byte, modelType string) (Architecture, erro
 	var a Architecture
 	var err error
 	switch {
+	case c.TextConfig != nil && modelType == "text_generation":
+		// A multimodal LLM (Llama-4, Mistral-3, Gemma-3): text generation
+		// runs its language model.
+		a, err = bertLikeArch(c.TextConfig, modelType)
 	case c.TextConfig != nil && c.VisionConfig != nil:
 		a, err = clipArch(&c)
 	case len(c.Depths) > 0 && len(c.HiddenSizes) > 0:
@@ -157,7 +183,7 @@ func firstPositive(vs ...int) int {
 }
 
 func bertLikeArch(c *hfConfig, modelType string) (Architecture, error) {
-	ff := firstPositive(c.IntermediateSize, c.FFNDim, 4*c.HiddenSize)
+	ff := firstPositive(c.IntermediateMLP, c.IntermediateSize, c.FFNDim, 4*c.HiddenSize)
 	for _, f := range []struct {
 		n string
 		v int
@@ -166,9 +192,31 @@ func bertLikeArch(c *hfConfig, modelType string) (Architecture, error) {
 			return Architecture{}, err
 		}
 	}
-	decoder := modelType == "text_generation" || c.ModelType == "llama" || c.ModelType == "opt" || c.ModelType == "mistral"
+	if c.KVLoraRank > 0 {
+		// DeepSeek-V2/V3 compress K and V into a latent; projections and KV
+		// cache follow other formulas than the ones below.
+		return Architecture{}, errors.New("multi-head latent attention (kv_lora_rank) is not modelled; give layers, hidden, heads, params explicitly")
+	}
+	decoder := modelType == "text_generation" || slices.Contains([]string{"llama", "opt", "mistral", "mixtral", "qwen2", "qwen2_moe", "qwen3", "qwen3_moe", "llama4_text", "olmoe", "phimoe"}, c.ModelType)
 	s := Stack{Name: "encoder", Layers: c.NumHiddenLayers, Hidden: c.HiddenSize, Heads: c.NumAttentionHead,
-		KVHeads: c.NumKeyValueHeads, Intermediate: ff, GatedMLP: c.HiddenAct == "silu" || c.HiddenAct == "swiglu"}
+		KVHeads: c.NumKeyValueHeads, HeadDim: c.HeadDim, Intermediate: ff, GatedMLP: c.HiddenAct == "silu" || c.HiddenAct == "swiglu"}
+	if e := firstPositive(c.NumLocalExperts, c.NumExperts, c.NRoutedExperts); e > 1 {
+		s.Experts, s.TopK = e, firstPositive(c.NumExpertsPerTok, 1)
+		s.ExpertFF = firstPositive(c.MoEIntermediate, c.IntermediateSize, ff)
+		s.SparseEvery = firstPositive(c.DecSparseStep, c.InterleaveMoEStep, c.MoELayerFreq, 1)
+		s.DenseFirst = c.FirstKDenseReplace
+		switch {
+		case c.SharedExpertFF > 0:
+			s.SharedFF = c.SharedExpertFF
+		case c.NSharedExperts > 0:
+			s.SharedFF = c.NSharedExperts * s.ExpertFF
+		case c.ModelType == "llama4_text":
+			s.SharedFF = s.ExpertFF // one shared expert beside the routed ones
+		}
+		if s.TopK > s.Experts {
+			return Architecture{}, fmt.Errorf("num_experts_per_tok %d exceeds the %d experts", s.TopK, s.Experts)
+		}
+	}
 	a := Architecture{Family: "encoder", Vocab: c.VocabSize, SequenceLength: 128}
 	if decoder {
 		s.Name, s.Causal = "decoder", true
@@ -378,11 +426,7 @@ func (a *Architecture) finish() {
 		p += cp
 	}
 	for _, s := range a.Stacks {
-		p += float64(s.Layers) * s.layerParams()
-		if s.SparseEvery > 0 && s.Experts > 1 {
-			sparse := float64(s.Layers / s.SparseEvery)
-			p += sparse * float64(s.Experts-1) * s.mlpParams()
-		}
+		p += s.params(math.Inf(1))
 	}
 	if a.Vocab > 0 && len(a.Stacks) > 0 {
 		h := float64(a.Stacks[len(a.Stacks)-1].Hidden)
@@ -414,12 +458,13 @@ func (s Stack) kvDim() float64 {
 	return float64(kv * s.headDim())
 }
 
-func (s Stack) mlpParams() float64 {
+// ffParams is the size of one MLP of width ff.
+func (s Stack) ffParams(ff int) float64 {
 	k := 2.0
 	if s.GatedMLP {
 		k = 3
 	}
-	return k * float64(s.Hidden) * float64(s.Intermediate)
+	return k * float64(s.Hidden) * float64(ff)
 }
 
 func (s Stack) attnParams() float64 {
@@ -427,19 +472,69 @@ func (s Stack) attnParams() float64 {
 	return 2*h*inner + 2*h*s.kvDim()
 }
 
-func (s Stack) layerParams() float64 {
-	p := s.attnParams() + s.mlpParams()
+// sparseLayers counts the mixture-of-experts layers.
+func (s Stack) sparseLayers() int {
+	if s.Experts <= 1 {
+		return 0
+	}
+	return max(s.Layers-s.DenseFirst, 0) / max(s.SparseEvery, 1)
+}
+
+func (s Stack) topK() int { return max(s.TopK, 1) }
+
+// expertsTouched is how many distinct experts of a sparse layer tokens
+// routed tokens reach on average (uniform routing; +Inf: all of them).
+func (s Stack) expertsTouched(tokens float64) float64 {
+	e := float64(s.Experts)
+	if math.IsInf(tokens, 1) {
+		return e
+	}
+	return e * (1 - math.Pow(1-float64(s.topK())/e, tokens))
+}
+
+// params is the weight count a pass over tokens touches: every dense
+// matrix, and on sparse layers the shared expert, the router and the
+// experts the tokens are routed to (+Inf tokens: all parameters).
+func (s Stack) params(tokens float64) float64 {
+	sparse := s.sparseLayers()
+	p := float64(s.Layers)*s.attnParams() + float64(s.Layers-sparse)*s.ffParams(s.Intermediate)
 	if s.CrossTokens != 0 {
-		p += s.attnParams()
+		p += float64(s.Layers) * s.attnParams()
+	}
+	if sparse > 0 {
+		expert := s.ffParams(firstPositive(s.ExpertFF, s.Intermediate))
+		perLayer := s.expertsTouched(tokens)*expert + s.ffParams(s.SharedFF) + float64(s.Hidden*s.Experts)
+		p += float64(sparse) * perLayer
 	}
 	return p
+}
+
+// activeMLPParams is the MLP weight one token multiplies with, averaged
+// over the layers: the dense MLP, or top-k experts plus the shared one.
+func (s Stack) activeMLPParams() float64 {
+	sparse := s.sparseLayers()
+	p := float64(s.Layers-sparse) * s.ffParams(s.Intermediate)
+	if sparse > 0 {
+		expert := s.ffParams(firstPositive(s.ExpertFF, s.Intermediate))
+		p += float64(sparse) * (float64(s.topK())*expert + s.ffParams(s.SharedFF) + float64(s.Hidden*s.Experts))
+	}
+	return p / float64(max(s.Layers, 1))
+}
+
+// activeFF is the MLP width a token passes through, averaged over layers.
+func (s Stack) activeFF() float64 {
+	k := 2.0
+	if s.GatedMLP {
+		k = 3
+	}
+	return s.activeMLPParams() / (k * float64(max(s.Hidden, 1)))
 }
 
 // stackCost is per item: FLOPs, activation bytes moved (in activation units),
 // peak live activations and KV cache (in activation units).
 func (s Stack) cost(tokens int) (flops, traffic, peak, kv float64) {
 	t := float64(tokens)
-	h, ff := float64(s.Hidden), float64(s.Intermediate)
+	h, ff := float64(s.Hidden), s.activeFF()
 	inner := float64(s.Heads * s.headDim())
 	heads := float64(s.Heads)
 	cross := 0.0
@@ -449,7 +544,7 @@ func (s Stack) cost(tokens int) (flops, traffic, peak, kv float64) {
 			cross = t
 		}
 	}
-	perLayerMACs := t*s.attnParams() + t*s.mlpParams() + 2*t*t*inner
+	perLayerMACs := t*s.attnParams() + t*s.activeMLPParams() + 2*t*t*inner
 	if cross > 0 {
 		// Q and O on decoder tokens, K and V on encoder tokens, then attention.
 		perLayerMACs += 2*t*h*inner + 2*cross*h*s.kvDim() + 2*t*cross*inner

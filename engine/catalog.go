@@ -40,11 +40,13 @@ type Hardware struct {
 	RuntimeMemoryMB     float64 `json:"runtime_memory_mb,omitempty"`
 	// Slowdown divides achieved compute and bandwidth, e.g. browser runtimes.
 	Slowdown float64 `json:"slowdown,omitempty"`
-	Notes    string  `json:"notes,omitempty"`
+	// InterconnectGBps is the per-direction bandwidth between two of these
+	// GPUs in one machine (NVLink ~300, PCIe 4.0 x16 ~25); MaxCount how many
+	// one machine holds. Zero takes the backend's default.
+	InterconnectGBps float64 `json:"interconnect_gbps,omitempty"`
+	MaxCount         int     `json:"max_count,omitempty"`
+	Notes            string  `json:"notes,omitempty"`
 }
-
-// Supports reports whether the device has a peak figure for the precision.
-func (h *Hardware) Supports(p Precision) bool { return h.PeakTFLOPS[p] > 0 }
 
 // UsableMemoryMB is the memory a model may occupy.
 func (h *Hardware) UsableMemoryMB() float64 {
@@ -59,6 +61,9 @@ type Model struct {
 	ID        string
 	ModelType string
 	Arch      Architecture
+	// PromptTokens and OutputTokens are the default generation request of
+	// a text-generation model.
+	PromptTokens, OutputTokens int
 	// raw is the self-contained entry (config inlined) so a catalog addition
 	// can be stored and reloaded without the files it came from.
 	raw json.RawMessage
@@ -79,6 +84,8 @@ type modelEntry struct {
 	Intermediate   int             `json:"intermediate,omitempty"`
 	Vocab          int             `json:"vocab,omitempty"`
 	SequenceLength int             `json:"sequence_length,omitempty"`
+	PromptTokens   int             `json:"prompt_tokens,omitempty"`
+	OutputTokens   int             `json:"output_tokens,omitempty"`
 	ImageSize      int             `json:"image_size,omitempty"`
 	PatchSize      int             `json:"patch_size,omitempty"`
 }
@@ -352,11 +359,14 @@ func parseHardware(raw json.RawMessage) (*Hardware, error) {
 		name string
 		v    float64
 	}{{"relative_cost", h.RelativeCost}, {"overhead_ms", h.OverheadMS}, {"layer_overhead_ms", h.LayerOverheadMS},
-		{"runtime_memory_mb", h.RuntimeMemoryMB}, {"slowdown", h.Slowdown}}
+		{"runtime_memory_mb", h.RuntimeMemoryMB}, {"slowdown", h.Slowdown}, {"interconnect_gbps", h.InterconnectGBps}}
 	for _, f := range nonneg {
 		if f.v < 0 || math.IsNaN(f.v) || math.IsInf(f.v, 0) {
 			return &h, fieldErr(f.name, "%v is negative", f.v)
 		}
+	}
+	if h.MaxCount < 0 || h.MaxCount > MaxGPUCount {
+		return &h, fieldErr("max_count", "%d is outside 0..%d", h.MaxCount, MaxGPUCount)
 	}
 	return &h, nil
 }
@@ -374,8 +384,13 @@ func parseModel(fsys fs.FS, dir string, raw json.RawMessage) (*Model, string, er
 	if !slices.Contains(ModelTypes, e.ModelType) {
 		return nil, e.ID, fieldErr("model_type", "unknown model type %q (valid: %s)", e.ModelType, strings.Join(ModelTypes, ", "))
 	}
-	if e.SequenceLength < 0 {
-		return nil, e.ID, fieldErr("sequence_length", "%d is negative", e.SequenceLength)
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"sequence_length", e.SequenceLength}, {"prompt_tokens", e.PromptTokens}, {"output_tokens", e.OutputTokens}} {
+		if f.v < 0 || f.v > MaxTokens {
+			return nil, e.ID, fieldErr(f.name, "%d is outside 0..%d", f.v, MaxTokens)
+		}
 	}
 	var arch Architecture
 	switch {
@@ -429,7 +444,8 @@ func parseModel(fsys fs.FS, dir string, raw json.RawMessage) (*Model, string, er
 		arch.SequenceLength = 128
 	}
 	self, _ := json.Marshal(e)
-	return &Model{ID: e.ID, ModelType: e.ModelType, Arch: arch, raw: self}, e.ID, nil
+	return &Model{ID: e.ID, ModelType: e.ModelType, Arch: arch, raw: self,
+		PromptTokens: firstPositive(e.PromptTokens, DefaultPromptTokens), OutputTokens: firstPositive(e.OutputTokens, DefaultOutputTokens)}, e.ID, nil
 }
 
 func compactJSON(b []byte) json.RawMessage {
@@ -475,14 +491,17 @@ func (m *Model) ResolveSequenceLength(seq int) int {
 	return seq
 }
 
-// Normalize fills a configuration's sequence length and checks that its
-// model, hardware and precision are known.
+// Normalize checks that a configuration's model, hardware and precision
+// are known and puts it in canonical form: the sequence length filled, and
+// for text generation the token counts, GPU split and weight format
+// resolved (see normalizeGeneration), so equal configurations compare equal.
 func (c *Catalog) Normalize(cfg Config) (Config, error) {
 	m := c.Model(cfg.Model)
 	if m == nil {
 		return cfg, fmt.Errorf("unknown model %q (add it with --catalog; known: %s)", cfg.Model, strings.Join(c.ModelIDs(), ", "))
 	}
-	if c.Hardware(cfg.Hardware) == nil {
+	h := c.Hardware(cfg.Hardware)
+	if h == nil {
 		return cfg, fmt.Errorf("unknown hardware %q (known: %s)", cfg.Hardware, strings.Join(c.HardwareIDs(), ", "))
 	}
 	if cfg.BatchSize <= 0 {
@@ -494,6 +513,5 @@ func (c *Catalog) Normalize(cfg Config) (Config, error) {
 	if cfg.SequenceLength < 0 {
 		return cfg, fmt.Errorf("sequence length %d is negative", cfg.SequenceLength)
 	}
-	cfg.SequenceLength = m.ResolveSequenceLength(cfg.SequenceLength)
-	return cfg, nil
+	return normalizeGeneration(cfg, m, h)
 }

@@ -39,8 +39,9 @@ var precisionShare = map[Precision]float64{FP32: 1.0, FP16: 0.85, BF16: 0.85, IN
 
 // True returns the noiseless latency (ms) and peak memory (MB) of a
 // configuration in this world.
-func (w World) True(m *Model, h *Hardware, batch int, p Precision, seq int) (latencyMS, memoryMB float64) {
-	prior := RooflineFor(m, h, batch, p, seq)
+func (w World) True(m *Model, h *Hardware, cfg Config) (latencyMS, memoryMB float64) {
+	batch, p, seq := cfg.BatchSize, cfg.Precision, cfg.SequenceLength
+	prior := RooflineFor(m, h, cfg)
 	cost := m.Arch.Cost(seq, p)
 	_, _, _, _, _, slow := h.Knobs()
 	wb, ok := worldBackend[h.Backend]
@@ -68,7 +69,7 @@ func (w World) True(m *Model, h *Hardware, batch int, p Precision, seq int) (lat
 
 // Measure returns one noisy simulated result.
 func (w World) Measure(m *Model, h *Hardware, cfg Config, rng *rand.Rand) Result {
-	lat, mem := w.True(m, h, cfg.BatchSize, cfg.Precision, cfg.SequenceLength)
+	lat, mem := w.True(m, h, cfg)
 	lat *= math.Exp(w.Noise * rng.NormFloat64())
 	mem *= math.Exp(w.Noise / 2 * rng.NormFloat64())
 	return Result{Config: cfg, ModelType: m.ModelType, LatencyMS: round4(lat), MemoryMB: round4(mem),
@@ -94,7 +95,7 @@ func SimulateHistory(cat *Catalog, w World, space Space, n int, seed uint64) []R
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	byHW := map[string][]Config{}
 	for _, c := range space.Configs(cat) {
-		r := RooflineFor(cat.Model(c.Model), cat.Hardware(c.Hardware), c.BatchSize, c.Precision, c.SequenceLength)
+		r := RooflineFor(cat.Model(c.Model), cat.Hardware(c.Hardware), c)
 		if r.Feasible {
 			byHW[c.Hardware] = append(byHW[c.Hardware], c)
 		}

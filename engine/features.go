@@ -18,7 +18,8 @@ type featurizer struct {
 // two different categories are at distance 1.
 const (
 	nContinuous = 11
-	nRaw        = nContinuous + 8 + 5 + 5
+	nPrecisions = 6 // len(Precisions)
+	nRaw        = nContinuous + 8 + nPrecisions + 5
 )
 
 var oneHotScale = 1 / math.Sqrt2
@@ -64,7 +65,7 @@ func (f *featurizer) raw(x []float64, m *Model, h *Hardware, cfg Config, rf Roof
 	if i := slices.Index(Precisions, cfg.Precision); i >= 0 {
 		x[o+i] = oneHotScale
 	}
-	o += 5
+	o += nPrecisions
 	if i := slices.Index(ModelTypes, m.ModelType); i >= 0 {
 		x[o+i] = oneHotScale
 	}

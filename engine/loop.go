@@ -261,7 +261,7 @@ func SimulatedTruth(cat *Catalog, w World, space Space, seed uint64) []Result {
 	var out []Result
 	for _, c := range space.Configs(cat) {
 		m, h := cat.Model(c.Model), cat.Hardware(c.Hardware)
-		if RooflineFor(m, h, c.BatchSize, c.Precision, c.SequenceLength).Feasible {
+		if RooflineFor(m, h, c).Feasible {
 			out = append(out, w.Measure(m, h, c, rng))
 		}
 	}

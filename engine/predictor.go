@@ -93,7 +93,7 @@ func NewPredictor(ctx context.Context, cat *Catalog, results []Result, opts Pred
 		a := p.measured[k]
 		cfg := a.cfg
 		m, h := cat.Model(cfg.Model), cat.Hardware(cfg.Hardware)
-		rf := RooflineFor(m, h, cfg.BatchSize, cfg.Precision, cfg.SequenceLength)
+		rf := RooflineFor(m, h, cfg)
 		x := make([]float64, nRaw)
 		f.raw(x, m, h, cfg, rf)
 		lin := make([]float64, f.nLinear())
@@ -255,7 +255,7 @@ func (p *Predictor) predictAll(ctx context.Context, cfgs []Config, keep Metric) 
 		if m == nil || h == nil {
 			return nil, fmt.Errorf("predict %s: unknown model or hardware", cfg)
 		}
-		rf := RooflineFor(m, h, cfg.BatchSize, cfg.Precision, cfg.SequenceLength)
+		rf := RooflineFor(m, h, cfg)
 		p.feat.raw(b.raw.RawRowView(i), m, h, cfg, rf)
 		b.Preds[i] = Prediction{Config: cfg, ModelType: m.ModelType, Roofline: rf}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -16,7 +17,7 @@ func heldOut(t *testing.T, cat *Catalog, p *Predictor, w World, seed uint64) ([]
 	var truth []Result
 	for _, c := range DefaultSpace(cat).Configs(cat) {
 		m, h := cat.Model(c.Model), cat.Hardware(c.Hardware)
-		if p.Measured(c) || !RooflineFor(m, h, c.BatchSize, c.Precision, c.SequenceLength).Feasible {
+		if p.Measured(c) || !RooflineFor(m, h, c).Feasible {
 			continue
 		}
 		cfgs = append(cfgs, c)
@@ -40,28 +41,40 @@ func coverage(preds []Prediction, truth []Result) (lat, mem, mape float64) {
 }
 
 func TestPredictorCalibratedOnSimulatedWorld(t *testing.T) {
+	// Calibration is a property of the method, not of one draw of its random
+	// features: the median coverage over seeds must be calibrated (single
+	// seeds range over ±0.1).
 	ctx := context.Background()
 	cat := MustBuiltinCatalog()
-	p, err := NewPredictor(ctx, cat, DemoHistory(cat), PredictorOptions{Seed: 1})
-	if err != nil {
-		t.Fatal(err)
+	var lats, mems []float64
+	for seed := uint64(1); seed <= 5; seed++ {
+		p, err := NewPredictor(ctx, cat, DemoHistory(cat), PredictorOptions{Seed: seed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfgs, truth := heldOut(t, cat, p, DemoWorld, 7)
+		b, err := p.PredictAll(ctx, cfgs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lat, mem, mape := coverage(b.Preds, truth)
+		t.Logf("seed %d: held-out n=%d: 80%% coverage latency %.3f memory %.3f, latency MAPE %.1f%%", seed, len(cfgs), lat, mem, mape)
+		lats, mems = append(lats, lat), append(mems, mem)
+		if seed > 1 {
+			continue
+		}
+		// The learned correction must beat the plain roofline by a wide margin.
+		base, _ := NewPredictor(ctx, cat, DemoHistory(cat), PredictorOptions{RooflineOnly: true})
+		bb, _ := base.PredictAll(ctx, cfgs)
+		_, _, baseMAPE := coverage(bb.Preds, truth)
+		if mape > baseMAPE/2 {
+			t.Errorf("learned MAPE %.1f%% is not under half the roofline's %.1f%%", mape, baseMAPE)
+		}
 	}
-	cfgs, truth := heldOut(t, cat, p, DemoWorld, 7)
-	b, err := p.PredictAll(ctx, cfgs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lat, mem, mape := coverage(b.Preds, truth)
-	t.Logf("held-out n=%d: 80%% coverage latency %.3f memory %.3f, latency MAPE %.1f%%", len(cfgs), lat, mem, mape)
-	if lat < 0.70 || lat > 0.90 || mem < 0.70 || mem > 0.90 {
-		t.Errorf("80%% intervals cover latency %.3f, memory %.3f; want 0.70–0.90", lat, mem)
-	}
-	// The learned correction must beat the plain roofline by a wide margin.
-	base, _ := NewPredictor(ctx, cat, DemoHistory(cat), PredictorOptions{RooflineOnly: true})
-	bb, _ := base.PredictAll(ctx, cfgs)
-	_, _, baseMAPE := coverage(bb.Preds, truth)
-	if mape > baseMAPE/2 {
-		t.Errorf("learned MAPE %.1f%% is not under half the roofline's %.1f%%", mape, baseMAPE)
+	slices.Sort(lats)
+	slices.Sort(mems)
+	if lat, mem := lats[2], mems[2]; lat < 0.70 || lat > 0.90 || mem < 0.70 || mem > 0.90 {
+		t.Errorf("median 80%% interval coverage latency %.3f, memory %.3f; want 0.70–0.90", lat, mem)
 	}
 }
 
@@ -79,7 +92,7 @@ func TestPredictorRecoversKnownFunction(t *testing.T) {
 	rng.Shuffle(len(all), func(i, j int) { all[i], all[j] = all[j], all[i] })
 	var train []Result
 	for _, c := range all[:150] {
-		rf := RooflineFor(cat.Model(c.Model), cat.Hardware(c.Hardware), c.BatchSize, c.Precision, c.SequenceLength)
+		rf := RooflineFor(cat.Model(c.Model), cat.Hardware(c.Hardware), c)
 		train = append(train, Result{Config: c, LatencyMS: rf.LatencyMS * math.Exp(f(c)), Source: "test"})
 	}
 	p, err := NewPredictor(ctx, cat, train, PredictorOptions{Seed: 1})
@@ -225,7 +238,7 @@ func trainSetFor(t *testing.T, p *Predictor, rs []Result, memory bool) trainSet 
 		}
 		seen[cfg.Key()] = true
 		m, h := p.cat.Model(cfg.Model), p.cat.Hardware(cfg.Hardware)
-		rf := RooflineFor(m, h, cfg.BatchSize, cfg.Precision, cfg.SequenceLength)
+		rf := RooflineFor(m, h, cfg)
 		x := make([]float64, nRaw)
 		p.feat.raw(x, m, h, cfg, rf)
 		lin := make([]float64, p.feat.nLinear())

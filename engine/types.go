@@ -20,10 +20,11 @@ const (
 	BF16 Precision = "bf16"
 	INT8 Precision = "int8"
 	INT4 Precision = "int4"
+	FP8  Precision = "fp8"
 )
 
 // Precisions is the fixed vocabulary, in feature order.
-var Precisions = []Precision{FP32, FP16, BF16, INT8, INT4}
+var Precisions = []Precision{FP32, FP16, BF16, INT8, INT4, FP8}
 
 // ParsePrecision validates a precision name.
 func ParsePrecision(s string) (Precision, error) {
@@ -32,23 +33,12 @@ func ParsePrecision(s string) (Precision, error) {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("unknown precision %q (valid: fp32, fp16, bf16, int8, int4)", s)
+	return "", fmt.Errorf("unknown precision %q (valid: fp32, fp16, bf16, int8, int4, fp8)", s)
 }
 
-// BytesPerWeight is the storage size of one parameter.
-func (p Precision) BytesPerWeight() float64 {
-	switch p {
-	case FP32:
-		return 4
-	case FP16, BF16:
-		return 2
-	case INT8:
-		return 1
-	case INT4:
-		return 0.5
-	}
-	return 4
-}
+// BytesPerWeight is the storage size of one parameter: int4 formats carry
+// a 16-bit scale per block of 32 weights (4.5 bits; see WeightBits).
+func (p Precision) BytesPerWeight() float64 { return DefaultWeightBits(p) / 8 }
 
 // BytesPerActivation is the size of one activation value: quantised models
 // still carry 16-bit activations between layers.
@@ -103,13 +93,35 @@ var Backends = []string{"cpu", "cuda", "rocm", "mps", "openvino", "qnn", "webnn"
 var ModelTypes = []string{"text_embedding", "text_generation", "vision", "audio", "multimodal"}
 
 // Config is one (model, hardware, batch size, precision, sequence length)
-// point. The workload is one forward pass over the batch.
+// point. The workload is one forward pass over the batch, or for text
+// generation a phase of it (see Phase, engine/llm.go). Zero values of the
+// generation fields are their defaults; Catalog.Normalize puts a
+// configuration in that canonical form so equal configurations compare
+// equal.
 type Config struct {
 	Model          string    `json:"model_name"`
 	Hardware       string    `json:"hardware"`
 	BatchSize      int       `json:"batch_size"`
 	Precision      Precision `json:"precision"`
 	SequenceLength int       `json:"sequence_length"`
+	// Phase: "" is one forward pass (forward); prefill, decode, generate.
+	Phase Phase `json:"phase,omitempty"`
+	// GPUCount: 0 is one device; Parallelism splits the model over several.
+	GPUCount    int         `json:"gpu_count,omitempty"`
+	Parallelism Parallelism `json:"parallelism,omitempty"`
+	// PromptTokens and OutputTokens shape a generation request;
+	// ContextTokens is the mean KV length a decode step attends to, and
+	// ContextSize the KV cache reserved per sequence (0: prompt + output).
+	PromptTokens  int `json:"prompt_tokens,omitempty"`
+	OutputTokens  int `json:"output_tokens,omitempty"`
+	ContextTokens int `json:"context_tokens,omitempty"`
+	ContextSize   int `json:"context_size,omitempty"`
+	// PrecisionLabel names the weight format (q4_0, awq, …); WeightBits
+	// overrides the bits per weight it implies (0: from the label or the
+	// precision). KVCache is the KV cache's element type ("": 16-bit).
+	PrecisionLabel string    `json:"precision_label,omitempty"`
+	WeightBits     float64   `json:"weight_bits,omitempty"`
+	KVCache        Precision `json:"kv_cache_dtype,omitempty"`
 }
 
 // Group is the configuration without its hardware: the set of
@@ -122,12 +134,40 @@ func (c Config) Group() Config {
 }
 
 // Key identifies a configuration; equal keys are the same configuration.
+// A forward pass on one device keeps the key it had before generation
+// fields existed.
 func (c Config) Key() string {
-	return fmt.Sprintf("%s|%s|%d|%s|%d", c.Model, c.Hardware, c.BatchSize, c.Precision, c.SequenceLength)
+	k := fmt.Sprintf("%s|%s|%d|%s|%d", c.Model, c.Hardware, c.BatchSize, c.Precision, c.SequenceLength)
+	if c.generationFieldsSet() {
+		k += fmt.Sprintf("|%s|%d|%s|%d|%d|%d|%d|%s|%g|%s", c.Phase, c.GPUCount, c.Parallelism, c.PromptTokens,
+			c.OutputTokens, c.ContextTokens, c.ContextSize, c.PrecisionLabel, c.WeightBits, c.KVCache)
+	}
+	return k
+}
+
+func (c Config) generationFieldsSet() bool {
+	g := c
+	g.Model, g.Hardware, g.BatchSize, g.Precision, g.SequenceLength = "", "", 0, "", 0
+	return g != Config{}
 }
 
 func (c Config) String() string {
-	return fmt.Sprintf("%s on %s, batch %d, %s, seq %d", c.Model, c.Hardware, c.BatchSize, c.Precision, c.SequenceLength)
+	s := fmt.Sprintf("%s on %s, batch %d, %s", c.Model, c.Hardware, c.BatchSize, c.Precision)
+	if c.PrecisionLabel != "" {
+		s += " (" + c.PrecisionLabel + ")"
+	}
+	if c.GPUs() > 1 {
+		s += fmt.Sprintf(", %d GPUs (%s)", c.GPUs(), c.Parallelism)
+	}
+	switch c.Phase {
+	case Prefill:
+		return s + fmt.Sprintf(", prefill of %d tokens", c.PromptTokens)
+	case Decode:
+		return s + fmt.Sprintf(", decode at context %d", c.ContextTokens)
+	case Generate:
+		return s + fmt.Sprintf(", %d prompt + %d output tokens", c.PromptTokens, c.OutputTokens)
+	}
+	return s + fmt.Sprintf(", seq %d", c.SequenceLength)
 }
 
 // Result is one measured benchmark. A metric of zero was not measured; every

@@ -179,12 +179,12 @@ func TestParseResultsRejectsBadFiles(t *testing.T) {
 			name: "row problems", file: "r.csv",
 			data: "model_name,hardware,batch_size,precision,throughput,timestamp,model_type\n" +
 				"gpt2,cpu,1,fp32,,,\n" +
-				"gpt2,cpu,1,fp8,5,yesterday,\n" +
+				"gpt2,cpu,1,fp6,5,yesterday,\n" +
 				"gpt2,cpu,1\n" +
 				"gpt2,cpu,1,fp32,5,,robotics\n",
 			want: []string{
 				"r.csv:2: no metric: give at least one of throughput, latency_ms (or latency, latency_mean), memory_mb (or memory, memory_usage)",
-				`r.csv:3: precision: unknown precision "fp8" (valid: fp32, fp16, bf16, int8, int4)`,
+				`r.csv:3: precision: unknown precision "fp6" (valid: fp32, fp16, bf16, int8, int4, fp8)`,
 				`r.csv:3: timestamp: "yesterday" is not a time (use RFC 3339, "2006-01-02 15:04:05" or a date)`,
 				"r.csv:4: has 3 fields, the header has 7",
 				`r.csv:5: model_type: unknown model type "robotics" (valid: text_embedding, text_generation, vision, audio, multimodal)`,

@@ -257,7 +257,15 @@ func TestRunMarksMeasuredRows(t *testing.T) {
 	}
 	keys(t, m, "2")
 	find(screen(m))
-	keys(t, m, "m") // memory was not measured
+	// Memory was not measured: a measured row of the memory ranking (which
+	// holds other rows) shows its mark without a value.
+	keys(t, m, "m")
+	for _, r := range m.report.Recommendations {
+		if r.RecommendedHardware != "" && !r.HardwareMatch {
+			m.markMeasured(r.Config(), runner.Metrics{Throughput: 100, LatencyMS: 5})
+			break
+		}
+	}
 	mustContain(t, screen(m), "✓m")
 }
 

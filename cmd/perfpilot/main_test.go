@@ -73,7 +73,7 @@ func TestBadFlagsExitTwo(t *testing.T) {
 		{[]string{"integrate", "--metric", "speed"}, `unknown metric "speed" (valid: throughput, latency, memory)`},
 		{[]string{"predict", "--model", "gpt-9", "--hardware", "cuda"}, `unknown model "gpt-9" (valid: `},
 		{[]string{"predict", "--model", "gpt2", "--hardware", "tpu"}, `unknown hardware "tpu" (valid: `},
-		{[]string{"recommend-hardware", "--model", "gpt2", "--precision", "fp8"}, `unknown precision "fp8"`},
+		{[]string{"recommend-hardware", "--model", "gpt2", "--precision", "fp6"}, `unknown precision "fp6"`},
 		{[]string{"integrate", "--bogus"}, "unknown flag: --bogus"},
 		{[]string{"evaluate", "--split", "random"}, `unknown split "random"`},
 	}
