@@ -179,8 +179,11 @@ type Result struct {
 	LatencyMS  float64   `json:"latency_ms,omitempty"`
 	MemoryMB   float64   `json:"memory_mb,omitempty"`
 	Source     string    `json:"source"`
-	Timestamp  time.Time `json:"timestamp"`
+	Timestamp  time.Time `json:"timestamp,omitzero"` // zero: the source did not say
 	Stack      string    `json:"stack,omitempty"`
+	// Flag says why an implausible measurement was kept anyway (import
+	// --allow-implausible); empty for a plausible one.
+	Flag string `json:"flag,omitempty"`
 }
 
 // Latency returns the measured latency in ms, deriving it from throughput

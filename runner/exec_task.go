@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"perfpilot/cmdtmpl"
 )
 
 // The task wrapper. Every benchmark command runs under a small perfpilot
@@ -139,7 +141,7 @@ func TaskMain(args []string, stdout, stderr io.Writer) int {
 		extra = append(extra, lock)
 	}
 	host, _ := os.Hostname()
-	fmt.Fprintf(stdout, "%s on %s at %s\n=== %s\n", startMarker(nonce), host, time.Now().UTC().Format(time.RFC3339), Display(argv))
+	fmt.Fprintf(stdout, "%s on %s at %s\n=== %s\n", startMarker(nonce), host, time.Now().UTC().Format(time.RFC3339), cmdtmpl.Line(argv))
 
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdin = nil

@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"perfpilot/cmdtmpl"
 	"perfpilot/engine"
 	"perfpilot/store"
 )
@@ -35,11 +36,11 @@ type Options struct {
 	// Session names the saved session whose selected rows (all rows when
 	// none are selected) are run.
 	Session string
-	// Template is the benchmark command (store.DefaultScriptTemplate when
+	// Template is the benchmark command (cmdtmpl.Default when
 	// empty); see ParseTemplate.
 	Template string
 	// OutputDir is substituted for {output_dir} and created
-	// (store.DefaultOutputDir when empty).
+	// (cmdtmpl.DefaultOutputDir when empty).
 	OutputDir string
 	// LogDir receives one log per configuration and the state file
 	// (OutputDir/logs when empty).
@@ -113,7 +114,7 @@ type Job struct {
 }
 
 // Command is the argv shell-quoted for display.
-func (j *Job) Command() string { return Display(j.Argv) }
+func (j *Job) Command() string { return cmdtmpl.Line(j.Argv) }
 
 // Plan is what a run will do.
 type Plan struct {
@@ -232,7 +233,7 @@ func (o *Options) defaults() error {
 		return errors.New("run: no session")
 	}
 	if o.OutputDir == "" {
-		o.OutputDir = store.DefaultOutputDir
+		o.OutputDir = cmdtmpl.DefaultOutputDir
 	}
 	if o.LogDir == "" {
 		o.LogDir = filepath.Join(o.OutputDir, "logs")
@@ -263,7 +264,7 @@ func NewPlan(ctx context.Context, o Options) (*Plan, error) {
 	if err := o.defaults(); err != nil {
 		return nil, err
 	}
-	tmpl, err := ParseTemplate(o.Template)
+	tmpl, err := cmdtmpl.Parse(o.Template)
 	if err != nil {
 		return nil, err
 	}
@@ -307,7 +308,7 @@ func NewPlan(ctx context.Context, o Options) (*Plan, error) {
 			continue
 		}
 		seen[key] = true
-		argv, err := tmpl.Argv(Values(cfg, o.OutputDir))
+		argv, err := tmpl.Argv(cmdtmpl.Values(cfg, o.OutputDir))
 		if err != nil {
 			return nil, err
 		}

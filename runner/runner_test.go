@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"perfpilot/cmdtmpl"
 	"perfpilot/engine"
 	"perfpilot/store"
 )
@@ -120,14 +121,14 @@ func newBench(t *testing.T) *bench {
 	b := &bench{dir: dir, script: filepath.Join(dir, "bench.sh"), actions: filepath.Join(dir, "actions"), counter: filepath.Join(dir, "counter")}
 	script := `#!/bin/sh
 key="$1|$2|$3|$4"
-echo "$key" >> ` + store.ShellQuote(b.counter) + `
-action=$(awk -F'\t' -v k="$key" '$1 == k { a = $2 } END { print a }' ` + store.ShellQuote(b.actions) + `)
+echo "$key" >> ` + cmdtmpl.Quote(b.counter) + `
+action=$(awk -F'\t' -v k="$key" '$1 == k { a = $2 } END { print a }' ` + cmdtmpl.Quote(b.actions) + `)
 echo "bench $key: $action"
 case "$action" in
 json)   echo "Throughput: 1 items/s"; echo '{"throughput": 200.5, "latency_ms": 5, "memory_mb": 1024}'; echo "Latency: 9 ms" ;;
 text)   echo "Throughput: 80 samples/s"; echo "Latency: 0.1 s" >&2; echo "Memory: 2 GB" ;;
 fail)   echo '{"throughput": 1}'; echo "CUDA error" >&2; exit 3 ;;
-hang)   sleep 300 & echo $! > ` + store.ShellQuote(filepath.Join(dir, "child.pid")) + `; wait ;;
+hang)   sleep 300 & echo $! > ` + cmdtmpl.Quote(filepath.Join(dir, "child.pid")) + `; wait ;;
 slow)   sleep 2; echo '{"throughput": 7}' ;;
 silent) echo "done, no numbers" ;;
 *)      echo "no action for $key" >&2; exit 64 ;;
@@ -140,7 +141,7 @@ esac
 }
 
 func (b *bench) template() string {
-	return "sh " + store.ShellQuote(b.script) + " {model} {hardware} {batch_size} {precision} --out {output_dir}"
+	return "sh " + cmdtmpl.Quote(b.script) + " {model} {hardware} {batch_size} {precision} --out {output_dir}"
 }
 
 func benchKey(c engine.Config) string {
@@ -430,7 +431,7 @@ func TestRunInjection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := store.ShellQuote(exe) + ` --model {model} --hardware={hardware} --batch-size {batch_size} --precision {precision} --output-dir {output_dir}`
+	tmpl := cmdtmpl.Quote(exe) + ` --model {model} --hardware={hardware} --batch-size {batch_size} --precision {precision} --output-dir {output_dir}`
 	out := filepath.Join(dir, "out $(touch "+marker+")")
 	env := append(os.Environ(), "PERFPILOT_RUNNER_ARGV="+argvFile)
 	opts := Options{DB: db, Session: sess.Name, Template: tmpl, OutputDir: out, Env: env, Dir: dir}
@@ -441,7 +442,7 @@ func TestRunInjection(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, j := range plan.Jobs {
-		back, err := splitWords(j.Command())
+		back, err := cmdtmpl.Split(j.Command())
 		if err != nil || !slices.Equal(back, j.Argv) {
 			t.Errorf("display %s reads back as %q, %v", j.Command(), back, err)
 		}

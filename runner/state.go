@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"perfpilot/engine"
-	"perfpilot/store"
+	"perfpilot/formats"
 )
 
 // StateFile is the name of the run state kept in the log directory.
@@ -122,7 +122,7 @@ func (st *state) set(cs ...ConfigState) error {
 	if err != nil {
 		return err
 	}
-	if err := store.WriteFileAtomic(st.path, append(data, '\n'), true); err != nil {
+	if err := formats.WriteFileAtomic(st.path, append(data, '\n'), true); err != nil {
 		return fmt.Errorf("run state: %w", err)
 	}
 	return nil

@@ -1,7 +1,7 @@
-// Package store is the only package of perfpilot that speaks SQL: it opens
-// and migrates the SQLite database, keeps benchmark results, sessions,
-// recommendation history and catalog additions, and holds the import parsers
-// and export writers that move data in and out of files.
+// Package store is the only package of perfpilot that speaks SQL, and it
+// speaks nothing else: it opens and migrates the SQLite database and keeps
+// benchmark results, sessions, recommendation history and catalog
+// additions. Reading and writing files is package formats.
 package store
 
 import (
@@ -154,7 +154,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	// "database is locked" when a reader upgrades. A 64 MB page cache keeps
 	// a 100k-row import from spilling its random dedup-index pages to the
 	// WAL mid-transaction (4.5 s -> 2.4 s); it is a ceiling, not an allocation.
-	dsn := fileURI(abs) + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=cache_size(-65536)&_txlock=immediate"
+	dsn := fileURI(abs) + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=cache_size(-65536)&_pragma=temp_store(MEMORY)&_txlock=immediate"
 	sqldb, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)

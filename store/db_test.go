@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"perfpilot/engine"
+	"perfpilot/formats"
 )
 
 func TestOpenCreatesSeededDatabase(t *testing.T) {
@@ -238,7 +239,7 @@ func TestHelperProcess(t *testing.T) {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(2)
 		}
-		pf, err := ParseResults(f.Name(), f, engine.MustBuiltinCatalog(), "")
+		pf, err := formats.ParseResults(f.Name(), f, engine.MustBuiltinCatalog(), formats.ParseOptions{})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(2)
@@ -346,7 +347,7 @@ func TestCrashDuringImportLeavesAllOrNothing(t *testing.T) {
 	}
 	// The database stays usable: the same file imports completely now.
 	pfData, _ := os.ReadFile(file)
-	pf, err := ParseResults(file, bytes.NewReader(pfData), engine.MustBuiltinCatalog(), "")
+	pf, err := formats.ParseResults(file, bytes.NewReader(pfData), engine.MustBuiltinCatalog(), formats.ParseOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"perfpilot/engine"
+	"perfpilot/formats"
 )
 
 // sampleReport is a report with awkward floats (not exactly representable
@@ -77,7 +78,7 @@ func TestSessionsReopenExactly(t *testing.T) {
 	check("after save")
 
 	// More data arriving must not change a saved snapshot.
-	if _, err := db.Import(ctx, "more.csv", strings.NewReader(genCSV(100, "")), engine.MustBuiltinCatalog(), ""); err != nil {
+	if _, err := importData(t, db, "more.csv", strings.NewReader(genCSV(100, "")), ""); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
@@ -238,8 +239,11 @@ func TestCatalogAdditionsPersist(t *testing.T) {
 		t.Fatal("stored additions did not load")
 	}
 	// Results on the added entries import once the catalog is loaded.
-	sum, err := db.Import(ctx, "npu.csv", strings.NewReader("model_name,hardware,batch_size,precision,throughput\ntiny-bert,my-npu,4,int8,900\n"), fresh, "")
-	if err != nil || sum.Added != 1 {
-		t.Fatalf("import on added entries: %+v, %v", sum, err)
+	pf, err := formats.ParseResults("npu.csv", strings.NewReader("model_name,hardware,batch_size,precision,throughput\ntiny-bert,my-npu,4,int8,900\n"), fresh, formats.ParseOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if added, _, err := db.InsertResults(ctx, pf.Results); err != nil || added != 1 {
+		t.Fatalf("import on added entries: %d, %v", added, err)
 	}
 }

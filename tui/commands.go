@@ -10,6 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"perfpilot/engine"
+	"perfpilot/formats"
 	"perfpilot/store"
 )
 
@@ -159,7 +160,7 @@ func (m *Model) importFile(path string) tea.Cmd {
 			return msg
 		}
 		defer f.Close()
-		msg.parsed, msg.err = store.ParseResults(path, f, cat, "")
+		msg.parsed, msg.err = formats.ParseResults(path, f, cat, formats.ParseOptions{})
 		if msg.err != nil {
 			return msg
 		}
@@ -190,18 +191,18 @@ func (m *Model) exportRows(rep *engine.Report, rows []rec, format exportFormat, 
 		switch format {
 		case exportJSON:
 			var data []byte
-			if data, msg.err = store.ExportJSON(rep, rows); msg.err == nil {
-				msg.err = store.WriteFileAtomic(path, data, force)
+			if data, msg.err = formats.ExportJSON(rep, rows); msg.err == nil {
+				msg.err = formats.WriteFileAtomic(path, data, force)
 			}
 		case exportCSV:
 			var data []byte
-			if data, msg.err = store.ExportCSV(rows, rep.OptimizationMetric); msg.err == nil {
-				msg.err = store.WriteFileAtomic(path, data, force)
+			if data, msg.err = formats.ExportCSV(rows, rep.OptimizationMetric); msg.err == nil {
+				msg.err = formats.WriteFileAtomic(path, data, force)
 			}
 		default:
 			var script string
-			if script, msg.err = store.ExportScript(rows, "", ""); msg.err == nil {
-				msg.err = store.WriteScript(path, script, force)
+			if script, msg.err = formats.ExportScript(rows, "", ""); msg.err == nil {
+				msg.err = formats.WriteScript(path, script, force)
 			}
 		}
 		msg.exists = errors.Is(msg.err, fs.ErrExist)

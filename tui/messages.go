@@ -2,6 +2,7 @@ package tui
 
 import (
 	"perfpilot/engine"
+	"perfpilot/formats"
 	"perfpilot/runner"
 	"perfpilot/store"
 )
@@ -29,7 +30,7 @@ type rankingMsg struct {
 type importedMsg struct {
 	id     int
 	path   string
-	parsed *store.ParsedFile
+	parsed *formats.ParsedFile
 	added  int
 	dups   int
 	err    error

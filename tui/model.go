@@ -16,6 +16,7 @@ import (
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
+	"perfpilot/cmdtmpl"
 	"perfpilot/engine"
 	"perfpilot/store"
 )
@@ -34,7 +35,7 @@ type Options struct {
 	// output and logs in ExportDir/perfpilot-runs/<timestamp>.
 	ExportDir string
 	// RunTemplate is the benchmark command x pre-fills
-	// (store.DefaultScriptTemplate when empty); see runner.ParseTemplate.
+	// (cmdtmpl.Default when empty); see runner.ParseTemplate.
 	RunTemplate string
 	// NoColor drops colours; Run also honours $NO_COLOR.
 	NoColor bool
@@ -148,7 +149,7 @@ func New(ctx context.Context, opts Options) *Model {
 		ctx = context.Background()
 	}
 	if opts.RunTemplate == "" {
-		opts.RunTemplate = store.DefaultScriptTemplate
+		opts.RunTemplate = cmdtmpl.Default
 	}
 	theme := NewTheme(true, opts.NoColor)
 	m := &Model{

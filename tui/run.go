@@ -14,6 +14,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"perfpilot/cmdtmpl"
 	"perfpilot/engine"
 	"perfpilot/runner"
 	"perfpilot/store"
@@ -73,7 +74,7 @@ type runDialog struct {
 }
 
 func newRunDialog(rows []rec, rep *engine.Report, cursor bool, session string, mode runSessionMode, dir, tmpl string) *runDialog {
-	ti := newInput("> ", store.DefaultScriptTemplate)
+	ti := newInput("> ", cmdtmpl.Default)
 	ti.SetValue(tmpl)
 	d := &runDialog{rows: rows, report: rep, cursor: cursor, session: session, mode: mode, dir: dir, ti: ti}
 	d.validate()
@@ -93,7 +94,7 @@ func (d *runDialog) template() string { return strings.TrimSpace(d.ti.Value()) }
 
 func (d *runDialog) validate() {
 	d.err = ""
-	if _, err := runner.ParseTemplate(d.template()); err != nil {
+	if _, err := cmdtmpl.Parse(d.template()); err != nil {
 		d.err = err.Error()
 	}
 }

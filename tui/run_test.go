@@ -13,6 +13,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
+	"perfpilot/cmdtmpl"
 	"perfpilot/engine"
 	"perfpilot/runner"
 	"perfpilot/store"
@@ -33,12 +34,12 @@ func benchScript(t *testing.T, dir, fail string, slow bool) string {
 	if slow {
 		script += "sleep 30\n"
 	}
-	script += "if [ \"$1|$2|$3|$4\" = " + store.ShellQuote(fail) + " ]; then echo 'CUDA error' >&2; exit 1; fi\n" +
+	script += "if [ \"$1|$2|$3|$4\" = " + cmdtmpl.Quote(fail) + " ]; then echo 'CUDA error' >&2; exit 1; fi\n" +
 		"echo '{\"throughput\": 100, \"latency_ms\": 5, \"memory_mb\": 300}'\n"
 	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	return "sh " + store.ShellQuote(path) + " {model} {hardware} {batch_size} {precision}"
+	return "sh " + cmdtmpl.Quote(path) + " {model} {hardware} {batch_size} {precision}"
 }
 
 func benchKeyOf(r rec) string {
@@ -72,7 +73,7 @@ func TestRunConfirmDeclines(t *testing.T) {
 		if !ok {
 			t.Fatal("x opened no run dialog")
 		}
-		if d.template() != store.DefaultScriptTemplate {
+		if d.template() != cmdtmpl.Default {
 			t.Fatalf("template %q", d.template())
 		}
 		mustContain(t, screen(m), "Run 1 configuration?", "the row under the cursor", `saved first as session "`+runSession+`"`,

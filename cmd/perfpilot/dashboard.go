@@ -5,8 +5,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"perfpilot/cmdtmpl"
 	"perfpilot/engine"
-	"perfpilot/store"
 )
 
 // tuiOptions are the dashboard's flags, shared by `perfpilot` and `perfpilot tui`.
@@ -22,7 +22,7 @@ func (o *tuiOptions) flags(cmd *cobra.Command) {
 	f.StringVar(&o.Metric, "metric", "throughput", "metric to start with: throughput, latency or memory")
 	f.IntVar(&o.Budget, "budget", engine.DefaultBudget, "number of configurations to rank")
 	f.Uint64Var(&o.Seed, "seed", 1, "random seed")
-	f.StringVar(&o.Template, "template", store.DefaultScriptTemplate, "benchmark command that x runs; placeholders {model} {hardware} {batch_size} {precision} {sequence_length} {output_dir}")
+	f.StringVar(&o.Template, "template", cmdtmpl.Default, "benchmark command that x runs; placeholders {model} {hardware} {batch_size} {precision} {sequence_length} {output_dir}")
 }
 
 func newTUICmd(g *globalOptions) *cobra.Command {

@@ -10,7 +10,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"perfpilot/cmdtmpl"
 	"perfpilot/engine"
+	"perfpilot/formats"
 	"perfpilot/store"
 )
 
@@ -52,7 +54,7 @@ func (o *importOptions) run(ctx context.Context, g *globalOptions, file string) 
 		return err
 	}
 	defer f.Close()
-	pf, err := store.ParseResults(file, f, cat, o.Source)
+	pf, err := formats.ParseResults(file, f, cat, formats.ParseOptions{Source: o.Source})
 	if err != nil {
 		return err
 	}
@@ -283,8 +285,8 @@ func newExportCmd(g *globalOptions) *cobra.Command {
 	f.StringVar(&o.Format, "format", "json", "json, csv or sh (a shell script of benchmark commands)")
 	f.StringVar(&o.Output, "output", "", "file to write (atomically); stdout when empty")
 	f.BoolVar(&o.Force, "force", false, "overwrite --output if it exists")
-	f.StringVar(&o.Template, "template", store.DefaultScriptTemplate, "sh: benchmark command template; placeholders {model} {hardware} {batch_size} {precision} {sequence_length} {output_dir}")
-	f.StringVar(&o.OutputDir, "output-dir", store.DefaultOutputDir, "sh: value of {output_dir}")
+	f.StringVar(&o.Template, "template", cmdtmpl.Default, "sh: benchmark command template; placeholders {model} {hardware} {batch_size} {precision} {sequence_length} {output_dir}")
+	f.StringVar(&o.OutputDir, "output-dir", cmdtmpl.DefaultOutputDir, "sh: value of {output_dir}")
 	return cmd
 }
 
@@ -314,12 +316,12 @@ func (o *exportOptions) run(ctx context.Context, g *globalOptions) error {
 	var data []byte
 	switch o.Format {
 	case "json":
-		data, err = store.ExportJSON(s.Report, rows)
+		data, err = formats.ExportJSON(s.Report, rows)
 	case "csv":
-		data, err = store.ExportCSV(rows, s.Report.OptimizationMetric)
+		data, err = formats.ExportCSV(rows, s.Report.OptimizationMetric)
 	case "sh":
 		var script string
-		script, err = store.ExportScript(rows, o.Template, o.OutputDir)
+		script, err = formats.ExportScript(rows, o.Template, o.OutputDir)
 		data = []byte(script)
 	}
 	if err != nil {
@@ -330,9 +332,9 @@ func (o *exportOptions) run(ctx context.Context, g *globalOptions) error {
 		return err
 	}
 	if o.Format == "sh" {
-		err = store.WriteScript(o.Output, string(data), o.Force)
+		err = formats.WriteScript(o.Output, string(data), o.Force)
 	} else {
-		err = store.WriteFileAtomic(o.Output, data, o.Force)
+		err = formats.WriteFileAtomic(o.Output, data, o.Force)
 	}
 	if errors.Is(err, os.ErrExist) {
 		return fmt.Errorf("%s exists: refusing to overwrite (use --force)", o.Output)

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"perfpilot/engine"
+	"perfpilot/formats"
 	"perfpilot/store"
 )
 
@@ -132,7 +133,7 @@ func (o *integrateOptions) run(ctx context.Context, g *globalOptions) error {
 		fmt.Fprintf(g.errOut, "saved session %q (%d rows)\n", o.Save, len(rep.Recommendations))
 	}
 	if o.Output != "" {
-		if err := store.WriteFileAtomic(o.Output, data, o.Force); err != nil {
+		if err := formats.WriteFileAtomic(o.Output, data, o.Force); err != nil {
 			return err
 		}
 		fmt.Fprintf(g.errOut, "wrote %s (%d recommendations)\n", o.Output, len(rep.Recommendations))

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"perfpilot/engine"
+	"perfpilot/formats"
 	"perfpilot/store"
 )
 
@@ -179,7 +180,7 @@ func parseDataFile(name string, cat *engine.Catalog, source string) ([]engine.Re
 		return nil, err
 	}
 	defer f.Close()
-	pf, err := store.ParseResults(name, f, cat, source)
+	pf, err := formats.ParseResults(name, f, cat, formats.ParseOptions{Source: source})
 	if err != nil {
 		return nil, err
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"perfpilot/cmdtmpl"
 	"perfpilot/engine"
 	"perfpilot/runner"
 	"perfpilot/store"
@@ -80,8 +81,8 @@ Try it on this machine with the CPU matrix benchmark in examples/matbench:
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.Session, "session", "", "saved session to run (see `perfpilot integrate --save`)")
-	f.StringVar(&o.Template, "template", store.DefaultScriptTemplate, "benchmark command template")
-	f.StringVar(&o.OutputDir, "output-dir", store.DefaultOutputDir, "directory substituted for {output_dir} (created)")
+	f.StringVar(&o.Template, "template", cmdtmpl.Default, "benchmark command template")
+	f.StringVar(&o.OutputDir, "output-dir", cmdtmpl.DefaultOutputDir, "directory substituted for {output_dir} (created)")
 	f.StringVar(&o.LogDir, "log-dir", "", "directory for one log per configuration and run-state.json (default <output-dir>/logs)")
 	f.IntVar(&o.Parallel, "parallel", 1, "commands to run at once")
 	f.DurationVar(&o.Timeout, "timeout", 0, "stop a command after this long, e.g. 10m (0: no limit)")
@@ -104,7 +105,7 @@ func resumeCommand(cmd *cobra.Command) string {
 		seen[f.Name] = true
 		if sv, ok := f.Value.(pflag.SliceValue); ok {
 			for _, v := range sv.GetSlice() {
-				parts = append(parts, "--"+f.Name, store.ShellQuote(v))
+				parts = append(parts, "--"+f.Name, cmdtmpl.Quote(v))
 			}
 			return
 		}
@@ -112,7 +113,7 @@ func resumeCommand(cmd *cobra.Command) string {
 			parts = append(parts, "--"+f.Name)
 			return
 		}
-		parts = append(parts, "--"+f.Name, store.ShellQuote(f.Value.String()))
+		parts = append(parts, "--"+f.Name, cmdtmpl.Quote(f.Value.String()))
 	}
 	cmd.InheritedFlags().VisitAll(add)
 	cmd.Flags().VisitAll(add)
@@ -130,7 +131,7 @@ func (o *runOptions) validate() error {
 	case o.Grace <= 0:
 		return usagef("--grace: %v is not positive", o.Grace)
 	}
-	if _, err := runner.ParseTemplate(o.Template); err != nil {
+	if _, err := cmdtmpl.Parse(o.Template); err != nil {
 		return usagef("--template: %v", err)
 	}
 	return nil

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"perfpilot/cmdtmpl"
 	"perfpilot/runner"
-	"perfpilot/store"
 )
 
 // runTestGlobals points the commands at a fresh database with captured
@@ -39,11 +39,11 @@ func TestRunCommand(t *testing.T) {
 	dir := t.TempDir()
 	script := filepath.Join(dir, "bench.sh")
 	os.WriteFile(script, []byte(`#!/bin/sh
-echo "$@" >> `+store.ShellQuote(filepath.Join(dir, "calls"))+`
-if grep -qxF -- "$*" `+store.ShellQuote(filepath.Join(dir, "fail"))+` 2>/dev/null; then echo boom >&2; exit 5; fi
+echo "$@" >> `+cmdtmpl.Quote(filepath.Join(dir, "calls"))+`
+if grep -qxF -- "$*" `+cmdtmpl.Quote(filepath.Join(dir, "fail"))+` 2>/dev/null; then echo boom >&2; exit 5; fi
 echo '{"throughput": 12.5, "latency_ms": 80, "memory_mb": 300}'
 `), 0o755)
-	tmpl := "sh " + store.ShellQuote(script) + " {model} {hardware} {batch_size} {precision}"
+	tmpl := "sh " + cmdtmpl.Quote(script) + " {model} {hardware} {batch_size} {precision}"
 	outDir := filepath.Join(dir, "results")
 
 	// --dry-run prints the commands and runs nothing.
@@ -52,7 +52,7 @@ echo '{"throughput": 12.5, "latency_ms": 80, "memory_mb": 300}'
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != 3 || !strings.HasPrefix(lines[0], "sh "+store.ShellQuote(script)+" ") {
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "sh "+cmdtmpl.Quote(script)+" ") {
 		t.Fatalf("dry run printed %q", out.String())
 	}
 	if _, err := os.Stat(filepath.Join(dir, "calls")); err == nil {

@@ -1,9 +1,8 @@
-package store
+package formats
 
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -18,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"perfpilot/engine"
+	"perfpilot/safetext"
 )
 
 // ParsedFile is an import file that parsed and validated completely.
@@ -120,30 +120,58 @@ type rawRow struct {
 type parser struct {
 	file     string
 	cat      *engine.Catalog
-	source   string
+	opts     ParseOptions
 	out      ParsedFile
 	errs     []RowError
 	unknown  map[string]bool
 	rowCount int
+	limit    *recordLimit
 }
 
+// ParseOptions configure ParseResults.
+type ParseOptions struct {
+	// Source labels rows without one ("import:<base name>" when empty).
+	Source string
+	// AllowImplausible keeps rows that fail the plausibility checks,
+	// flagged with the reason, instead of rejecting the file.
+	AllowImplausible bool
+}
+
+// MaxRecord bounds one CSV record or JSON element, in bytes, so a huge line
+// ends in an error after reading about this much instead of filling memory.
+const MaxRecord = 1 << 20
+
+// Physical limits of the plausibility check (issue 9): beyond them a
+// measurement is a unit or typing error.
+const (
+	maxThroughput = 1e9  // items/s
+	minLatencyMS  = 1e-3 // 1 µs
+	maxLatencyMS  = 1e9  // 11.6 days
+	maxMemoryMB   = 1e9  // 1 PB
+	// consistency bounds measured throughput / (batch × 1000 / latency).
+	consistency = 2.0
+)
+
 // ParseResults reads a CSV (with a header row) or JSON import file and
-// validates every row against the catalog. Rows without a source get
-// defaultSource, or "import:<base name>" when that is empty. A file with
-// any bad row is rejected whole with an *ImportError listing all of them.
-func ParseResults(name string, r io.Reader, cat *engine.Catalog, defaultSource string) (*ParsedFile, error) {
-	if defaultSource == "" {
-		defaultSource = "import:" + filepath.Base(name)
+// validates every row against the catalog. A file with any bad row is
+// rejected whole with an *ImportError listing all of them.
+func ParseResults(name string, r io.Reader, cat *engine.Catalog, opts ParseOptions) (*ParsedFile, error) {
+	if opts.Source == "" {
+		opts.Source = "import:" + filepath.Base(name)
 	}
-	p := &parser{file: name, cat: cat, source: defaultSource, unknown: map[string]bool{}}
+	p := &parser{file: name, cat: cat, opts: opts, unknown: map[string]bool{}}
+	if err := safetext.CheckID(opts.Source); err != nil {
+		return nil, p.fail(0, "source", err.Error())
+	}
 	p.out.Name = name
-	br := bufio.NewReaderSize(r, 16<<10)
+	p.limit = &recordLimit{r: r}
+	br := bufio.NewReaderSize(p.limit, 16<<10)
 	if bom, _ := br.Peek(3); bytes.Equal(bom, []byte("\xef\xbb\xbf")) {
 		br.Discard(3)
 	}
 	head, err := br.Peek(4096)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
-		return nil, fmt.Errorf("read %s: %w", name, err)
+		return nil, p.readErr(err)
 	}
 	trimmed := bytes.TrimLeft(head, " \t\r\n")
 	switch {
@@ -168,6 +196,37 @@ func ParseResults(name string, r io.Reader, cat *engine.Catalog, defaultSource s
 		return nil, &ImportError{File: name, Rows: p.errs}
 	}
 	return &p.out, nil
+}
+
+// recordLimit fails a read once more than MaxRecord bytes (plus the
+// readers' buffers) were read past the start of the current record, which
+// the parser advances with mark.
+type recordLimit struct {
+	r        io.Reader
+	read, at int64
+	tooLong  bool
+}
+
+var errRecordTooLong = fmt.Errorf("a record is longer than %d bytes (is this a results file?)", MaxRecord)
+
+func (l *recordLimit) Read(b []byte) (int, error) {
+	if l.read-l.at > MaxRecord+64<<10 {
+		l.tooLong = true
+		return 0, errRecordTooLong
+	}
+	n, err := l.r.Read(b)
+	l.read += int64(n)
+	return n, err
+}
+
+func (l *recordLimit) mark(offset int64) { l.at = offset }
+
+// readErr turns a read failure into the file's error.
+func (p *parser) readErr(err error) error {
+	if errors.Is(err, errRecordTooLong) {
+		return p.fail(0, "", errRecordTooLong.Error())
+	}
+	return fmt.Errorf("read %s: %w", p.file, err)
 }
 
 func (p *parser) fail(line int, field, reason string) error {
@@ -207,6 +266,7 @@ func (p *parser) readCSV(r io.Reader) error {
 	cr.FieldsPerRecord = -1 // counted per row below, so every bad row is reported
 	cr.ReuseRecord = true
 	header, err := cr.Read()
+	p.limit.mark(cr.InputOffset())
 	if errors.Is(err, io.EOF) {
 		return p.fail(0, "", "empty file")
 	}
@@ -255,6 +315,9 @@ func (p *parser) readCSV(r io.Reader) error {
 	var row rawRow
 	for {
 		rec, err := cr.Read()
+		// The csv reader reads ahead through its own buffer; the offset is
+		// what it consumed, the limit allows for the rest.
+		p.limit.mark(cr.InputOffset())
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
@@ -286,10 +349,10 @@ func (p *parser) readCSV(r io.Reader) error {
 
 func (p *parser) csvSyntax(err error) error {
 	var pe *csv.ParseError
-	if errors.As(err, &pe) {
+	if errors.As(err, &pe) && !errors.Is(err, errRecordTooLong) {
 		return p.fail(pe.Line, "", "invalid CSV: "+pe.Err.Error())
 	}
-	return fmt.Errorf("read %s: %w", p.file, err)
+	return p.readErr(err)
 }
 
 // lineCounter passes bytes through and remembers where newlines are, so a
@@ -345,6 +408,7 @@ func (p *parser) readJSON(r io.Reader) error {
 	case json.Delim('{'):
 		found := ""
 		for dec.More() {
+			p.limit.mark(dec.InputOffset())
 			ktok, err := dec.Token()
 			if err != nil {
 				return p.jsonSyntax(lc, dec, err)
@@ -393,21 +457,22 @@ func (p *parser) readJSONArray(lc *lineCounter, dec *json.Decoder) error {
 	var row rawRow
 	for dec.More() {
 		var raw json.RawMessage
+		p.limit.mark(dec.InputOffset())
 		if err := dec.Decode(&raw); err != nil {
 			return p.jsonSyntax(lc, dec, err)
 		}
 		p.rowCount++
 		line := lc.lineAt(dec.InputOffset() - int64(len(raw)))
-		var obj map[string]json.RawMessage
-		if raw[0] != '{' || json.Unmarshal(raw, &obj) != nil {
+		keys, obj, dup := objectKeys(raw)
+		if obj == nil {
 			p.errs = append(p.errs, RowError{Line: line, Reason: "expected an object with a result"})
 			continue
 		}
-		keys := make([]string, 0, len(obj))
-		for k := range obj {
-			keys = append(keys, k)
+		if dup != "" {
+			p.errs = append(p.errs, RowError{Line: line, Field: dup, Reason: "duplicate key"})
+			continue
 		}
-		slices.Sort(keys) // map order is random; errors and unknown keys must not be
+		slices.Sort(keys) // errors and unknown keys come out in a fixed order
 		row = rawRow{line: line}
 		var given [nFields]string
 		nErrs := len(p.errs)
@@ -455,7 +520,39 @@ func (p *parser) readJSONArray(lc *lineCounter, dec *json.Decoder) error {
 	return nil
 }
 
+// objectKeys decodes one JSON object's members in order. It returns nil
+// when raw is not an object, and the first key given twice, if any: the
+// standard decoder would silently keep the last one.
+func objectKeys(raw json.RawMessage) (keys []string, obj map[string]json.RawMessage, dup string) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, nil, ""
+	}
+	obj = map[string]json.RawMessage{}
+	for dec.More() {
+		tok, err := dec.Token()
+		key, ok := tok.(string)
+		if err != nil || !ok {
+			return nil, nil, ""
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, nil, ""
+		}
+		if _, seen := obj[key]; seen && dup == "" {
+			dup = key
+		}
+		obj[key] = v
+		keys = append(keys, key)
+	}
+	return keys, obj, dup
+}
+
 func (p *parser) jsonSyntax(lc *lineCounter, dec *json.Decoder, err error) error {
+	if errors.Is(err, errRecordTooLong) {
+		return p.readErr(err)
+	}
 	var se *json.SyntaxError
 	switch {
 	case errors.As(err, &se):
@@ -467,7 +564,7 @@ func (p *parser) jsonSyntax(lc *lineCounter, dec *json.Decoder, err error) error
 	if errors.As(err, &ue) {
 		return p.fail(lc.lineAt(ue.Offset), "", "invalid JSON: "+ue.Error())
 	}
-	return fmt.Errorf("read %s: %w", p.file, err)
+	return p.readErr(err)
 }
 
 // timeLayouts are the accepted timestamp forms; zone-less ones are UTC.
@@ -488,19 +585,26 @@ func (p *parser) addRow(row *rawRow) {
 	var res engine.Result
 	res.Model, res.Hardware = val(fModel), val(fHardware)
 	var model *engine.Model
+	var hw *engine.Hardware
 	switch {
 	case res.Model == "":
 		bad(fModel, "empty")
+	case safetext.CheckID(res.Model) != nil:
+		bad(fModel, "%v", safetext.CheckID(res.Model))
 	default:
 		if model = p.cat.Model(res.Model); model == nil {
-			bad(fModel, "unknown model %q: add it to a catalog file (--catalog)", res.Model)
+			bad(fModel, "unknown model %s: add it to a catalog file (--catalog)", safetext.Quote(res.Model))
 		}
 	}
 	switch {
 	case res.Hardware == "":
 		bad(fHardware, "empty")
-	case p.cat.Hardware(res.Hardware) == nil:
-		bad(fHardware, "unknown hardware %q: add it to a catalog file (--catalog)", res.Hardware)
+	case safetext.CheckID(res.Hardware) != nil:
+		bad(fHardware, "%v", safetext.CheckID(res.Hardware))
+	default:
+		if hw = p.cat.Hardware(res.Hardware); hw == nil {
+			bad(fHardware, "unknown hardware %s: add it to a catalog file (--catalog)", safetext.Quote(res.Hardware))
+		}
 	}
 	if n, ok := p.intField(fBatch, val(fBatch), bad); ok {
 		if n <= 0 {
@@ -536,9 +640,9 @@ func (p *parser) addRow(row *rawRow) {
 		v, err := strconv.ParseFloat(s, 64)
 		switch {
 		case err != nil && !errors.Is(err, strconv.ErrRange):
-			bad(m.f, "%q is not a number", s)
+			bad(m.f, "%s is not a number", safetext.Quote(s))
 		case err != nil || math.IsInf(v, 0) || math.IsNaN(v):
-			bad(m.f, "%q is not a finite number", s)
+			bad(m.f, "%s is not a finite number", safetext.Quote(s))
 		case v <= 0:
 			bad(m.f, "%s is not positive", s)
 		default:
@@ -553,22 +657,35 @@ func (p *parser) addRow(row *rawRow) {
 	if res.ModelType == "" && model != nil {
 		res.ModelType = model.ModelType
 	} else if res.ModelType != "" && !slices.Contains(engine.ModelTypes, res.ModelType) {
-		bad(fModelType, "unknown model type %q (valid: %s)", res.ModelType, strings.Join(engine.ModelTypes, ", "))
+		bad(fModelType, "unknown model type %s (valid: %s)", safetext.Quote(res.ModelType), strings.Join(engine.ModelTypes, ", "))
 	}
 	if s := val(fTimestamp); s != "" {
 		t, ok := parseImportTime(s)
 		if !ok {
-			bad(fTimestamp, "%q is not a time (use RFC 3339, \"2006-01-02 15:04:05\" or a date)", s)
+			bad(fTimestamp, "%s is not a time (use RFC 3339, \"2006-01-02 15:04:05\" or a date)", safetext.Quote(s))
 		}
 		res.Timestamp = t
 	}
 	res.Source = val(fSource)
 	if res.Source == "" {
-		res.Source = p.source
+		res.Source = p.opts.Source
+	} else if err := safetext.CheckID(res.Source); err != nil {
+		bad(fSource, "%v", err)
 	}
-	res.Stack = val(fStack)
+	if res.Stack = val(fStack); res.Stack != "" {
+		if err := safetext.CheckID(res.Stack); err != nil {
+			bad(fStack, "%v", err)
+		}
+	}
 	if len(p.errs) > nErrs {
 		return
+	}
+	if f, why := implausible(res, hw); why != "" {
+		if !p.opts.AllowImplausible {
+			bad(f, "implausible: %s (check the units; --allow-implausible keeps such rows, flagged)", why)
+			return
+		}
+		res.Flag = "implausible: " + why
 	}
 	cfg, err := p.cat.Normalize(res.Config)
 	if err != nil {
@@ -577,6 +694,32 @@ func (p *parser) addRow(row *rawRow) {
 	}
 	res.Config = cfg
 	p.out.Results = append(p.out.Results, res)
+}
+
+// implausible names the field and the reason when a measurement is beyond
+// physical sense, disagrees with itself, or uses a precision the hardware
+// lacks; "" when it is plausible.
+func implausible(r engine.Result, hw *engine.Hardware) (field, string) {
+	switch {
+	case r.Throughput > maxThroughput:
+		return fThroughput, fmt.Sprintf("%g items/s is above %g", r.Throughput, float64(maxThroughput))
+	case r.LatencyMS > 0 && r.LatencyMS < minLatencyMS:
+		return fLatency, fmt.Sprintf("%g ms is below 1 µs", r.LatencyMS)
+	case r.LatencyMS > maxLatencyMS:
+		return fLatency, fmt.Sprintf("%g ms is above %g ms", r.LatencyMS, float64(maxLatencyMS))
+	case r.MemoryMB > maxMemoryMB:
+		return fMemory, fmt.Sprintf("%g MB is above %g MB", r.MemoryMB, float64(maxMemoryMB))
+	case hw != nil && !hw.Supports(r.Precision):
+		return fPrecision, fmt.Sprintf("the catalog says %s has no %s support", safetext.Quote(r.Hardware), r.Precision)
+	}
+	if r.Throughput > 0 && r.LatencyMS > 0 {
+		want := float64(r.BatchSize) * 1000 / r.LatencyMS
+		if ratio := r.Throughput / want; ratio > consistency || ratio < 1/consistency {
+			return fThroughput, fmt.Sprintf("throughput %g items/s and latency %g ms disagree by %.3g× for batch %d (expected batch × 1000 / latency = %.4g)",
+				r.Throughput, r.LatencyMS, math.Max(ratio, 1/ratio), r.BatchSize, want)
+		}
+	}
+	return 0, ""
 }
 
 // intField parses a whole number, accepting integral forms like "8.0".
@@ -591,9 +734,9 @@ func (p *parser) intField(f field, s string, bad func(field, string, ...any)) (i
 	v, err := strconv.ParseFloat(s, 64)
 	switch {
 	case err != nil && !errors.Is(err, strconv.ErrRange):
-		bad(f, "%q is not a number", s)
+		bad(f, "%s is not a number", safetext.Quote(s))
 	case v != math.Trunc(v) || math.Abs(v) > math.MaxInt32:
-		bad(f, "%q is not a whole number in range", s)
+		bad(f, "%s is not a whole number in range", safetext.Quote(s))
 	default:
 		return int(v), true
 	}
@@ -607,29 +750,4 @@ func parseImportTime(s string) (time.Time, bool) {
 		}
 	}
 	return time.Time{}, false
-}
-
-// ImportSummary says what an import did.
-type ImportSummary struct {
-	File           string
-	Format         string
-	Rows           int // valid rows in the file
-	Added          int
-	Duplicates     int // exact duplicates of stored measurements, skipped
-	UnknownColumns []string
-}
-
-// Import parses a results file and stores it in one transaction; a file
-// with any bad row changes nothing (the error is an *ImportError).
-func (db *DB) Import(ctx context.Context, name string, r io.Reader, cat *engine.Catalog, source string) (*ImportSummary, error) {
-	pf, err := ParseResults(name, r, cat, source)
-	if err != nil {
-		return nil, err
-	}
-	added, dups, err := db.InsertResults(ctx, pf.Results)
-	if err != nil {
-		return nil, fmt.Errorf("import %s: %w", name, err)
-	}
-	return &ImportSummary{File: name, Format: pf.Format, Rows: len(pf.Results), Added: added, Duplicates: dups,
-		UnknownColumns: pf.UnknownColumns}, nil
 }

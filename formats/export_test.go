@@ -1,4 +1,4 @@
-package store
+package formats
 
 import (
 	"bytes"
@@ -92,7 +92,9 @@ func TestExportScriptTemplates(t *testing.T) {
 		{name: "default", want: "python run_benchmark.py --model bert-base-uncased --hardware cuda --batch-size 8 --precision fp16 --output-dir benchmark_results\n"},
 		{name: "all placeholders", tmpl: "run {model} {hardware} {batch_size} {precision} {sequence_length} {output_dir}", out: "my results",
 			want: "run bert-base-uncased cuda 8 fp16 128 'my results'\n"},
-		{name: "shell expansions stay literal", tmpl: "run ${HOME} {a,b} {} {model}", want: "run ${HOME} {a,b} {} bert-base-uncased\n"},
+		{name: "literal braces", tmpl: "run '${HOME}' {a,b} {} {model}", want: "run '${HOME}' '{a,b}' '{}' bert-base-uncased\n"},
+		{name: "shell syntax refused", tmpl: "run ${HOME} {model}", err: "unquoted \"$\""},
+		{name: "placeholder in quotes refused", tmpl: `x "{model}" '{hardware}'`, err: "{model} inside quotes"},
 		{name: "unknown placeholder", tmpl: "run {modle}", err: "unknown placeholder {modle}"},
 		{name: "multi-line template", tmpl: "run {model}\nrm -rf /", err: "single line"},
 	}
@@ -114,24 +116,6 @@ func TestExportScriptTemplates(t *testing.T) {
 				t.Fatalf("got\n%s\nwant\n%s", got, wantAll)
 			}
 		})
-	}
-}
-
-func TestShellQuote(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"bert-base-uncased", "bert-base-uncased"},
-		{"facebook/opt-125m", "facebook/opt-125m"},
-		{"", "''"},
-		{"a b", "'a b'"},
-		{"it's", `'it'\''s'`},
-		{"x=1", "'x=1'"},
-		{"~root", "'~root'"},
-		{"a\nb'\\\x7f1", `$'a\x0ab\'\\\x7f1'`},
-	}
-	for _, tt := range tests {
-		if got := ShellQuote(tt.in); got != tt.want {
-			t.Errorf("ShellQuote(%q) = %s, want %s", tt.in, got, tt.want)
-		}
 	}
 }
 
@@ -229,4 +213,48 @@ func TestExportJSONAndCSV(t *testing.T) {
 			t.Errorf("CSV %s = %q, want %q", k, first[i], want)
 		}
 	}
+}
+
+func dirNames(t *testing.T, dir string) string {
+	t.Helper()
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range es {
+		names = append(names, e.Name())
+	}
+	return strings.Join(names, ",")
+}
+
+func sampleReport() *engine.Report {
+	iv := func(v float64) engine.Interval {
+		return engine.Interval{Value: v, Low: v * 0.8123456789, High: v * 1.2345678901}
+	}
+	recs := []engine.Recommendation{
+		{Rank: 1, ModelName: "bert-base-uncased", ModelType: "text_embedding", Hardware: "cuda", BatchSize: 8,
+			Precision: engine.FP16, SequenceLength: 128, ExpectedInformationGain: 0.1 + 0.2, Uncertainty: 1.0 / 3,
+			Diversity: 0.65, RecommendedHardware: "cuda", HardwareMatch: true, HardwareScore: 0.97, DecisionValue: 2.0 / 7,
+			ExpectedImprovementPct: 0, CombinedScore: 0.7*(0.1+0.2) + 0.3*2.0/7,
+			Alternatives: []engine.Alternative{{Hardware: "rocm", Score: 0.85}, {Hardware: "mps", Score: 0.8000000000000002}},
+			Predicted:    engine.PredictedMetrics{Throughput: iv(1234.5678), LatencyMS: iv(6.4801), MemoryMB: engine.Interval{Value: 900, Low: 900, High: 900, Measured: true}}},
+		{Rank: 2, ModelName: "gpt2", ModelType: "text_generation", Hardware: "cpu", BatchSize: 1, Precision: engine.FP32,
+			SequenceLength: 1024, ExpectedInformationGain: 0.5, RecommendedHardware: "cuda", ExpectedImprovementPct: 1234.5,
+			CombinedScore: 0.41, Alternatives: []engine.Alternative{}, Predicted: engine.PredictedMetrics{Throughput: iv(3.3)}},
+		{Rank: 3, ModelName: "microsoft/resnet-50", ModelType: "vision", Hardware: "mps", BatchSize: 64, Precision: engine.INT8,
+			SequenceLength: 224, ExpectedInformationGain: 1e-9, CombinedScore: 0.3, Predicted: engine.PredictedMetrics{LatencyMS: iv(1e6)}},
+	}
+	return &engine.Report{Recommendations: recs, TotalCandidates: 1234, EnhancedCandidates: 1200, FinalRecommendations: 3,
+		OptimizationMetric: engine.Throughput, Strategy: engine.Strategy, Timestamp: "2026-02-01T12:00:00Z",
+		Data: engine.DataSummary{Benchmarks: 96, Sources: map[string]int{"simulated": 96, "import:a.csv": 0}}, Seed: 1<<63 + 7}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -1,4 +1,4 @@
-package store
+package formats
 
 import (
 	"bytes"
@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"perfpilot/engine"
+	"perfpilot/safetext"
+	"perfpilot/store"
 )
 
 // fuzzCatalog is shared: parsing only reads the catalog, and building one
@@ -17,7 +19,7 @@ var fuzzCatalog = engine.MustBuiltinCatalog()
 // is a valid, catalog-normalised result.
 func checkParse(t *testing.T, name string, data []byte) {
 	cat := fuzzCatalog
-	pf, err := ParseResults(name, bytes.NewReader(data), cat, "")
+	pf, err := ParseResults(name, bytes.NewReader(data), cat, ParseOptions{})
 	if err != nil {
 		var ie *ImportError
 		if !errors.As(err, &ie) || len(ie.Rows) == 0 {
@@ -29,8 +31,16 @@ func checkParse(t *testing.T, name string, data []byte) {
 		t.Fatal("accepted a file with no results")
 	}
 	for i, r := range pf.Results {
-		if err := ValidateResult(r); err != nil {
+		if err := store.ValidateResult(r); err != nil {
 			t.Fatalf("result %d does not validate: %v (%+v)", i, err, r)
+		}
+		for _, id := range []string{r.Model, r.Hardware, r.Source} {
+			if err := safetext.CheckID(id); err != nil {
+				t.Fatalf("result %d holds an id that is not printable: %v", i, err)
+			}
+		}
+		if r.Flag != "" {
+			t.Fatalf("result %d was kept implausible without --allow-implausible: %s", i, r.Flag)
 		}
 		if cfg, err := cat.Normalize(r.Config); err != nil || cfg != r.Config {
 			t.Fatalf("result %d is not normalised: %+v -> %+v, %v", i, r.Config, cfg, err)
