@@ -2,17 +2,72 @@ package tui
 
 import (
 	"fmt"
+	"path/filepath"
 
+	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
 	"perfpilot/engine"
+	"perfpilot/tui/detail"
+	"perfpilot/tui/dialog"
 )
 
-// Actions started by keys: switching views and metrics, the budget, and
-// opening the quit, export and save dialogs.
+// Actions started by keys.
+
+// filterable is what the filter line drives in the active view.
+type filterable interface {
+	Filter() string
+	SetFilter(string)
+}
+
+// activeTable is the active view's filter target (nil: none).
+func (m *Model) activeTable() filterable {
+	switch m.view {
+	case viewRecs:
+		return m.recs.Table()
+	case viewMismatches:
+		return m.mism.Table()
+	case viewOverview:
+		return m.overview
+	case viewHardware:
+		return m.hw.Table()
+	case viewBenchmarks:
+		return m.bench.Table()
+	case viewSessions:
+		return m.sessions.Table()
+	}
+	return nil
+}
+
+func (m *Model) focusedInput() *textinput.Model {
+	if m.filtering {
+		return &m.filter
+	}
+	if m.dialog != nil {
+		return m.dialog.Input()
+	}
+	return nil
+}
+
+func (m *Model) startFilter() tea.Cmd {
+	t := m.activeTable()
+	if t == nil {
+		return nil
+	}
+	m.filtering = true
+	m.filter.SetValue(t.Filter())
+	m.filter.CursorEnd()
+	return m.filter.Focus()
+}
+
+func (m *Model) afterFilterEdit() {
+	if t := m.activeTable(); m.filtering && t != nil {
+		t.SetFilter(m.filter.Value())
+	}
+}
 
 func (m *Model) currentRec() (rec, bool) {
-	if m.ctx.View == viewMismatches {
+	if m.view == viewMismatches {
 		return m.mism.Current()
 	}
 	return m.recs.Current()
@@ -25,14 +80,51 @@ func (m *Model) reportMetric() engine.Metric {
 	return m.ctx.Metric
 }
 
+func (m *Model) detailKey(r rec) rankKey {
+	return keyOf(r.Config(), m.reportMetric())
+}
+
 // requestDetail ranks hardware for the row under the cursor.
 func (m *Model) requestDetail() tea.Cmd {
 	r, ok := m.currentRec()
 	if !ok {
-		m.detail = rankingView{}
 		return nil
 	}
-	return m.startRanking(jobDetail, r.Config(), m.reportMetric())
+	m.detail.SetData(detail.Data{Row: r, Metric: m.reportMetric(), Mark: m.marks[r.Config()]})
+	return m.startRanking(jobDetail, m.detailKey(r))
+}
+
+// followCursor refreshes what depends on the row under the cursor.
+func (m *Model) followCursor() tea.Cmd {
+	if m.detailOpen && m.view.isRecs() {
+		return m.requestDetail()
+	}
+	return nil
+}
+
+// refreshView asks for what the active view shows when it depends on the
+// data or the metric.
+func (m *Model) refreshView() tea.Cmd {
+	switch m.view {
+	case viewHardware:
+		if !m.hw.Picked() {
+			if r, ok := m.recs.Current(); ok {
+				m.hw.PickFrom(r.ModelName, r.BatchSize, r.Precision)
+			} else if len(m.space.Models) > 0 {
+				m.hw.PickFrom(m.space.Models[0], 1, engine.FP32)
+			}
+		}
+		if p, ok := m.hw.Pick(); ok && m.hw.Picked() {
+			return m.startRanking(jobHardware, keyOf(engine.Config{Model: p.Model, BatchSize: p.Batch, Precision: p.Precision}, m.ctx.Metric))
+		}
+	case viewOverview:
+		return m.startOverview()
+	case viewPareto:
+		return m.startPareto()
+	case viewRecs, viewMismatches:
+		return m.followCursor()
+	}
+	return nil
 }
 
 func (m *Model) switchView(v viewID) tea.Cmd {
@@ -40,90 +132,93 @@ func (m *Model) switchView(v viewID) tea.Cmd {
 		m.filtering = false
 		m.filter.Blur()
 	}
-	m.ctx.View = v
-	m.filter.SetValue(m.activeTable().Filter())
-	m.layout()
-	switch v {
-	case viewHardware:
-		if !m.hwInit {
-			m.initHardwarePick()
-		}
-		return m.requestHardware()
-	case viewRecs, viewMismatches:
-		return m.followCursor()
+	m.view = v
+	if t := m.activeTable(); t != nil {
+		m.filter.SetValue(t.Filter())
 	}
-	return nil
+	m.layout()
+	return m.refreshView()
 }
 
 func (m *Model) setMetric(metric engine.Metric) tea.Cmd {
-	if metric == m.ctx.Metric && m.report != nil && m.report.OptimizationMetric == metric && !m.isPending(jobRank) {
-		m.setStatus("already ranked by " + string(metric))
+	if metric == m.ctx.Metric && m.report != nil && m.report.OptimizationMetric == metric && !m.jobs.isPending(jobRank) {
+		m.say("already ranked by " + string(metric))
 		return nil
 	}
 	m.ctx.Metric = metric
-	m.setStatus("re-ranking by " + string(metric) + "…")
-	cmds := []tea.Cmd{m.startRank(false)}
-	if m.hwInit {
-		cmds = append(cmds, m.requestHardware())
-	}
-	return tea.Batch(cmds...)
+	m.say("re-ranking by " + string(metric) + "…")
+	return tea.Batch(m.startRank(false), m.refreshView())
 }
-
-func (m *Model) isPending(kind jobKind) bool { _, ok := m.pending[kind]; return ok }
 
 func (m *Model) setBudget(b int) tea.Cmd {
 	if b < 1 {
-		m.setStatus("the budget cannot go below 1")
+		m.say("the budget cannot go below 1")
 		return nil
 	}
 	m.budget = b
-	m.setStatus(fmt.Sprintf("budget %d: re-ranking…", b))
+	m.say(fmt.Sprintf("budget %d: re-ranking…", b))
 	return m.startRank(false)
 }
 
 // quit leaves at once, or asks first when a selection is unsaved.
 func (m *Model) quit() tea.Cmd {
-	if n := len(m.sel); m.dirty && n > 0 {
-		m.dialog = &confirmDialog{title: "Quit?",
-			body:  fmt.Sprintf("%d selected row(s) are not saved in a session (ctrl+s saves). Quit anyway?", n),
-			onYes: func() tea.Cmd { return tea.Quit }}
+	if n := m.sel.Len(); m.dirty && n > 0 {
+		m.dialog = dialog.NewConfirm(m.ctx, "Quit?", fmt.Sprintf("%d selected row(s) are not saved in a session (ctrl+s saves). Quit anyway?", n),
+			func() tea.Cmd { return tea.Quit }, nil)
 		return nil
 	}
 	return tea.Quit
 }
 
-// exportRowsNow are the rows e exports: the selection, else the cursor row.
-func (m *Model) exportRowsNow() []rec {
-	if rows := m.recs.Selected(); len(rows) > 0 {
-		return rows
-	}
-	if r, ok := m.currentRec(); ok {
-		return []rec{r}
-	}
-	return nil
-}
-
 func (m *Model) openExport() tea.Cmd {
-	if m.ctx.View != viewRecs && m.ctx.View != viewMismatches {
-		m.setStatus("export works on recommendations (views 1 and 2)")
+	if !m.view.isRecs() {
+		m.say("export works on recommendations (views 1 and 2)")
 		return nil
 	}
-	rows := m.exportRowsNow()
+	rows, cursor := m.runRowsNow()
 	if m.report == nil || len(rows) == 0 {
-		m.setStatus("nothing to export yet")
+		m.say("nothing to export yet")
 		return nil
 	}
-	m.dialog = newExportDialog(rows, len(m.recs.Selected()) == 0, m.exportFileName(exportJSON))
+	what := "the row under the cursor"
+	switch {
+	case cursor:
+	case len(rows) == 1:
+		what = "1 selected row"
+	default:
+		what = fmt.Sprintf("%d selected rows", len(rows))
+	}
+	rep := m.report
+	name := "perfpilot-export-" + m.opts.Now().Format("20060102-150405") + ".json"
+	if m.opts.ExportDir != "" {
+		name = filepath.Join(m.opts.ExportDir, name)
+	}
+	m.dialog = dialog.NewExport(m.ctx, what, name,
+		func(f dialog.Format, path string, force bool) tea.Cmd { return m.exportRows(rep, rows, f, path, force) },
+		func() tea.Cmd { m.say("export cancelled"); return nil })
 	return nil
 }
 
 func (m *Model) openSave() tea.Cmd {
-	if m.report == nil {
-		m.setStatus("nothing to save yet")
+	switch {
+	case m.report == nil:
+		m.say("nothing to save yet")
+		return nil
+	case m.refuseReadOnly("save sessions"):
 		return nil
 	}
 	current := m.sessionName
-	m.dialog = newPrompt("Save session as", "Saves the ranking, its parameters and the selected rows.", current,
-		func(name string) tea.Cmd { return m.saveSession(name, name == current) })
+	m.dialog = dialog.NewPrompt(m.ctx, "Save session as", "Saves the ranking, its parameters and the selected rows.", current,
+		func(name string) tea.Cmd { return m.saveSession(name, name == current) },
+		func() tea.Cmd { m.say("cancelled: not saved"); return nil })
+	return nil
+}
+
+func (m *Model) openImport() tea.Cmd {
+	if m.refuseReadOnly("import") {
+		return nil
+	}
+	m.dialog = dialog.NewPrompt(m.ctx, "Import results", "CSV or JSON file; a file with any bad row is rejected whole.", "",
+		func(path string) tea.Cmd { return m.importFile(path) }, func() tea.Cmd { m.say("import cancelled"); return nil })
 	return nil
 }

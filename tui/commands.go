@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"strings"
@@ -11,103 +12,68 @@ import (
 
 	"perfpilot/engine"
 	"perfpilot/formats"
+	"perfpilot/runner"
 	"perfpilot/store"
+	"perfpilot/tui/dialog"
+	"perfpilot/tui/overview"
+	"perfpilot/tui/pareto"
 )
 
-// begin registers a new request of kind, cancelling the one it supersedes,
-// and returns its id and context. startTick says the spinner must start.
-func (m *Model) begin(kind jobKind) (id int, ctx context.Context, startTick bool) {
-	startTick = len(m.pending) == 0
-	if cancel := m.cancels[kind]; cancel != nil {
-		cancel()
+// Background work: each starts a job (superseding the previous one of its
+// kind) and returns the command that does it off the UI goroutine.
+
+func (m *Model) begin(kind jobKind) (int, context.Context, tea.Cmd) {
+	var tick tea.Cmd
+	if !m.jobs.busy() {
+		tick = m.spinTick()
 	}
-	m.seq++
-	id = m.seq
-	ctx, cancel := context.WithCancel(m.baseCtx)
-	m.pending[kind] = id
-	m.cancels[kind] = cancel
-	return id, ctx, startTick
+	id, ctx := m.jobs.begin(kind)
+	return id, ctx, tick
 }
 
-// finish retires request id of kind; false means it was superseded and its
-// answer must be dropped.
-func (m *Model) finish(kind jobKind, id int) bool {
-	if cur, ok := m.pending[kind]; !ok || cur != id {
-		return false
-	}
-	delete(m.pending, kind)
-	if cancel := m.cancels[kind]; cancel != nil {
-		cancel()
-		delete(m.cancels, kind)
-	}
-	return true
-}
+// spinTick starts the spinner; it animates while work is pending.
+func (m *Model) spinTick() tea.Cmd { return m.spinner.Tick }
 
-// abandon drops the current request of kind.
-func (m *Model) abandon(kind jobKind) {
-	if cancel := m.cancels[kind]; cancel != nil {
-		cancel()
-	}
-	delete(m.cancels, kind)
-	delete(m.pending, kind)
-}
-
-func (m *Model) busy() bool { return len(m.pending) > 0 }
-
-func (m *Model) withTick(cmd tea.Cmd, start bool) tea.Cmd {
-	if start {
-		return tea.Batch(cmd, m.spinner.Tick)
-	}
-	return cmd
-}
-
-// startRank ranks the candidates for the active metric and budget in the
-// background, first reloading results and refitting the predictor when
-// asked to or when the data changed.
+// startRank ranks the candidates for the active metric and budget, first
+// reloading results and refitting when asked to or when the data changed.
 func (m *Model) startRank(reload bool) tea.Cmd {
 	if reload {
 		m.needReload = true
 	}
 	reload = m.needReload || m.pred == nil
 	id, ctx, tick := m.begin(jobRank)
-	db, cat, pred := m.opts.DB, m.opts.Catalog, m.pred
+	st, cat, pred, ranker := m.opts.Store, m.opts.Catalog, m.pred, m.opts.Ranker
 	params := engine.RankParams{Budget: m.budget, Metric: m.ctx.Metric, Seed: m.opts.Seed}
 	now := m.opts.Now()
-	return m.withTick(func() tea.Msg {
+	return tea.Batch(tick, func() tea.Msg {
 		msg := rankedMsg{id: id, reloaded: reload}
 		if reload {
-			if db == nil {
+			if st == nil {
 				msg.err = errors.New("no database")
 				return msg
 			}
-			msg.results, msg.err = db.Results(ctx, store.ResultFilter{})
-			if msg.err != nil {
+			if msg.results, msg.err = st.Results(ctx, store.ResultFilter{}); msg.err != nil {
 				return msg
 			}
 			rs := make([]engine.Result, len(msg.results))
 			for i, r := range msg.results {
 				rs[i] = r.Result
 			}
-			msg.report, msg.pred, msg.err = engine.Plan(ctx, cat, rs, params, now)
+			msg.report, msg.pred, msg.err = ranker.Plan(ctx, cat, rs, params, now)
 			return msg
 		}
-		msg.report, msg.err = engine.Rank(ctx, pred, params, now)
+		msg.report, msg.err = ranker.Rank(ctx, pred, params, now)
 		return msg
-	}, tick)
+	})
 }
 
-func rankKey(cfg engine.Config, metric engine.Metric) string {
-	return cfg.Group().Key() + "|" + string(metric)
-}
-
-// startRanking ranks every hardware for one model, batch and precision, for
-// the detail pane (jobDetail) or the hardware view (jobHardware). A cached
-// ranking is applied at once.
-func (m *Model) startRanking(kind jobKind, cfg engine.Config, metric engine.Metric) tea.Cmd {
-	key := rankKey(cfg, metric)
-	if hr, ok := m.rankCache[key]; ok {
-		m.abandon(kind)
-		m.setRanking(kind, rankingView{key: key, ranking: hr})
+// startRanking ranks every hardware for one configuration, for the detail
+// pane (jobDetail) or the hardware view (jobHardware). A cached ranking is
+// applied at once.
+func (m *Model) startRanking(kind jobKind, k rankKey) tea.Cmd {
+	if hr, ok := m.rankCache[k]; ok {
+		m.jobs.abandon(kind)
+		m.setRanking(kind, k, hr, nil)
 		return nil
 	}
 	if m.pred == nil {
@@ -115,44 +81,109 @@ func (m *Model) startRanking(kind jobKind, cfg engine.Config, metric engine.Metr
 	}
 	id, ctx, tick := m.begin(kind)
 	pred := m.pred
-	return m.withTick(func() tea.Msg {
-		hr, err := pred.RecommendHardware(ctx, cfg, metric, nil, engine.Recommender{})
-		return rankingMsg{id: id, kind: kind, key: key, ranking: hr, err: err}
-	}, tick)
+	return tea.Batch(tick, func() tea.Msg {
+		hr, err := pred.RecommendHardware(ctx, k.group, k.metric, nil, engine.Recommender{})
+		return rankingMsg{id: id, kind: kind, key: k, ranking: hr, err: err}
+	})
 }
 
-func (m *Model) setRanking(kind jobKind, rv rankingView) {
-	if kind == jobDetail {
-		m.detail = rv
-		return
+// startOverview ranks the hardware for every model at one batch and
+// precision: the same call `perfpilot recommend-hardware` makes per model.
+func (m *Model) startOverview() tea.Cmd {
+	p, ok := m.overview.Pick()
+	if !ok || m.pred == nil {
+		return nil
 	}
-	m.hwView = rv
-	if rv.ranking != nil {
-		m.hw.SetColumns(hwColumns(rv.ranking.Metric))
-		m.hw.SetItems(hwRows(rv.ranking))
-	} else {
-		m.hw.SetItems(nil)
+	id, ctx, tick := m.begin(jobOverview)
+	pred, metric, models := m.pred, m.ctx.Metric, m.space.Models
+	cache := map[rankKey]*engine.HardwareRanking{}
+	key := func(model string) rankKey {
+		return keyOf(engine.Config{Model: model, BatchSize: p.Batch, Precision: p.Precision}, metric)
 	}
+	for _, mod := range models {
+		k := key(mod)
+		if hr, ok := m.rankCache[k]; ok {
+			cache[k] = hr
+		}
+	}
+	return tea.Batch(tick, func() tea.Msg {
+		msg := overviewMsg{id: id, metric: metric, cached: map[rankKey]*engine.HardwareRanking{}}
+		for _, mod := range models {
+			k := key(mod)
+			hr, err := cache[k], error(nil)
+			if hr == nil {
+				hr, err = pred.RecommendHardware(ctx, k.group, metric, nil, engine.Recommender{})
+				var none *engine.NoHardwareError
+				if hr != nil && (err == nil || errors.As(err, &none)) {
+					msg.cached[k] = hr
+					err = nil
+				}
+			}
+			if ctx.Err() != nil {
+				return msg
+			}
+			msg.rows = append(msg.rows, overview.Row{Model: mod, Ranking: hr, Err: err})
+		}
+		return msg
+	})
 }
 
-// loadSessions refreshes the session list.
+// startPareto predicts every hardware, batch and precision of the model
+// under the cursor, or the selected rows when there are some.
+func (m *Model) startPareto() tea.Cmd {
+	if m.pred == nil {
+		return nil
+	}
+	var cfgs []engine.Config
+	title := ""
+	if sel := m.recs.Selected(); len(sel) > 1 {
+		title = fmt.Sprintf("%d selected rows", len(sel))
+		for _, r := range sel {
+			cfgs = append(cfgs, r.Config())
+		}
+	} else if r, ok := m.currentRec(); ok {
+		title = r.ModelName
+		s := m.space
+		s.Models = []string{r.ModelName}
+		cfgs = s.Configs(m.opts.Catalog)
+	}
+	id, ctx, tick := m.begin(jobPareto)
+	pred := m.pred
+	return tea.Batch(tick, func() tea.Msg {
+		msg := paretoMsg{id: id, title: title}
+		for _, c := range cfgs {
+			if ctx.Err() != nil {
+				return msg
+			}
+			p, err := pred.Predict(c)
+			if err != nil || !p.Feasible {
+				continue
+			}
+			iv := p.Intervals()
+			msg.points = append(msg.points, pareto.Point{Config: c, X: iv.MemoryMB.Value, Y: iv.Throughput.Value,
+				YLow: iv.Throughput.Low, YHigh: iv.Throughput.High, Measured: p.Measured()})
+		}
+		return msg
+	})
+}
+
 func (m *Model) loadSessions() tea.Cmd {
-	db := m.opts.DB
-	if db == nil {
+	st := m.opts.Store
+	if st == nil {
 		return nil
 	}
 	id, ctx, tick := m.begin(jobSessions)
-	return m.withTick(func() tea.Msg {
-		list, err := db.Sessions(ctx)
+	return tea.Batch(tick, func() tea.Msg {
+		list, err := st.Sessions(ctx)
 		return sessionsMsg{id: id, list: list, err: err}
-	}, tick)
+	})
 }
 
 // importFile parses a results file whole and stores it in one transaction.
 func (m *Model) importFile(path string) tea.Cmd {
 	id, ctx, tick := m.begin(jobImport)
-	db, cat := m.opts.DB, m.opts.Catalog
-	return m.withTick(func() tea.Msg {
+	st, cat := m.opts.Store, m.opts.Catalog
+	return tea.Batch(tick, func() tea.Msg {
 		msg := importedMsg{id: id, path: path}
 		f, err := os.Open(path)
 		if err != nil {
@@ -160,42 +191,27 @@ func (m *Model) importFile(path string) tea.Cmd {
 			return msg
 		}
 		defer f.Close()
-		msg.parsed, msg.err = formats.ParseResults(path, f, cat, formats.ParseOptions{})
-		if msg.err != nil {
+		if msg.parsed, msg.err = formats.ParseResults(path, f, cat, formats.ParseOptions{}); msg.err != nil {
 			return msg
 		}
-		msg.added, msg.dups, msg.err = db.InsertResults(ctx, msg.parsed.Results)
+		msg.added, msg.dups, msg.err = st.InsertResults(ctx, msg.parsed.Results)
 		return msg
-	}, tick)
+	})
 }
-
-// exportFormat is one of the export file kinds.
-type exportFormat int
-
-const (
-	exportJSON exportFormat = iota
-	exportCSV
-	exportScript
-	numExportFormats
-)
-
-var exportNames = [numExportFormats]string{"JSON", "CSV", "shell script"}
-var exportExts = [numExportFormats]string{"json", "csv", "sh"}
 
 // exportRows writes rows in a format; without force an existing file is
 // reported, not replaced.
-func (m *Model) exportRows(rep *engine.Report, rows []rec, format exportFormat, path string, force bool) tea.Cmd {
+func (m *Model) exportRows(rep *engine.Report, rows []rec, format dialog.Format, path string, force bool) tea.Cmd {
 	id, _, tick := m.begin(jobExport)
-	return m.withTick(func() tea.Msg {
-		msg := exportedMsg{id: id, path: path, format: format, rows: len(rows), report: rep, data: rows}
+	return tea.Batch(tick, func() tea.Msg {
+		msg := exportedMsg{id: id, path: path, format: format, rows: len(rows)}
+		var data []byte
 		switch format {
-		case exportJSON:
-			var data []byte
+		case dialog.JSON:
 			if data, msg.err = formats.ExportJSON(rep, rows); msg.err == nil {
 				msg.err = formats.WriteFileAtomic(path, data, force)
 			}
-		case exportCSV:
-			var data []byte
+		case dialog.CSV:
 			if data, msg.err = formats.ExportCSV(rows, rep.OptimizationMetric); msg.err == nil {
 				msg.err = formats.WriteFileAtomic(path, data, force)
 			}
@@ -207,25 +223,57 @@ func (m *Model) exportRows(rep *engine.Report, rows []rec, format exportFormat, 
 		}
 		msg.exists = errors.Is(msg.err, fs.ErrExist)
 		return msg
-	}, tick)
+	})
 }
 
 // saveSession stores the report and selection under name.
 func (m *Model) saveSession(name string, replace bool) tea.Cmd {
 	id, ctx, tick := m.begin(jobSession)
-	db := m.opts.DB
+	st := m.opts.Store
 	s := store.Session{Name: strings.TrimSpace(name), Report: m.report,
 		Params:   m.sessionParams(),
-		Selected: m.selectedIndexes()}
-	return m.withTick(func() tea.Msg {
+		Selected: m.recs.SelectedIndexes()}
+	return tea.Batch(tick, func() tea.Msg {
 		var err error
 		if replace {
-			err = db.ReplaceSession(ctx, s)
+			err = st.ReplaceSession(ctx, s)
 		} else {
-			err = db.SaveSession(ctx, s)
+			err = st.SaveSession(ctx, s)
 		}
 		return sessionSavedMsg{id: id, name: s.Name, report: s.Report, replace: replace, err: err, exists: errors.Is(err, store.ErrSessionExists)}
-	}, tick)
+	})
+}
+
+func (m *Model) openSession(name string) tea.Cmd {
+	id, ctx, tick := m.begin(jobSession)
+	st := m.opts.Store
+	return tea.Batch(tick, func() tea.Msg {
+		s, err := st.Session(ctx, name)
+		return sessionOpenedMsg{id: id, session: s, err: err}
+	})
+}
+
+func (m *Model) changeSession(op, from, to string) tea.Cmd {
+	id, ctx, tick := m.begin(jobSession)
+	st := m.opts.Store
+	return tea.Batch(tick, func() tea.Msg {
+		var err error
+		if op == "renamed" {
+			err = st.RenameSession(ctx, from, to)
+		} else {
+			err = st.DeleteSession(ctx, from)
+		}
+		return sessionChangedMsg{id: id, op: op, from: from, to: to, err: err}
+	})
+}
+
+// readLog reads the end of a run's log for the log dialog.
+func (m *Model) readLog(title, path string) tea.Cmd {
+	id, _, tick := m.begin(jobLog)
+	return tea.Batch(tick, func() tea.Msg {
+		lines, err := runner.TailLog(path, 200)
+		return logReadMsg{id: id, title: title + " · " + path, body: strings.Join(lines, "\n"), err: err}
+	})
 }
 
 // sessionParams are what a saved session records: the ranking's
@@ -233,44 +281,4 @@ func (m *Model) saveSession(name string, replace bool) tea.Cmd {
 func (m *Model) sessionParams() store.SessionParams {
 	return store.SessionParams{RankParams: engine.RankParams{Metric: m.report.OptimizationMetric, Budget: m.budget, Seed: m.opts.Seed},
 		Template: m.runTemplate}
-}
-
-// selectedIndexes are the selected rows as indexes into the report.
-func (m *Model) selectedIndexes() []int {
-	out := []int{}
-	if m.report == nil {
-		return out
-	}
-	for i, r := range m.report.Recommendations {
-		if _, ok := m.sel[recID(r)]; ok {
-			out = append(out, i)
-		}
-	}
-	return out
-}
-
-func (m *Model) openSession(name string) tea.Cmd {
-	id, ctx, tick := m.begin(jobSession)
-	db := m.opts.DB
-	return m.withTick(func() tea.Msg {
-		s, err := db.Session(ctx, name)
-		return sessionOpenedMsg{id: id, session: s, err: err}
-	}, tick)
-}
-
-func (m *Model) renameSession(from, to string) tea.Cmd {
-	id, ctx, tick := m.begin(jobSession)
-	db := m.opts.DB
-	to = strings.TrimSpace(to)
-	return m.withTick(func() tea.Msg {
-		return sessionChangedMsg{id: id, op: "renamed", from: from, to: to, err: db.RenameSession(ctx, from, to)}
-	}, tick)
-}
-
-func (m *Model) deleteSession(name string) tea.Cmd {
-	id, ctx, tick := m.begin(jobSession)
-	db := m.opts.DB
-	return m.withTick(func() tea.Msg {
-		return sessionChangedMsg{id: id, op: "deleted", from: name, err: db.DeleteSession(ctx, name)}
-	}, tick)
 }

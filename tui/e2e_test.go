@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -8,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"perfpilot/engine"
+	"perfpilot/tui/overview"
 )
 
 // tmuxSession runs a command in a detached tmux session on a private
@@ -64,8 +68,11 @@ func (s *tmuxSession) alive() bool {
 }
 
 // TestEndToEndInTmux builds the real binary, runs `perfpilot --db X` in
-// tmux, and drives it with keys, reading the screen with capture-pane.
+// tmux, and drives it with keys, reading the screen with capture-pane. The
+// hardware overview is checked against `perfpilot recommend-hardware
+// --json` on the same database.
 func TestEndToEndInTmux(t *testing.T) {
+	t.Parallel() // mostly waiting on the build and the screen
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
@@ -87,38 +94,35 @@ func TestEndToEndInTmux(t *testing.T) {
 		t.Fatalf("tmux: %v %s", err, out)
 	}
 	s.waitFor("perfpilot", "SIMULATED DEMO DATA", "[Throughput]", "ranked 20 of")
-
 	s.send("l")
 	s.waitFor("[Latency]", "Lat ms", "by latency")
-	s.send("Space", "Space", "2")
-	s.waitFor("[2 Mismatches]", "Improve", "2 selected")
+	s.send("Space", "Space", "m")
+	s.waitFor("[Memory]", "Mem MB", "2 selected")
+	s.send("t")
+	s.waitFor("[Throughput]", "by throughput", "2 selected")
+	s.send("2")
+	s.waitFor("[2 Mismatch]", "Improve", "faster")
 	s.send("3")
-	s.waitFor("[3 Hardware]", "recommended ", "Headrm")
+	scr := s.waitFor("[3 Overview]", "★", "bert-base-uncased")
+	s.send("5")
+	s.waitFor("[5 Pareto]", "Pareto front")
 	s.send("1", "Enter")
-	s.waitFor("score breakdown", "latency (ms), 80% interval")
+	s.waitFor("score breakdown", "throughput (items/s), 80% interval")
 	s.send("?")
 	s.waitFor("reverse sort", "import results")
-	s.send("?") // (esc then e at once would read as alt+e)
+	s.send("q") // closes help, never quits from it
+	s.waitFor("score breakdown")
 	s.send("e")
 	s.waitFor("Export 2 selected rows", "perfpilot-export-")
 	s.send("Enter")
 	s.waitFor("exported 2 row(s) as JSON")
-	matches, _ := filepath.Glob(filepath.Join(dir, "perfpilot-export-*.json"))
-	if len(matches) != 1 {
-		t.Fatalf("export files: %v", matches)
-	}
-	got := readExport(t, matches[0])
-	if len(got.Recommendations) != 2 || got.OptimizationMetric != "latency" {
-		t.Fatalf("exported %d rows by %s", len(got.Recommendations), got.OptimizationMetric)
-	}
-
-	// Resize: too small, then back.
+	s.send("L")
+	s.waitFor("Message log", "exported 2 row(s)")
+	s.send("Escape")
 	s.run("resize-window", "-t", "pp", "-x", "50", "-y", "12")
 	s.waitFor("terminal too small")
 	s.run("resize-window", "-t", "pp", "-x", "80", "-y", "24")
 	s.waitFor("[1 Recs]", "Rec HW")
-
-	// Quit asks about the unsaved selection; enter keeps the program open.
 	s.send("q")
 	s.waitFor("Quit?", "not saved")
 	s.send("Enter")
@@ -133,5 +137,35 @@ func TestEndToEndInTmux(t *testing.T) {
 			t.Fatalf("still running after q y:\n%s", s.screen())
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+	checkOverviewAgainstCLI(t, bin, db, scr)
+}
+
+// checkOverviewAgainstCLI compares the overview's bert-base-uncased row
+// (batch 1, fp32, throughput) with recommend-hardware --json.
+func checkOverviewAgainstCLI(t *testing.T, bin, db, scr string) {
+	out, err := exec.Command(bin, "--db", db, "recommend-hardware", "--model", "bert-base-uncased", "--batch-size", "1",
+		"--precision", "fp32", "--metric", "throughput", "--json").Output()
+	if err != nil {
+		t.Fatalf("recommend-hardware: %v", err)
+	}
+	var hr engine.HardwareRanking
+	if err := json.Unmarshal(out, &hr); err != nil {
+		t.Fatal(err)
+	}
+	var row string
+	for _, l := range strings.Split(scr, "\n") {
+		if strings.Contains(l, " bert-base-uncased ") && row == "" {
+			row = l // the matrix row (the footer below also names the model)
+		}
+	}
+	for _, s := range hr.Ranking {
+		text, _, _ := overview.Cell(&hr, s.Hardware, engine.Throughput)
+		if s.Hardware == hr.RecommendedHardware {
+			text = "★" + text
+		}
+		if !strings.Contains(row, " "+text) {
+			t.Fatalf("overview row %q lacks %s's %s from recommend-hardware --json", row, s.Hardware, text)
+		}
 	}
 }

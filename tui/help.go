@@ -5,11 +5,35 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	"charm.land/lipgloss/v2"
+
+	"perfpilot/tui/common"
 )
+
+// shortHelp is the help bar: global keys, then the active view's own.
+func (m *Model) shortHelp() []key.Binding {
+	k := m.ctx.Keys
+	if m.showLog {
+		return m.log.ShortHelp()
+	}
+	out := []key.Binding{k.Help, k.Quit}
+	out = append(out, m.views[m.view].ShortHelp()...)
+	return append(out, k.Filter, k.Table.Sort, k.Throughput, k.Latency, k.Memory, k.BudgetUp, k.BudgetDown, k.Save, k.Log, k.NextView)
+}
+
+// fullHelp is the ? screen: global groups, then the active view's.
+func (m *Model) fullHelp() [][]key.Binding {
+	k := m.ctx.Keys
+	cols := [][]key.Binding{
+		append(append([]key.Binding{}, k.Views...), k.NextView, k.PrevView),
+		{k.Throughput, k.Latency, k.Memory, k.BudgetUp, k.BudgetDown, k.Recompute},
+		{k.Filter, k.Back, k.Export, k.Run, k.Save, k.Import, k.Log, k.Help, k.Quit},
+	}
+	return append(cols, m.views[m.view].FullHelp()...)
+}
 
 // fullHelp lays the help groups out as columns that wrap onto more rows
 // when the terminal is narrow, so no binding is cut off.
-func fullHelp(th *Theme, groups [][]key.Binding, width int) string {
+func fullHelp(th *common.Theme, groups [][]key.Binding, width int) string {
 	var blocks []string
 	for _, g := range groups {
 		kw := 0
@@ -18,17 +42,15 @@ func fullHelp(th *Theme, groups [][]key.Binding, width int) string {
 		}
 		lines := make([]string, 0, len(g))
 		for _, b := range g {
-			if !b.Enabled() {
-				continue
+			if b.Enabled() {
+				h := b.Help()
+				lines = append(lines, th.Help.FullKey.Render(common.Fit(h.Key, kw, false))+" "+th.Help.FullDesc.Render(h.Desc))
 			}
-			h := b.Help()
-			lines = append(lines, th.Help.FullKey.Render(fit(h.Key, kw, false))+" "+th.Help.FullDesc.Render(h.Desc))
 		}
 		blocks = append(blocks, strings.Join(lines, "\n"))
 	}
 	const gap = "    "
-	var rows []string
-	var row []string
+	var rows, row []string
 	rowW := 0
 	for _, b := range blocks {
 		w := lipgloss.Width(b)

@@ -2,8 +2,8 @@ package tui
 
 import (
 	"context"
-	"path/filepath"
-	"sort"
+	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +14,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"perfpilot/engine"
-	"perfpilot/store"
+	"perfpilot/tui/common"
 )
 
 // fixedNow is the injected clock: snapshots and export names stay stable.
@@ -22,49 +22,52 @@ var fixedNow = time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
 
 func clock() time.Time { return fixedNow }
 
-// testEnv is a real store DB (seeded with the demo history) and catalog.
+// testCatalog is shared so that cachedRanker reuses fits across tests.
+var testCatalog = engine.MustBuiltinCatalog()
+
+// testEnv is an in-memory store seeded with the demo history.
 type testEnv struct {
-	db   *store.DB
-	cat  *engine.Catalog
-	dir  string
-	path string
+	st  *fakeStore
+	cat *engine.Catalog
+	dir string
 }
 
 func newEnv(t testing.TB) *testEnv {
 	t.Helper()
-	cat, err := engine.NewBuiltinCatalog()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	path := filepath.Join(dir, "perfpilot.db")
-	db, err := store.Open(context.Background(), path, store.WithSeed(func() []engine.Result { return engine.DemoHistory(cat) }), store.WithClock(clock))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return &testEnv{db: db, cat: cat, dir: dir, path: path}
+	return &testEnv{st: newFakeStore(testCatalog, clock), cat: testCatalog, dir: t.TempDir()}
 }
 
 func (e *testEnv) options() Options {
-	return Options{DB: e.db, Catalog: e.cat, Seed: 1, Now: clock, ExportDir: e.dir, NoColor: true}
+	return Options{Store: e.st, Ranker: sharedRanker, Catalog: e.cat, Seed: 1, Now: clock, ExportDir: e.dir, NoColor: true}
+}
+
+// newTestModel makes a model whose timers do not block drive: the status
+// expiry is never scheduled and run ticks are short.
+func newTestModel(t testing.TB, opts Options) *Model {
+	t.Helper()
+	m := New(context.Background(), opts)
+	m.tick = func(time.Duration, tea.Msg) tea.Cmd { return nil }
+	m.runTick = 10 * time.Millisecond
+	return m
 }
 
 // newModel starts a model at 120×35 and runs its start-up work.
 func newModel(t testing.TB, e *testEnv) *Model {
 	t.Helper()
-	m := New(context.Background(), e.options())
-	m.Update(tea.WindowSizeMsg{Width: 120, Height: 35})
+	return sizedModel(t, e.options(), 120, 35)
+}
+
+func sizedModel(t testing.TB, opts Options, w, h int) *Model {
+	t.Helper()
+	m := newTestModel(t, opts)
+	m.Update(tea.WindowSizeMsg{Width: w, Height: h})
 	drive(t, m, m.Init())
 	if m.report == nil {
-		t.Fatalf("no report after start-up; status %q", m.status)
+		t.Fatalf("no report after start-up; status %q", m.status.Text)
 	}
 	return m
 }
 
-// drive runs cmd and every command its messages lead to, feeding the
-// messages back through Update, until nothing is left. Spinner ticks are
-// dropped (they only animate); quit is recorded.
 func drive(t testing.TB, m *Model, cmd tea.Cmd) (quit bool) {
 	t.Helper()
 	queue := []tea.Cmd{cmd}
@@ -160,6 +163,14 @@ func clearInput(t testing.TB, m *Model) {
 	drive(t, m, cmd)
 }
 
+func configs(rows []rec) []engine.Config {
+	out := make([]engine.Config, len(rows))
+	for i, r := range rows {
+		out[i] = r.Config()
+	}
+	return out
+}
+
 // screen is the rendered screen without ANSI sequences.
 func screen(m *Model) string { return ansi.Strip(m.Render()) }
 
@@ -181,20 +192,22 @@ func mustNotContain(t testing.TB, s string, subs ...string) {
 	}
 }
 
-func ids(rows []rec) []string {
-	out := make([]string, len(rows))
-	for i, r := range rows {
-		out[i] = recID(r)
-	}
-	return out
+func itoa(i int) string { return common.Itoa(i) }
+
+type exported struct {
+	OptimizationMetric engine.Metric           `json:"optimization_metric"`
+	Recommendations    []engine.Recommendation `json:"recommendations"`
 }
 
-// sessionNames lists the saved sessions' names (sorted), for tests.
-func (m *Model) sessionNames() []string {
-	var out []string
-	for _, s := range m.sessions.Items() {
-		out = append(out, s.Name)
+func readExport(t *testing.T, path string) exported {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
 	}
-	sort.Strings(out)
+	var out exported
+	if err := json.Unmarshal(data, &out); err != nil {
+		t.Fatal(err)
+	}
 	return out
 }

@@ -5,6 +5,9 @@ import (
 	"perfpilot/formats"
 	"perfpilot/runner"
 	"perfpilot/store"
+	"perfpilot/tui/dialog"
+	"perfpilot/tui/overview"
+	"perfpilot/tui/pareto"
 )
 
 // Messages returned by background commands. Each carries the request id it
@@ -19,12 +22,37 @@ type rankedMsg struct {
 	err      error
 }
 
+// rankKey names one hardware ranking: a configuration's group (all but
+// the hardware) and the metric.
+type rankKey struct {
+	group  engine.Config
+	metric engine.Metric
+}
+
+func keyOf(cfg engine.Config, metric engine.Metric) rankKey {
+	return rankKey{group: cfg.Group(), metric: metric}
+}
+
 type rankingMsg struct {
 	id      int
 	kind    jobKind // jobDetail or jobHardware
-	key     string
+	key     rankKey
 	ranking *engine.HardwareRanking
 	err     error
+}
+
+type overviewMsg struct {
+	id     int
+	metric engine.Metric
+	rows   []overview.Row
+	cached map[rankKey]*engine.HardwareRanking
+}
+
+type paretoMsg struct {
+	id     int
+	title  string
+	points []pareto.Point
+	err    error
 }
 
 type importedMsg struct {
@@ -39,10 +67,8 @@ type importedMsg struct {
 type exportedMsg struct {
 	id     int
 	path   string
-	format exportFormat
+	format dialog.Format
 	rows   int
-	report *engine.Report
-	data   []rec
 	err    error
 	exists bool // the file exists and force was not given
 }
@@ -56,7 +82,7 @@ type sessionsMsg struct {
 type sessionSavedMsg struct {
 	id      int
 	name    string
-	report  *engine.Report // what was saved
+	report  *engine.Report
 	replace bool
 	err     error
 	exists  bool
@@ -75,34 +101,40 @@ type sessionChangedMsg struct {
 	err      error
 }
 
-// Messages of a benchmark run (x). They carry the run's id and arrive in
-// order through the run's channel; runFinishedMsg is always the last.
+type logReadMsg struct {
+	id    int
+	title string
+	body  string
+	err   error
+}
 
-// runPreparedMsg says the session is saved and the plan made.
+// statusExpiredMsg clears the status line if nothing newer was said.
+type statusExpiredMsg struct{ seq int }
+
+// Messages of a benchmark run (x), in order through the run's channel;
+// runFinishedMsg is always the last.
+
 type runPreparedMsg struct {
 	id      int
 	session string
 	how     runSessionMode
-	report  *engine.Report // the report the session holds
+	report  *engine.Report
 	toRun   int
-	skipped []runner.Job // already measured for the session
+	skipped []runner.Job
 	logDir  string
 }
 
-// runEventMsg forwards one runner event.
 type runEventMsg struct {
 	id int
 	ev runner.Event
 }
 
-// runTickMsg refreshes the tail of the running job's log.
 type runTickMsg struct {
 	id    int
 	path  string
 	lines []string
 }
 
-// runFinishedMsg ends a run: sum is nil when it never started.
 type runFinishedMsg struct {
 	id      int
 	session string

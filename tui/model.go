@@ -1,7 +1,8 @@
 // Package tui is perfpilot's terminal dashboard (Bubble Tea v2). The root
-// Model owns all state and routes messages; tables, the detail pane,
-// dialogs and the header only render what they are given, from one shared
-// programContext.
+// Model routes messages to components (tui/recs, tui/overview, …), holds
+// the shared common.Context, and runs the background work; components own
+// their state and render themselves. README.md ("Dashboard architecture")
+// has the component map.
 package tui
 
 import (
@@ -19,60 +20,62 @@ import (
 	"perfpilot/cmdtmpl"
 	"perfpilot/engine"
 	"perfpilot/store"
+	"perfpilot/tui/bench"
+	"perfpilot/tui/common"
+	"perfpilot/tui/detail"
+	"perfpilot/tui/dialog"
+	"perfpilot/tui/hwview"
+	"perfpilot/tui/logpanel"
+	"perfpilot/tui/overview"
+	"perfpilot/tui/pareto"
+	"perfpilot/tui/recs"
+	"perfpilot/tui/runpanel"
+	"perfpilot/tui/sessions"
 )
 
 // Options configure the dashboard.
 type Options struct {
-	DB      *store.DB
+	Store   Store
+	Runner  Runner // nil: x explains that runs need a database
+	Ranker  Ranker // nil: EngineRanker
 	Catalog *engine.Catalog
 	Metric  engine.Metric // default throughput
 	Budget  int           // default engine.DefaultBudget
 	Seed    uint64
+	// ReadOnly, when set, says why the database cannot be written: a banner
+	// shows it and saving, importing and running are refused.
+	ReadOnly string
 	// Now is the clock for report timestamps and export file names.
 	Now func() time.Time
 	// ExportDir is where export paths are pre-filled; empty means the
-	// current directory (a bare file name). Runs started with x keep their
-	// output and logs in ExportDir/perfpilot-runs/<timestamp>.
+	// current directory. Runs keep their output and logs in
+	// ExportDir/perfpilot-runs/<timestamp>.
 	ExportDir string
 	// RunTemplate is the benchmark command x pre-fills
-	// (cmdtmpl.Default when empty); see runner.ParseTemplate.
+	// (cmdtmpl.Default when empty); see cmdtmpl.Parse.
 	RunTemplate string
-	// NoColor drops colours; Run also honours $NO_COLOR.
-	NoColor bool
-	// Input and Output replace the terminal (tests).
-	Input  io.Reader
-	Output io.Writer
-	// ProgramOptions are passed to tea.NewProgram (tests).
+	NoColor     bool // Run also honours $NO_COLOR
+	NoMouse     bool
+	// Input, Output and ProgramOptions replace the terminal (tests).
+	Input          io.Reader
+	Output         io.Writer
 	ProgramOptions []tea.ProgramOption
 }
 
-// jobKind names a kind of background work; at most one of each is current.
-type jobKind int
-
-const (
-	jobRank jobKind = iota
-	jobDetail
-	jobHardware
-	jobImport
-	jobExport
-	jobSession
-	jobSessions
-	numJobKinds
-)
-
-var jobLabels = map[jobKind]string{
-	jobRank: "ranking", jobDetail: "ranking hardware", jobHardware: "ranking hardware",
-	jobImport: "importing", jobExport: "exporting", jobSession: "saving session", jobSessions: "loading sessions",
-}
+// statusTTL is how long a message stays on the status line (the log
+// panel keeps it).
+const statusTTL = 8 * time.Second
 
 // Model is the root model of the dashboard.
 type Model struct {
 	opts    Options
 	baseCtx context.Context
-	ctx     programContext
-	keys    KeyMap
+	ctx     *common.Context
 	help    help.Model
 	spinner spinner.Model
+	jobs    jobs
+	// tick schedules a message after a pause (tea.Tick; tests replace it).
+	tick func(time.Duration, tea.Msg) tea.Cmd
 
 	// Data.
 	results     []store.StoredResult
@@ -80,58 +83,51 @@ type Model struct {
 	needReload  bool
 	report      *engine.Report
 	budget      int
+	space       engine.Space
+	rankCache   map[rankKey]*engine.HardwareRanking
+	marks       common.Marks
 	sessionName string
-	dirty       bool // selection changed since the session was saved or opened
-	// sessionReport is the report saved or opened as sessionName; when the
-	// report on screen is another one, the ranking changed since.
-	sessionReport *engine.Report
-	// measured holds the configurations a run measured (by config key),
-	// shared with the recommendation tables' value columns.
-	measured measuredSet
+	dirty       bool           // selection changed since the session was saved or opened
+	snapshot    *snapshotInfo  // the report on screen is a reopened session
+	sessionRep  *engine.Report // the report saved or opened as sessionName
 
-	// Tables.
-	sel      Selection
-	recs     *Table[rec]
-	mism     *Table[rec]
-	hw       *Table[hwRow]
-	bench    *Table[store.StoredResult]
-	sessions *Table[store.SessionInfo]
+	// Components.
+	view     viewID
+	sel      *recs.Selection
+	views    [numViews]common.Component
+	recs     *recs.Model
+	mism     *recs.Model
+	overview *overview.Model
+	hw       *hwview.Model
+	pareto   *pareto.Model
+	bench    *bench.Model
+	sessions *sessions.Model
+	detail   *detail.Model
+	log      *logpanel.Model
+	runPanel *runpanel.Model
 
-	// Detail pane and hardware view.
+	// Overlays, innermost last: dialog, help, log panel, detail pane, filter.
+	dialog     dialog.Dialog
+	showHelp   bool
+	showLog    bool
 	detailOpen bool
-	detail     rankingView
-	rankCache  map[string]*engine.HardwareRanking
-	hwSpace    engine.Space
-	hwPick     [3]int // model, batch, precision indexes into hwSpace
-	hwInit     bool
-	hwView     rankingView
+	filter     textinput.Model
+	filtering  bool
 
-	// Input.
-	filter    textinput.Model
-	filtering bool
-	dialog    dialog
-	showHelp  bool
+	run         *runState
+	runTemplate string
+	runTick     time.Duration
+	runNote     *logpanel.Entry // the last run's summary, kept until the ranking refreshes
 
-	// Benchmark run (x): at most one at a time.
-	run          *runState
-	runTemplate  string        // the template of the last run (pre-filled)
-	runNote      string        // summary of the last run, kept until the ranking refreshes
-	runNoteErr   bool          // the last run failed somewhere
-	runTickEvery time.Duration // how often the log tail refreshes
-
-	// Background work.
-	seq       int
-	pending   map[jobKind]int
-	cancels   map[jobKind]context.CancelFunc
-	status    string
-	statusErr bool
+	status     logpanel.Entry
+	statusSeq  int
+	statusShow int // statusSeq whose expiry is scheduled
 }
 
-// rankingView is a hardware ranking requested for one key.
-type rankingView struct {
-	key     string
-	ranking *engine.HardwareRanking
-	err     error
+// snapshotInfo describes a reopened session shown as it was saved.
+type snapshotInfo struct {
+	at            time.Time
+	measuredSince int
 }
 
 // New builds the root model. ctx bounds all background work.
@@ -145,53 +141,40 @@ func New(ctx context.Context, opts Options) *Model {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if ctx == nil {
-		ctx = context.Background()
+	if opts.Ranker == nil {
+		opts.Ranker = EngineRanker{}
 	}
 	if opts.RunTemplate == "" {
 		opts.RunTemplate = cmdtmpl.Default
 	}
-	theme := NewTheme(true, opts.NoColor)
-	m := &Model{
-		opts:       opts,
-		baseCtx:    ctx,
-		ctx:        programContext{Width: 120, Height: 35, Theme: theme, View: viewRecs, Metric: opts.Metric},
-		keys:       DefaultKeyMap(),
-		help:       help.New(),
-		spinner:    spinner.New(spinner.WithSpinner(spinner.Dot)),
-		budget:     opts.Budget,
-		needReload: true,
-		sel:        Selection{},
-		rankCache:  map[string]*engine.HardwareRanking{},
-		pending:    map[jobKind]int{},
-		cancels:    map[jobKind]context.CancelFunc{},
-		measured:   measuredSet{},
-
-		runTemplate:  opts.RunTemplate,
-		runTickEvery: runTickEvery,
+	if ctx == nil {
+		ctx = context.Background()
 	}
-	m.help.Styles = theme.Help
-	m.recs = NewTable(recColumns(opts.Metric, m.measured), recID, recSearch)
-	m.recs.ShareSelection(m.sel)
-	m.mism = NewTable(mismatchColumns(opts.Metric, m.measured), recID, recSearch)
-	m.mism.ShareSelection(m.sel)
-	m.hw = NewTable(hwColumns(opts.Metric), hwID, hwSearch)
-	m.bench = NewTable(benchColumns(), benchID, benchSearch)
-	m.sessions = NewTable(sessionColumns(), sessionID, sessionSearch)
-	m.filter = newInput("/ ", "model, hardware or type")
+	c := &common.Context{Width: 120, Height: 35, Theme: common.NewTheme(true, opts.NoColor),
+		Keys: common.DefaultKeyMap(viewNames[:]), Metric: opts.Metric, Now: opts.Now}
+	m := &Model{opts: opts, baseCtx: ctx, ctx: c, help: help.New(), spinner: spinner.New(spinner.WithSpinner(spinner.Dot)),
+		jobs: newJobs(ctx), tick: func(d time.Duration, msg tea.Msg) tea.Cmd {
+			return tea.Tick(d, func(time.Time) tea.Msg { return msg })
+		},
+		budget: opts.Budget, needReload: true, rankCache: map[rankKey]*engine.HardwareRanking{}, marks: common.Marks{},
+		runTemplate: opts.RunTemplate, runTick: runTickEvery}
+	m.help.Styles = c.Theme.Help
+	m.sel = recs.NewSelection()
+	backend := func(hw string) string {
+		if h := opts.Catalog.Hardware(hw); h != nil {
+			return h.Backend
+		}
+		return ""
+	}
+	m.recs = recs.New(c, m.sel, false, backend)
+	m.mism = recs.New(c, m.sel, true, backend)
+	m.overview, m.hw, m.pareto = overview.New(c), hwview.New(c), pareto.New(c)
+	m.bench, m.sessions = bench.New(c), sessions.New(c)
+	m.views = [numViews]common.Component{m.recs, m.mism, m.overview, m.hw, m.pareto, m.bench, m.sessions}
+	m.detail, m.log, m.runPanel = detail.New(c), logpanel.New(c), runpanel.New(c)
+	m.filter = dialog.NewInput("/ ", "model, hardware, type, precision; b:8 p:int8 hw:cuda", "")
 	m.layout()
 	return m
-}
-
-// newInput makes a text input with a steady cursor (no blink timer).
-func newInput(prompt, placeholder string) textinput.Model {
-	ti := textinput.New()
-	ti.Prompt = prompt
-	ti.Placeholder = placeholder
-	st := ti.Styles()
-	st.Cursor.Blink = false
-	ti.SetStyles(st)
-	return ti
 }
 
 // Init loads the data and ranks it.
@@ -207,7 +190,6 @@ func Run(ctx context.Context, opts Options) error {
 	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // stops background work still running at exit
-	m := New(ctx, opts)
 	popts := []tea.ProgramOption{tea.WithContext(ctx)}
 	if opts.Input != nil {
 		popts = append(popts, tea.WithInput(opts.Input))
@@ -216,60 +198,12 @@ func Run(ctx context.Context, opts Options) error {
 		popts = append(popts, tea.WithOutput(opts.Output))
 	}
 	popts = append(popts, opts.ProgramOptions...)
-	_, err := tea.NewProgram(m, popts...).Run()
+	_, err := tea.NewProgram(New(ctx, opts), popts...).Run()
 	if errors.Is(err, tea.ErrProgramKilled) && parent.Err() != nil {
 		return parent.Err() // ended by a signal, not a failure of ours
 	}
 	return err
 }
 
-// Selected returns the selected rows of the current report, in rank order.
-func (m *Model) Selected() []rec { return m.recs.Selected() }
-
 // Report returns the report on screen (nil before the first ranking).
 func (m *Model) Report() *engine.Report { return m.report }
-
-// activeTable returns the table of the active view as the operations every
-// table supports.
-func (m *Model) activeTable() tableOps {
-	switch m.ctx.View {
-	case viewRecs:
-		return m.recs
-	case viewMismatches:
-		return m.mism
-	case viewHardware:
-		return m.hw
-	case viewBenchmarks:
-		return m.bench
-	default:
-		return m.sessions
-	}
-}
-
-// tableOps is what the root does to any table, whatever its row type.
-type tableOps interface {
-	Move(int)
-	Top()
-	Bottom()
-	PageSize() int
-	SetFilter(string)
-	Filter() string
-	CycleSort()
-	ReverseSort()
-	SortState() (string, bool)
-	ToggleSelect()
-	SelectAll()
-	ClearSelection()
-	SelectionLen() int
-	Len() int
-	Total() int
-	Cursor() int
-	CurrentID() (string, bool)
-	SetSize(w, h int, compact bool, th *Theme)
-	View(empty string) string
-}
-
-// tables lists every table (for resizing and theming).
-func (m *Model) tables() []tableOps {
-	return []tableOps{m.recs, m.mism, m.hw, m.bench, m.sessions}
-}

@@ -20,40 +20,33 @@ func plain(s string) string {
 }
 
 // TestSnapshots compares View() with golden plain-text files in
-// testdata/TestSnapshots; regenerate them with `go test ./tui -run
-// TestSnapshots -update`.
+// testdata/TestSnapshots at three sizes; regenerate them with
+// `go test ./tui -run TestSnapshots -update`.
 func TestSnapshots(t *testing.T) {
 	screens := []struct {
 		name string
 		keys []string
 	}{
 		{"recommendations", nil},
-		{"detail", []string{"j", "enter"}},
+		{"detail", []string{"j", "j", "enter"}},
 		{"latency_selected", []string{"l", "space", "space"}},
 		{"mismatches", []string{"2"}},
-		{"hardware", []string{"3"}},
-		{"benchmarks", []string{"4"}},
-		{"sessions", []string{"5"}},
+		{"overview", []string{"3"}},
+		{"hardware", []string{"4"}},
+		{"pareto", []string{"5"}},
+		{"benchmarks", []string{"6"}},
+		{"sessions", []string{"7"}},
 		{"help", []string{"?"}},
 		{"export_dialog", []string{"space", "e"}},
-		{"delete_confirm", []string{"ctrl+s", "n", "i", "g", "h", "t", "enter", "5", "d"}},
+		{"log", []string{"l", "L"}},
 	}
-	for _, size := range [][2]int{{120, 35}, {80, 24}} {
+	for _, size := range [][2]int{{80, 24}, {120, 35}, {200, 60}} {
 		for _, sc := range screens {
 			t.Run(fmt.Sprintf("%dx%d/%s", size[0], size[1], sc.name), func(t *testing.T) {
-				e := newEnv(t)
-				opts := e.options()
+				opts := newEnv(t).options()
 				opts.ExportDir = "" // a bare file name: stable across runs
-				m := New(t.Context(), opts)
-				m.Update(tea.WindowSizeMsg{Width: size[0], Height: size[1]})
-				drive(t, m, m.Init())
-				for _, k := range sc.keys {
-					if len(k) == 1 && sc.name == "delete_confirm" && m.dialog != nil {
-						typeText(t, m, k)
-						continue
-					}
-					keys(t, m, k)
-				}
+				m := sizedModel(t, opts, size[0], size[1])
+				keys(t, m, sc.keys...)
 				out := m.View().Content
 				if got := strings.Count(out, "\n") + 1; got != size[1] {
 					t.Fatalf("%d lines, want %d", got, size[1])
@@ -69,10 +62,8 @@ func TestSnapshots(t *testing.T) {
 	}
 }
 
-func TestTooSmallSnapshot(t *testing.T) {
-	m := New(t.Context(), newEnv(t).options())
+func TestTooSmall(t *testing.T) {
+	m := newTestModel(t, newEnv(t).options())
 	m.Update(tea.WindowSizeMsg{Width: 50, Height: 12})
-	out := plain(m.View().Content)
-	mustContain(t, out, "terminal too small: 50×12", "at least 60×15")
-	golden.RequireEqual(t, []byte(out))
+	mustContain(t, plain(m.View().Content), "terminal too small: 50×12", "at least 60×15")
 }

@@ -9,6 +9,16 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"perfpilot/engine"
+	"perfpilot/tui/bench"
+	"perfpilot/tui/common"
+	"perfpilot/tui/detail"
+	"perfpilot/tui/dialog"
+	"perfpilot/tui/runpanel"
+)
+
+const (
+	headerLines = 3
+	footerLines = 2 // status line + help bar
 )
 
 // View renders the whole screen.
@@ -16,152 +26,133 @@ func (m *Model) View() tea.View {
 	v := tea.NewView(m.Render())
 	v.AltScreen = true
 	v.WindowTitle = "perfpilot"
+	if !m.opts.NoMouse {
+		v.MouseMode = tea.MouseModeCellMotion
+	}
 	return v
 }
 
 // Render is the screen as a string (what View shows).
 func (m *Model) Render() string {
-	c := &m.ctx
+	c := m.ctx
 	if c.TooSmall() {
-		msg := fmt.Sprintf("terminal too small: %d×%d\nperfpilot needs at least %d×%d", c.Width, c.Height, minWidth, minHeight)
+		msg := fmt.Sprintf("terminal too small: %d×%d\nperfpilot needs at least %d×%d", c.Width, c.Height, common.MinWidth, common.MinHeight)
 		return lipgloss.Place(max(c.Width, 1), max(c.Height, 1), lipgloss.Center, lipgloss.Center, c.Theme.Warn.Render(msg))
 	}
+	banners := m.banners()
+	bodyH := m.bodyHeight()
 	var body string
 	switch {
 	case m.dialog != nil:
-		body = m.renderDialog()
+		body = dialog.Render(c, m.dialog, c.Width, bodyH)
 	case m.showHelp:
-		body = fullHelp(c.Theme, m.keys.FullHelp(c.View), c.Width)
+		body = fullHelp(c.Theme, m.fullHelp(), c.Width)
+	case m.showLog:
+		body = m.log.View()
 	default:
 		body = m.body()
 	}
 	out := make([]string, 0, c.Height)
 	out = append(out, m.header()...)
-	out = append(out, padLines(body, c.BodyHeight(), c.Width)...)
-	out = append(out, m.statusLine(), m.help.ShortHelpView(m.keys.ShortHelp(c.View)))
+	out = append(out, banners...)
+	out = append(out, common.PadLines(body, bodyH)...)
+	out = append(out, m.statusLine(), m.help.ShortHelpView(m.shortHelp()))
 	for i, l := range out {
 		out[i] = ansi.Truncate(l, c.Width, "")
 	}
 	return strings.Join(out, "\n")
 }
 
-// padLines makes s exactly n lines.
-func padLines(s string, n, width int) []string {
-	lines := strings.Split(s, "\n")
-	if len(lines) > n {
-		lines = lines[:n]
+// banners are the lines under the header that must not be missed: a
+// read-only database, a session shown as saved.
+func (m *Model) banners() []string {
+	th := m.ctx.Theme
+	var out []string
+	if m.opts.ReadOnly != "" {
+		out = append(out, th.Badge.Render(" READ-ONLY ")+" "+th.Warn.Render(common.Safe(m.opts.ReadOnly)+" · browsing works; saving, importing and running are off"))
 	}
-	for len(lines) < n {
-		lines = append(lines, "")
+	if s := m.snapshot; s != nil && m.report == m.sessionRep {
+		out = append(out, th.Warn.Render(fmt.Sprintf(" snapshot from %s · %d row(s) measured since · r re-ranks",
+			s.at.Local().Format("2006-01-02 15:04"), s.measuredSince)))
 	}
-	return lines
+	return out
+}
+
+func (m *Model) bodyHeight() int {
+	return max(1, m.ctx.Height-headerLines-footerLines-len(m.banners()))
 }
 
 func (m *Model) body() string {
-	switch m.ctx.View {
-	case viewRecs:
-		if m.report == nil {
-			return m.ctx.Theme.Muted.Render("  loading results and ranking candidates…")
-		}
-		s := m.recs.View("no rows match the filter")
-		if m.detailOpen {
-			if r, ok := m.recs.Current(); ok {
-				s = padBlock(s, m.recsTableHeight()) + "\n" + m.detailView(r)
-			}
-		}
-		return m.withRunPanel(s)
-	case viewMismatches:
-		s := m.mismatchesBody()
-		if m.detailOpen {
-			if r, ok := m.mism.Current(); ok {
-				s = padBlock(s, m.recsTableHeight()) + "\n" + m.detailView(r)
-			}
-		}
-		return m.withRunPanel(s)
-	case viewHardware:
-		return m.hardwareBody(m.ctx.BodyHeight())
-	case viewBenchmarks:
-		return m.benchmarksBody()
-	default:
-		return m.sessionsBody()
+	if !m.view.isRecs() {
+		return m.views[m.view].View()
 	}
-}
-
-// withRunPanel puts the run panel, while a run is in progress, at the
-// bottom of a recommendations body.
-func (m *Model) withRunPanel(s string) string {
-	if m.run == nil {
-		return s
+	if m.report == nil {
+		return m.ctx.Theme.Muted.Render("  loading results and ranking candidates…")
 	}
-	return padBlock(s, m.ctx.BodyHeight()-m.runPanelHeight()) + "\n" + m.runPanel()
-}
-
-func padBlock(s string, n int) string { return strings.Join(padLines(s, n, 0), "\n") }
-
-func (m *Model) detailView(r rec) string {
-	rv := m.detail
-	if rv.key != rankKey(r.Config(), m.reportMetric()) {
-		rv = rankingView{} // still ranking this row
+	v := m.recs
+	if m.view == viewMismatches {
+		v = m.mism
 	}
-	return detailPane{th: m.ctx.Theme, row: r, rv: rv, metric: m.reportMetric(), width: m.ctx.Width, height: m.detailPaneHeight()}.View()
-}
-
-func (m *Model) nHardware() int {
-	if n := len(m.hwSpace.Hardware); n > 0 {
-		return n
+	th, dh, rh := m.paneHeights()
+	s := common.PadBlock(v.View(), th)
+	if dh > 0 {
+		s += "\n" + m.detail.View()
 	}
-	return len(engine.Backends)
+	if rh > 0 {
+		s += "\n" + m.runPanel.View()
+	}
+	return s
 }
 
-func (m *Model) detailPaneHeight() int {
-	body := m.ctx.BodyHeight()
-	return max(min(detailHeight(m.ctx.Width, m.nHardware()), body-6), 3)
-}
-
-// recsTableHeight is the height of the recommendations (or mismatches)
-// block above the detail pane and the run panel.
-func (m *Model) recsTableHeight() int {
-	h := m.ctx.BodyHeight() - m.runPanelHeight()
+// paneHeights splits the body of a recommendation view between the table,
+// the detail pane and the run panel.
+func (m *Model) paneHeights() (table, det, run int) {
+	body := m.bodyHeight()
+	if m.run != nil {
+		run = runpanel.WantHeight(body)
+	}
 	if m.detailOpen {
-		h -= m.detailPaneHeight() + 0
+		n := len(m.space.Hardware)
+		if n == 0 {
+			n = len(engine.Backends)
+		}
+		det = max(min(detail.WantHeight(m.ctx.Width, n), body-run-6), 3)
 	}
-	return max(h, 3)
+	return max(body-det-run, 3), det, run
 }
 
-// layout resizes every component to the current context.
+// layout sizes every component for the current screen.
 func (m *Model) layout() {
-	c := &m.ctx
-	w, body, compact, th := c.Width, c.BodyHeight(), c.Compact(), c.Theme
-	recH := body
-	if m.detailOpen || m.run != nil {
-		recH = m.recsTableHeight()
+	w, body := m.ctx.Width, m.bodyHeight()
+	th, dh, rh := m.paneHeights()
+	m.recs.SetSize(w, th)
+	m.mism.SetSize(w, th)
+	m.detail.SetSize(w, dh)
+	m.runPanel.SetSize(w, rh)
+	for _, v := range []viewID{viewOverview, viewHardware, viewPareto, viewBenchmarks, viewSessions} {
+		m.views[v].SetSize(w, body)
 	}
-	m.recs.SetSize(w, recH, compact, th)
-	m.mism.SetSize(w, recH-1, compact, th)
-	m.hw.SetSize(w, body-2, compact, th)
-	m.bench.SetSize(w, body-1, compact, th)
-	m.sessions.SetSize(w, body-1, compact, th)
+	m.log.SetSize(w, body)
 	m.help.SetWidth(w)
 	m.filter.SetWidth(max(w/2, 10))
 }
 
-// header is the three header lines: product, session and data; metric tabs
-// and budget; view tabs.
+// header is the product, session and data line; metric tabs and budget;
+// view tabs.
 func (m *Model) header() []string {
-	c := &m.ctx
+	c := m.ctx
 	th := c.Theme
 	session := "unsaved"
 	if m.sessionName != "" {
-		session = m.sessionName
+		session = common.Safe(m.sessionName)
 		if m.dirty {
 			session += " (modified)"
 		}
 	}
-	data := "loading data…"
-	sim := false
+	data, sim := "loading data…", false
 	if m.pred != nil || m.results != nil {
 		var src string
-		src, sim = sourceSummary(m.results)
+		src, sim = bench.SourceSummary(m.results)
 		data = fmt.Sprintf("%d measured results (%s)", len(m.results), src)
 	}
 	l1 := th.Title.Render("perfpilot") + th.Muted.Render(" · session: ") + th.Bold.Render(session) + th.Muted.Render(" · ") + data
@@ -180,64 +171,103 @@ func (m *Model) header() []string {
 		}
 	}
 	l2 := th.Muted.Render("metric ") + strings.Join(tabs, th.Muted.Render("|")) +
-		th.Muted.Render("   budget ") + th.Bold.Render(itoa(m.budget)) + th.Muted.Render(" (+/-)")
-	var views []string
-	for v := range numViews {
-		name := v.String()
-		if c.Compact() {
-			name = shortViewNames[v]
-		}
-		label := itoa(int(v)+1) + " " + name
-		if v == c.View {
-			views = append(views, th.TabActive.Render("["+label+"]"))
-		} else {
-			views = append(views, th.Tab.Render(" "+label+" "))
-		}
-	}
-	return []string{l1, l2, strings.Join(views, "")}
+		th.Muted.Render("   budget ") + th.Bold.Render(common.Itoa(m.budget)) + th.Muted.Render(" (+/-)")
+	return []string{l1, l2, m.tabs()}
 }
 
-var shortViewNames = [numViews]string{"Recs", "Mismatch", "Hardware", "Bench", "Sessions"}
+// tabs is the view tab line; tabX gives each tab's cells for clicks.
+func (m *Model) tabs() string {
+	th := m.ctx.Theme
+	var b strings.Builder
+	for v := range numViews {
+		label := m.tabLabel(v)
+		if v == m.view {
+			b.WriteString(th.TabActive.Render("[" + label + "]"))
+		} else {
+			b.WriteString(th.Tab.Render(" " + label + " "))
+		}
+	}
+	return b.String()
+}
 
-// statusLine shows the filter input, work in progress or the last message
-// on the left, and the table's position, selection, filter and sort on the
-// right.
+func (m *Model) tabLabel(v viewID) string {
+	name := viewNames[v]
+	if m.ctx.Width < 140 {
+		name = shortViewNames[v]
+	}
+	return common.Itoa(int(v)+1) + " " + name
+}
+
+// tabAt is the view whose tab covers column x.
+func (m *Model) tabAt(x int) (viewID, bool) {
+	pos := 0
+	for v := range numViews {
+		w := lipgloss.Width(m.tabLabel(v)) + 2
+		if x >= pos && x < pos+w {
+			return v, true
+		}
+		pos += w
+	}
+	return 0, false
+}
+
+// statusLine shows the filter input, work in progress or the latest
+// message on the left, and the view's position, selection, filter and sort
+// on the right.
 func (m *Model) statusLine() string {
-	c := &m.ctx
+	c := m.ctx
 	th := c.Theme
 	var left string
 	switch {
 	case m.filtering:
 		left = m.filter.View()
-	case m.busy():
-		seen := map[string]bool{}
-		var labels []string
-		for k := range numJobKinds {
-			if _, ok := m.pending[k]; ok && !seen[jobLabels[k]] {
-				seen[jobLabels[k]] = true
-				labels = append(labels, jobLabels[k])
-			}
-		}
-		left = m.spinner.View() + " " + strings.Join(labels, ", ") + "…"
-		if k := jobRank; m.isPending(k) {
+	case m.jobs.busy():
+		left = m.spinner.View() + " " + m.jobs.label() + "…"
+		if m.jobs.isPending(jobRank) {
 			left += th.Muted.Render(" (by " + string(c.Metric) + ")")
 		}
-	case m.statusErr:
-		left = th.Error.Render(m.status)
+	case m.status.Err:
+		left = th.Error.Render(m.status.Text)
 	default:
-		left = th.Muted.Render(m.status)
+		left = th.Muted.Render(m.status.Text)
 	}
-	t := m.activeTable()
+	right := strings.Join(m.position(), " · ")
+	gap := c.Width - lipgloss.Width(left) - lipgloss.Width(right) - 1
+	if gap < 1 {
+		left = ansi.Truncate(left, max(c.Width-lipgloss.Width(right)-2, 0), "…")
+		gap = max(c.Width-lipgloss.Width(left)-lipgloss.Width(right)-1, 1)
+	}
+	return left + strings.Repeat(" ", gap) + right
+}
+
+// counted is a view's table as the status line reads it.
+type counted interface {
+	filterable
+	Len() int
+	Total() int
+	Cursor() int
+	SortState() (string, bool)
+}
+
+// position is the cursor among the rows that pass the filter ("3/7 of
+// 20"), the selection, filter and sort.
+func (m *Model) position() []string {
+	th := m.ctx.Theme
 	var parts []string
 	if r := m.run; r != nil {
-		parts = append(parts, th.Accent.Render(fmt.Sprintf("run %d/%d", r.progress.Done+r.progress.Failed, r.progress.Total)))
+		p := r.info.Progress
+		parts = append(parts, th.Accent.Render(fmt.Sprintf("run %d/%d", p.Done+p.Failed, p.Total)))
 	}
-	if t.Len() > 0 {
-		parts = append(parts, fmt.Sprintf("%d/%d", t.Cursor()+1, t.Len()))
-	} else {
-		parts = append(parts, fmt.Sprintf("0/%d", t.Total()))
+	t, ok := m.activeTable().(counted)
+	if !ok {
+		return parts
 	}
-	if n := t.SelectionLen(); n > 0 && (c.View == viewRecs || c.View == viewMismatches) {
+	pos := fmt.Sprintf("%d/%d", min(t.Cursor()+1, t.Len()), t.Len())
+	if t.Len() != t.Total() {
+		pos += fmt.Sprintf(" of %d", t.Total())
+	}
+	parts = append(parts, pos)
+	if n := m.sel.Len(); n > 0 && m.view.isRecs() {
 		parts = append(parts, th.Selected.Render(fmt.Sprintf("%d selected", n)))
 	}
 	if f := t.Filter(); f != "" && !m.filtering {
@@ -250,11 +280,29 @@ func (m *Model) statusLine() string {
 		}
 		parts = append(parts, "sort "+col+dir)
 	}
-	right := strings.Join(parts, " · ")
-	gap := c.Width - lipgloss.Width(left) - lipgloss.Width(right) - 1
-	if gap < 1 {
-		left = ansi.Truncate(left, max(c.Width-lipgloss.Width(right)-2, 0), "…")
-		gap = max(c.Width-lipgloss.Width(left)-lipgloss.Width(right)-1, 1)
+	return parts
+}
+
+// handleMouse routes a mouse message: a click on a tab switches view;
+// others go to the active view with body-relative coordinates.
+func (m *Model) handleMouse(msg tea.MouseMsg) tea.Cmd {
+	if m.dialog != nil || m.showHelp || m.ctx.TooSmall() {
+		return nil
 	}
-	return left + strings.Repeat(" ", gap) + right
+	mouse := msg.Mouse()
+	if click, ok := msg.(tea.MouseClickMsg); ok && mouse.Y == headerLines-1 && click.Button == tea.MouseLeft {
+		if v, ok := m.tabAt(mouse.X); ok {
+			return m.switchView(v)
+		}
+		return nil
+	}
+	top := headerLines + len(m.banners())
+	if mouse.Y < top {
+		return nil
+	}
+	rel := common.Relative(msg, 0, top)
+	if m.showLog {
+		return m.log.Update(rel)
+	}
+	return m.viewKey(rel)
 }

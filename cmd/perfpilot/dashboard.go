@@ -5,8 +5,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"perfpilot/cmdtmpl"
 	"perfpilot/engine"
+	"perfpilot/cmdtmpl"
 )
 
 // tuiOptions are the dashboard's flags, shared by `perfpilot` and `perfpilot tui`.
@@ -15,6 +15,7 @@ type tuiOptions struct {
 	Budget   int
 	Seed     uint64
 	Template string
+	NoMouse  bool
 }
 
 func (o *tuiOptions) flags(cmd *cobra.Command) {
@@ -22,6 +23,7 @@ func (o *tuiOptions) flags(cmd *cobra.Command) {
 	f.StringVar(&o.Metric, "metric", "throughput", "metric to start with: throughput, latency or memory")
 	f.IntVar(&o.Budget, "budget", engine.DefaultBudget, "number of configurations to rank")
 	f.Uint64Var(&o.Seed, "seed", 1, "random seed")
+	f.BoolVar(&o.NoMouse, "no-mouse", false, "do not capture the mouse (leaves the terminal's own selection working)")
 	f.StringVar(&o.Template, "template", cmdtmpl.Default, "benchmark command that x runs; placeholders {model} {hardware} {batch_size} {precision} {sequence_length} {output_dir}")
 }
 

@@ -10,5 +10,6 @@ import (
 
 // runTUI opens the dashboard on db until the user quits.
 func runTUI(ctx context.Context, db *store.DB, cat *engine.Catalog, o *tuiOptions, metric engine.Metric) error {
-	return tui.Run(ctx, tui.Options{DB: db, Catalog: cat, Metric: metric, Budget: o.Budget, Seed: o.Seed, RunTemplate: o.Template})
+	return tui.Run(ctx, tui.Options{Store: db, Runner: tui.StoreRunner(db), Catalog: cat, Metric: metric, Budget: o.Budget, Seed: o.Seed,
+		RunTemplate: o.Template, NoMouse: o.NoMouse})
 }

@@ -1,0 +1,122 @@
+// Package bench is the Benchmarks view: every measured result with its
+// source.
+package bench
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"perfpilot/store"
+	"perfpilot/tui/common"
+	"perfpilot/tui/table"
+)
+
+type result = store.StoredResult
+type column = table.Column[result]
+
+// Model is the view.
+type Model struct {
+	ctx     *common.Context
+	tbl     *table.Model[int64, result]
+	results []result
+}
+
+// New makes the view.
+func New(ctx *common.Context) *Model {
+	return &Model{ctx: ctx, tbl: table.New(ctx, Columns(), func(r result) int64 { return r.ID }, func(r result) string {
+		return r.Model + " " + r.Hardware + " " + r.ModelType + " " + r.Source + " " + string(r.Precision)
+	})}
+}
+
+// SetResults shows the results.
+func (m *Model) SetResults(rs []result) {
+	m.results = rs
+	m.tbl.SetRows(rs)
+}
+
+// Table is the view's table, for the status line.
+func (m *Model) Table() *table.Model[int64, result] { return m.tbl }
+
+func (m *Model) SetSize(w, h int)           { m.tbl.SetSize(w, h-1) }
+func (m *Model) Update(msg tea.Msg) tea.Cmd { m.tbl.Update(common.Relative(msg, 0, 1)); return nil }
+func (m *Model) ShortHelp() []key.Binding   { return nil }
+func (m *Model) FullHelp() [][]key.Binding  { return [][]key.Binding{m.tbl.KeyBindings()} }
+
+// View renders a summary line and the table.
+func (m *Model) View() string {
+	th := m.ctx.Theme
+	if len(m.results) == 0 {
+		return " " + th.Muted.Render("No results yet — press i to import a CSV or JSON file, or x on a recommendation to run it.")
+	}
+	src, sim := SourceSummary(m.results)
+	line := fmt.Sprintf(" %d measured results · sources: %s", len(m.results), src)
+	if sim {
+		line += " · " + th.Warn.Render("'simulated' rows are demo data, not real measurements")
+	}
+	return line + "\n" + m.tbl.View("no results match the filter")
+}
+
+// SourceSummary lists sources by count, most first, and says whether
+// simulated demo data is among them.
+func SourceSummary(rs []result) (string, bool) {
+	counts := map[string]int{}
+	for _, r := range rs {
+		counts[r.Source]++
+	}
+	names := make([]string, 0, len(counts))
+	for s := range counts {
+		names = append(names, s)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		if counts[names[i]] != counts[names[j]] {
+			return counts[names[i]] > counts[names[j]]
+		}
+		return names[i] < names[j]
+	})
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = fmt.Sprintf("%s %d", common.Safe(n), counts[n])
+	}
+	return strings.Join(parts, ", "), counts["simulated"] > 0
+}
+
+func metricCell(v float64) string {
+	if v == 0 {
+		return "–"
+	}
+	return common.FmtVal(v)
+}
+
+// Columns are the view's columns.
+func Columns() []column {
+	sourceStyle := func(r result, th *common.Theme) lipgloss.Style {
+		if r.Source == "simulated" {
+			return th.Warn
+		}
+		return th.Text
+	}
+	return []column{
+		{Title: "ID", Width: 4, Right: true, Cell: func(r result) string { return fmt.Sprint(r.ID) }, Cmp: func(a, b result) int { return int(a.ID - b.ID) }},
+		{Title: "Model", Width: 16, Flex: true, Cell: func(r result) string { return r.Model }, Cmp: func(a, b result) int { return common.CmpS(a.Model, b.Model) }},
+		{Title: "Type", Width: 10, Secondary: true, Cell: func(r result) string { return common.ShortType(r.ModelType) }, Cmp: func(a, b result) int { return common.CmpS(a.ModelType, b.ModelType) }},
+		{Title: "Hardware", Width: 8, Cell: func(r result) string { return r.Hardware }, Cmp: func(a, b result) int { return common.CmpS(a.Hardware, b.Hardware) }},
+		{Title: "Batch", Width: 5, Right: true, Cell: func(r result) string { return common.Itoa(r.BatchSize) }, Cmp: func(a, b result) int { return a.BatchSize - b.BatchSize }},
+		{Title: "Prec", Width: 4, Cell: func(r result) string { return string(r.Precision) }, Cmp: func(a, b result) int { return common.CmpS(string(a.Precision), string(b.Precision)) }},
+		{Title: "Seq", Width: 5, Right: true, Secondary: true, Cell: func(r result) string { return common.Itoa(r.SequenceLength) }, Cmp: func(a, b result) int { return a.SequenceLength - b.SequenceLength }},
+		{Title: "Thr/s", Width: 6, Right: true, Cell: func(r result) string { return metricCell(r.Throughput) }, Cmp: func(a, b result) int { return common.CmpF(a.Throughput, b.Throughput) }},
+		{Title: "Lat ms", Width: 6, Right: true, Cell: func(r result) string { return metricCell(r.LatencyMS) }, Cmp: func(a, b result) int { return common.CmpF(a.LatencyMS, b.LatencyMS) }},
+		{Title: "Mem MB", Width: 6, Right: true, Cell: func(r result) string { return metricCell(r.MemoryMB) }, Cmp: func(a, b result) int { return common.CmpF(a.MemoryMB, b.MemoryMB) }},
+		{Title: "Source", Width: 10, Cell: func(r result) string { return r.Source }, Style: sourceStyle, Cmp: func(a, b result) int { return common.CmpS(a.Source, b.Source) }},
+		{Title: "Measured at", Width: 16, Secondary: true, Cell: func(r result) string {
+			if r.Timestamp.IsZero() {
+				return "–"
+			}
+			return r.Timestamp.UTC().Format("2006-01-02 15:04")
+		}, Cmp: func(a, b result) int { return a.Timestamp.Compare(b.Timestamp) }},
+	}
+}

@@ -1,0 +1,86 @@
+// Package detail is the detail pane under the recommendation tables: for
+// the row under the cursor, the hardware it is compared with, the score
+// breakdown, the metric on every hardware as bars with intervals, why a
+// mismatch is flagged, and its last run. The pane is a list of sections;
+// adding to it is adding a Section.
+package detail
+
+import (
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"perfpilot/engine"
+	"perfpilot/tui/common"
+)
+
+// Data is everything the pane shows about one row.
+type Data struct {
+	Row     engine.Recommendation
+	Metric  engine.Metric
+	Ranking *engine.HardwareRanking // nil while it is being computed
+	Err     error
+	Mark    common.Mark
+}
+
+// Section renders part of the pane at a width; no lines means the section
+// has nothing to say for this row.
+type Section func(th *common.Theme, d Data, width int) []string
+
+// Sections are the pane's sections in order.
+var Sections = []Section{titleSection, rankingSection, whySection, runSection}
+
+// Model is the pane.
+type Model struct {
+	ctx    *common.Context
+	data   Data
+	set    bool
+	width  int
+	height int
+}
+
+// New makes an empty pane.
+func New(ctx *common.Context) *Model { return &Model{ctx: ctx} }
+
+// SetData shows a row.
+func (m *Model) SetData(d Data) { m.data, m.set = d, true }
+
+// Data returns what the pane shows.
+func (m *Model) Data() (Data, bool) { return m.data, m.set }
+
+// SetSize sets the pane's size.
+func (m *Model) SetSize(w, h int) { m.width, m.height = w, h }
+
+// Update does nothing: the pane follows the table's cursor.
+func (m *Model) Update(tea.Msg) tea.Cmd { return nil }
+
+// WantHeight is how many lines the pane would like for n hardware.
+func WantHeight(width, n int) int {
+	if width >= common.CompactWidth {
+		return 4 + max(len(common.ScoreComponents)+2, n+1)
+	}
+	return 4 + 2 + n + 1
+}
+
+// View renders the sections, clipped to the pane.
+func (m *Model) View() string {
+	th := m.ctx.Theme
+	lines := []string{th.Accent.Render(strings.Repeat("─", m.width))}
+	if m.set {
+		for _, s := range Sections {
+			lines = append(lines, s(th, m.data, m.width)...)
+		}
+	}
+	if len(lines) > m.height {
+		lines = lines[:m.height]
+	}
+	for i, l := range lines {
+		lines[i] = ansi.Truncate(l, m.width, "…")
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (m *Model) ShortHelp() []key.Binding  { return nil }
+func (m *Model) FullHelp() [][]key.Binding { return nil }
