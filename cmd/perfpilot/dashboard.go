@@ -5,8 +5,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"perfpilot/engine"
 	"perfpilot/cmdtmpl"
+	"perfpilot/engine"
 )
 
 // tuiOptions are the dashboard's flags, shared by `perfpilot` and `perfpilot tui`.
