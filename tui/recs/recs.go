@@ -29,6 +29,7 @@ type Model struct {
 	tbl        *table.Model[engine.Config, rec]
 	sel        *Selection
 	report     *engine.Report
+	inReport   map[engine.Config]bool // the report's configurations
 	marks      common.Marks
 	showSel    bool // v: the table shows the selection instead of the ranking
 	width      int
@@ -56,6 +57,10 @@ func (m *Model) columns(metric engine.Metric) []column {
 // that left it stay selected.
 func (m *Model) SetReport(rep *engine.Report) {
 	m.report = rep
+	m.inReport = make(map[engine.Config]bool, len(rep.Recommendations))
+	for _, r := range rep.Recommendations {
+		m.inReport[Key(r)] = true
+	}
 	m.tbl.SetColumns(m.columns(rep.OptimizationMetric))
 	m.refreshRows()
 }
@@ -120,10 +125,10 @@ func (m *Model) OffRanking() int {
 	if m.report == nil {
 		return 0
 	}
-	n := m.sel.Len()
-	for _, r := range m.report.Recommendations {
-		if m.sel.Has(Key(r)) {
-			n--
+	n := 0
+	for _, k := range m.sel.Keys() {
+		if !m.inReport[k] {
+			n++
 		}
 	}
 	return n

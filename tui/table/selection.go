@@ -57,6 +57,10 @@ func (s *Selection[K, T]) Clear() {
 	s.order = s.order[:0]
 }
 
+// Keys returns the selected keys in selection order (the slice is the
+// selection's own: read it, do not keep it).
+func (s *Selection[K, T]) Keys() []K { return s.order }
+
 // Values returns the selected rows' last values in selection order.
 func (s *Selection[K, T]) Values() []T {
 	out := make([]T, len(s.order))
