@@ -5,8 +5,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 )
 
-// Component is a part of the dashboard in the style of soft-serve's
-// pkg/ui/common/component.go: it owns its state, handles the messages the
+// Component is a part of the dashboard: it owns its state, handles the messages the
 // root routes to it (key presses, and mouse messages with coordinates
 // relative to its own top-left corner), renders itself at the size it was
 // given, and names its own keys for the help bar.

@@ -14,8 +14,7 @@ const (
 	WideWidth    = 160 // from this, tables show their wide-only columns
 )
 
-// Context is what every component renders from, in the style of gh-dash's
-// ProgramContext: screen size, theme, keys and what the data is. The root
+// Context is what every component renders from: screen size, theme, keys and what the data is. The root
 // model owns it and is the only one to change it; components hold a pointer
 // and read it.
 type Context struct {

@@ -237,7 +237,7 @@ func (m *Model) View() string {
 		return th.Muted.Render("  waiting for data…")
 	}
 	head := " " + th.Muted.Render("batch ") + th.Bold.Render(fmt.Sprintf("‹%d›", p.Batch)) + th.Muted.Render(" b/B  precision ") +
-		th.Bold.Render("‹"+string(p.Precision)+"›") + th.Muted.Render(" p/P  ·  "+common.MetricLabel(m.metric)+" · bold best · ★ recommended · m measured · / jumps to a model")
+		th.Bold.Render("‹"+string(p.Precision)+"›") + th.Muted.Render(" p/P  ·  "+common.MetricLabel(m.metric)+" · bold best · ★ recommended · m measured · / jump")
 	if len(m.rows) == 0 {
 		return head + "\n" + th.Muted.Render("  ranking every model on every hardware…")
 	}

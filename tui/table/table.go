@@ -1,5 +1,4 @@
-// Package table is the dashboard's table component, in the style of pug's
-// internal/tui/table: generic over the row key K and the row type T, it
+// Package table is the dashboard's table component: generic over the row key K and the row type T, it
 // handles its own navigation, selection and sort keys and the mouse, keeps
 // the cursor on the same row across re-sorts, filters and new data, and
 // renders only the rows in view (each cached until it changes).
