@@ -30,7 +30,7 @@ func TestProgramFlows(t *testing.T) {
 	tm.Send(press("q")) // closes help
 	tm.Send(press("esc"))
 	tm.Send(tea.MouseClickMsg{Button: tea.MouseLeft, X: 2, Y: headerLines - 1}) // the first tab
-	tm.Send(press("esc"))                                                   // clears the selection
+	tm.Send(press("esc"))                                                       // clears the selection
 	tm.Send(press("q"))
 	tm.WaitFinished(t, teatest.WithFinalTimeout(20*time.Second))
 	final := tm.FinalModel(t).(*Model)

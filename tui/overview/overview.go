@@ -329,7 +329,7 @@ func (m *Model) footer() string {
 
 func (m *Model) ShortHelp() []key.Binding {
 	k := m.ctx.Keys
-	return []key.Binding{k.NextBatch, k.NextPrecision, k.Left, k.Right, k.Filter}
+	return []key.Binding{k.NextBatch, k.NextPrecision, k.Left, k.Right}
 }
 
 func (m *Model) FullHelp() [][]key.Binding {
