@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math"
 	"os"
@@ -14,6 +15,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"perfpilot/safetext"
 )
 
 //go:embed builtin
@@ -208,10 +211,45 @@ func (c *Catalog) Additions() []byte {
 	return out
 }
 
-func (c *Catalog) load(fsys fs.FS, name, label string, user bool) error {
-	data, err := fs.ReadFile(fsys, name)
+// Limits on what a catalog reads (issue 9): a config.json is a few KB and
+// a catalog file rarely more than a few hundred; a path to /dev/zero or a
+// FIFO must end in an error at once, not fill memory or hang.
+const (
+	maxCatalogBytes = 16 << 20
+	maxConfigBytes  = 4 << 20
+)
+
+// readBounded reads a regular file of at most max bytes.
+func readBounded(fsys fs.FS, name string, max int64) ([]byte, error) {
+	st, err := fs.Stat(fsys, name)
 	if err != nil {
-		return &CatalogError{File: label, Err: unwrapPathError(err)}
+		return nil, unwrapPathError(err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, errors.New("not a regular file (a device, directory or pipe cannot be a catalog or config)")
+	}
+	if st.Size() > max {
+		return nil, fmt.Errorf("%d bytes is more than the %d allowed", st.Size(), max)
+	}
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, unwrapPathError(err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, unwrapPathError(err)
+	}
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("more than the %d bytes allowed", max)
+	}
+	return data, nil
+}
+
+func (c *Catalog) load(fsys fs.FS, name, label string, user bool) error {
+	data, err := readBounded(fsys, name, maxCatalogBytes)
+	if err != nil {
+		return &CatalogError{File: label, Err: err}
 	}
 	return c.loadBytes(fsys, path.Dir(name), data, label, user)
 }
@@ -236,7 +274,7 @@ func (c *Catalog) loadBytes(fsys fs.FS, dir string, data []byte, label string, u
 		h, err := parseHardware(raw)
 		entry := fmt.Sprintf("hardware[%d]", i)
 		if h != nil && h.ID != "" {
-			entry += fmt.Sprintf(" %q", h.ID)
+			entry += " " + safetext.Quote(h.ID)
 		}
 		if err != nil {
 			var fe *fieldError
@@ -252,7 +290,7 @@ func (c *Catalog) loadBytes(fsys fs.FS, dir string, data []byte, label string, u
 		m, id, err := parseModel(fsys, dir, raw)
 		entry := fmt.Sprintf("models[%d]", i)
 		if id != "" {
-			entry += fmt.Sprintf(" %q", id)
+			entry += " " + safetext.Quote(id)
 		}
 		if err != nil {
 			var fe *fieldError
@@ -313,11 +351,11 @@ func parseHardware(raw json.RawMessage) (*Hardware, error) {
 	if err := dec.Decode(&h); err != nil {
 		return &h, err
 	}
-	if strings.TrimSpace(h.ID) == "" {
-		return &h, fieldErr("id", "missing")
+	if err := safetext.CheckID(h.ID); err != nil {
+		return &h, fieldErr("id", "%v", err)
 	}
 	if !slices.Contains(Backends, h.Backend) {
-		return &h, fieldErr("backend", "unknown backend %q (valid: %s)", h.Backend, strings.Join(Backends, ", "))
+		return &h, fieldErr("backend", "unknown backend %s (valid: %s)", safetext.Quote(h.Backend), strings.Join(Backends, ", "))
 	}
 	if h.Name == "" {
 		h.Name = h.ID
@@ -378,11 +416,11 @@ func parseModel(fsys fs.FS, dir string, raw json.RawMessage) (*Model, string, er
 	if err := dec.Decode(&e); err != nil {
 		return nil, e.ID, err
 	}
-	if strings.TrimSpace(e.ID) == "" {
-		return nil, "", fieldErr("id", "missing")
+	if err := safetext.CheckID(e.ID); err != nil {
+		return nil, "", fieldErr("id", "%v", err)
 	}
 	if !slices.Contains(ModelTypes, e.ModelType) {
-		return nil, e.ID, fieldErr("model_type", "unknown model type %q (valid: %s)", e.ModelType, strings.Join(ModelTypes, ", "))
+		return nil, e.ID, fieldErr("model_type", "unknown model type %s (valid: %s)", safetext.Quote(e.ModelType), strings.Join(ModelTypes, ", "))
 	}
 	for _, f := range []struct {
 		name string
@@ -401,24 +439,18 @@ func parseModel(fsys fs.FS, dir string, raw json.RawMessage) (*Model, string, er
 				return nil, e.ID, fieldErr("config", "%q: a stored catalog entry cannot refer to a file", e.Config)
 			}
 			p := e.Config
+			from := fsys
 			if !path.IsAbs(filepath.ToSlash(p)) {
 				p = path.Join(dir, filepath.ToSlash(p))
 			} else {
-				// Absolute paths leave the catalog folder; read them directly.
-				data, err := os.ReadFile(e.Config)
-				if err != nil {
-					return nil, e.ID, fieldErr("config", "unreadable %q: %v", e.Config, unwrapPathError(err))
-				}
-				cfg = data
-				p = ""
+				// Absolute paths leave the catalog folder.
+				from, p = os.DirFS(filepath.Dir(p)), filepath.Base(p)
 			}
-			if p != "" {
-				data, err := fs.ReadFile(fsys, p)
-				if err != nil {
-					return nil, e.ID, fieldErr("config", "unreadable %q: %v", e.Config, unwrapPathError(err))
-				}
-				cfg = data
+			data, err := readBounded(from, p, maxConfigBytes)
+			if err != nil {
+				return nil, e.ID, fieldErr("config", "%s: %v", safetext.Quote(e.Config), err)
 			}
+			cfg = data
 		}
 		a, err := ArchitectureFromHFConfig(cfg, e.ModelType)
 		if err != nil {

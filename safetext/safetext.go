@@ -108,3 +108,34 @@ func Quote(s string) string {
 	r := []rune(s)
 	return fmt.Sprintf("%q… (%d bytes)", string(r[:MaxQuoted]), len(s))
 }
+
+// CleanJSON escapes, inside JSON text, every dangerous character that
+// encoding/json leaves raw (DEL, C1 controls, bidi and other format
+// characters) as \uXXXX: the JSON means the same, and printing it cannot
+// drive a terminal. encoding/json escapes C0 controls in strings, so a raw
+// tab, CR or LF is layout between tokens and stays.
+func CleanJSON(b []byte) []byte {
+	inJSON := func(r rune) bool { return dangerous(r) && r != '\n' && r != '\t' && r != '\r' }
+	clean := true
+	for _, r := range string(b) {
+		if inJSON(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return b
+	}
+	out := make([]byte, 0, len(b)+16)
+	for _, r := range string(b) {
+		if inJSON(r) {
+			if r == utf8.RuneError {
+				r = '\ufffd'
+			}
+			out = fmt.Appendf(out, `\u%04x`, r)
+			continue
+		}
+		out = utf8.AppendRune(out, r)
+	}
+	return out
+}

@@ -1,6 +1,7 @@
 package safetext
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -57,5 +58,20 @@ func TestQuoteIsShort(t *testing.T) {
 	q := Quote(strings.Repeat("x", 10000))
 	if len(q) > 120 || !strings.Contains(q, "10000 bytes") {
 		t.Errorf("Quote of a long value: %q", q)
+	}
+}
+
+func TestCleanJSONStaysEquivalent(t *testing.T) {
+	in := map[string]string{"id": "a\u202eb\x7fc\u0085d", "plain": "x"}
+	raw, _ := json.MarshalIndent(in, "", "  ")
+	out := CleanJSON(raw)
+	var back map[string]string
+	if err := json.Unmarshal(out, &back); err != nil || back["id"] != in["id"] || back["plain"] != "x" {
+		t.Fatalf("CleanJSON changed the meaning: %s (%v)", out, err)
+	}
+	for _, r := range string(out) {
+		if dangerous(r) && r != '\n' {
+			t.Fatalf("CleanJSON left %U in %s", r, out)
+		}
 	}
 }

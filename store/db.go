@@ -33,8 +33,10 @@ const ApplicationID int32 = 0x50504c54
 var (
 	ErrNotPerfpilot    = errors.New("not a perfpilot database")
 	ErrNewerSchema     = errors.New("database written by a newer perfpilot")
-	ErrSessionNotFound = errors.New("session not found")
-	ErrSessionExists   = errors.New("session already exists")
+	ErrSessionNotFound = errors.New("not found")
+	ErrSessionExists   = errors.New("already exists")
+	// ErrReadOnly is returned by every write to a database opened read-only.
+	ErrReadOnly = errors.New("the database is open read-only")
 )
 
 //go:embed migrations/*.sql
@@ -79,10 +81,11 @@ func mustLoadMigrations() []string {
 
 // DB is an open perfpilot database.
 type DB struct {
-	sql  *sql.DB
-	path string
-	now  func() time.Time
-	seed func() []engine.Result
+	sql      *sql.DB
+	path     string
+	now      func() time.Time
+	seed     func() []engine.Result
+	readOnly bool
 }
 
 // Option configures Open.
@@ -99,6 +102,16 @@ func WithClock(now func() time.Time) Option {
 func WithSeed(seed func() []engine.Result) Option {
 	return func(db *DB) { db.seed = seed }
 }
+
+// ReadOnly opens the database for reading only, for a file or directory
+// the user cannot write: nothing is created or migrated, and every write
+// fails with ErrReadOnly. The database must exist at the current schema.
+func ReadOnly() Option {
+	return func(db *DB) { db.readOnly = true }
+}
+
+// ReadOnly reports whether the database was opened read-only.
+func (db *DB) ReadOnly() bool { return db.readOnly }
 
 // ResolvePath picks the database file: the --db flag, else $PERFPILOT_DB,
 // else DefaultPath.
@@ -144,6 +157,16 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	if err := probe(ctx, abs); err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
+	db := &DB{path: abs, now: time.Now}
+	for _, o := range opts {
+		o(db)
+	}
+	if db.readOnly {
+		if err := db.openReadOnly(ctx); err != nil {
+			return nil, fmt.Errorf("open database %s read-only: %w", path, err)
+		}
+		return db, nil
+	}
 	if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
@@ -159,15 +182,43 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	db := &DB{sql: sqldb, path: abs, now: time.Now}
-	for _, o := range opts {
-		o(db)
-	}
+	db.sql = sqldb
 	if err := db.migrate(ctx); err != nil {
 		sqldb.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// openReadOnly opens an existing current-schema database without writing
+// anything. SQLite needs the -shm file to read a WAL database; when it does
+// not exist (and cannot be created in a read-only directory) the file is
+// opened immutable, which is sound because nobody can be writing it then:
+// a writer would have created -wal and -shm.
+func (db *DB) openReadOnly(ctx context.Context) error {
+	if _, err := os.Stat(db.path); err != nil {
+		return err
+	}
+	dsn := fileURI(db.path) + "?mode=ro&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
+	if _, err := os.Stat(db.path + "-shm"); err != nil {
+		dsn += "&immutable=1"
+	}
+	sqldb, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return err
+	}
+	db.sql = sqldb
+	appID, version, objects, err := readIdentity(ctx, sqldb)
+	if err == nil {
+		err = checkIdentity(appID, version, objects)
+	}
+	if err == nil && version < SchemaVersion {
+		err = fmt.Errorf("it is at schema %d and this perfpilot needs %d: open it once with write access to migrate it", version, SchemaVersion)
+	}
+	if err != nil {
+		sqldb.Close()
+	}
+	return err
 }
 
 // Close closes the database.
@@ -361,6 +412,9 @@ func parseTime(s string) (time.Time, error) {
 
 // inTx runs fn in a write transaction.
 func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if db.readOnly {
+		return ErrReadOnly
+	}
 	tx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)

@@ -31,17 +31,16 @@ type ResultFilter struct {
 // complete configuration, a source, and at least one measured metric, each
 // positive and finite (zero means not measured).
 func ValidateResult(r engine.Result) error {
+	for _, id := range []struct{ field, v string }{{"model_name", r.Model}, {"hardware", r.Hardware}, {"source", r.Source}} {
+		if err := safetext.CheckID(id.v); err != nil {
+			return fmt.Errorf("%s: %w", id.field, err)
+		}
+	}
 	switch {
-	case r.Model == "":
-		return errors.New("model_name: missing")
-	case r.Hardware == "":
-		return errors.New("hardware: missing")
 	case r.BatchSize <= 0:
 		return fmt.Errorf("batch_size: %d is not positive", r.BatchSize)
 	case r.SequenceLength <= 0:
 		return fmt.Errorf("sequence_length: %d is not positive", r.SequenceLength)
-	case r.Source == "":
-		return errors.New("source: missing")
 	}
 	if p, err := engine.ParsePrecision(string(r.Precision)); err != nil {
 		return fmt.Errorf("precision: %w", err)
@@ -100,6 +99,9 @@ func (db *DB) InsertResults(ctx context.Context, rs []engine.Result) (added, dup
 		added, duplicates, err = db.insertResults(ctx, tx, rs)
 		return err
 	})
+	if errors.Is(err, ErrReadOnly) {
+		return 0, 0, err
+	}
 	if err != nil {
 		return 0, 0, fmt.Errorf("insert results: %w", err)
 	}

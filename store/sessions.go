@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"perfpilot/engine"
+	"perfpilot/safetext"
 )
 
 // SessionParams are the parameters a session's report was produced with
@@ -171,11 +172,20 @@ type HistoryEntry struct {
 }
 
 func sessionNotFound(name string) error {
-	return fmt.Errorf("session %q not found: %w", name, ErrSessionNotFound)
+	return fmt.Errorf("session %s %w", safetext.Quote(name), ErrSessionNotFound)
 }
 
 func sessionExists(name string) error {
-	return fmt.Errorf("session %q already exists: %w", name, ErrSessionExists)
+	return fmt.Errorf("session %s %w", safetext.Quote(name), ErrSessionExists)
+}
+
+// sessionErr wraps err with what was being done, unless err already names
+// the session (not found, exists), so no message says it twice.
+func sessionErr(op, name string, err error) error {
+	if errors.Is(err, ErrSessionExists) || errors.Is(err, ErrSessionNotFound) || errors.Is(err, ErrReadOnly) {
+		return err
+	}
+	return fmt.Errorf("%s session %s: %w", op, safetext.Quote(name), err)
 }
 
 // normalizeSelection validates indexes against n rows and returns them
@@ -205,9 +215,9 @@ func (db *DB) ReplaceSession(ctx context.Context, s Session) error {
 }
 
 func (db *DB) saveSession(ctx context.Context, s Session, replace bool) error {
-	name := strings.TrimSpace(s.Name)
-	if name == "" {
-		return errors.New("save session: empty name")
+	name := s.Name
+	if err := safetext.CheckID(name); err != nil {
+		return fmt.Errorf("session name: %w", err)
 	}
 	if s.Report == nil {
 		return fmt.Errorf("save session %q: no report", name)
@@ -279,7 +289,7 @@ func (db *DB) saveSession(ctx context.Context, s Session, replace bool) error {
 		return db.insertHistory(ctx, tx, s.Report.OptimizationMetric, recs, sql.NullInt64{Int64: id, Valid: true}, now)
 	})
 	if err != nil {
-		return fmt.Errorf("save session %q: %w", name, err)
+		return sessionErr("save", name, err)
 	}
 	return nil
 }
@@ -410,9 +420,8 @@ func (db *DB) Sessions(ctx context.Context) ([]SessionInfo, error) {
 
 // RenameSession gives a session a new name.
 func (db *DB) RenameSession(ctx context.Context, from, to string) error {
-	to = strings.TrimSpace(to)
-	if to == "" {
-		return fmt.Errorf("rename session %q: empty new name", from)
+	if err := safetext.CheckID(to); err != nil {
+		return fmt.Errorf("new session name: %w", err)
 	}
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		var n int
@@ -429,7 +438,7 @@ func (db *DB) RenameSession(ctx context.Context, from, to string) error {
 		return mustAffect(res, from)
 	})
 	if err != nil {
-		return fmt.Errorf("rename session %q to %q: %w", from, to, err)
+		return sessionErr("rename", from, err)
 	}
 	return nil
 }
@@ -444,7 +453,7 @@ func (db *DB) DeleteSession(ctx context.Context, name string) error {
 		return mustAffect(res, name)
 	})
 	if err != nil {
-		return fmt.Errorf("delete session: %w", err)
+		return sessionErr("delete", name, err)
 	}
 	return nil
 }
@@ -484,7 +493,7 @@ func (db *DB) UpdateSelection(ctx context.Context, name string, selected []int) 
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("update selection of session %q: %w", name, err)
+		return sessionErr("update the selection of", name, err)
 	}
 	return nil
 }

@@ -42,7 +42,7 @@ func BenchmarkOpenAndIntegrate100k(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		var out, errOut bytes.Buffer
-		if code := run(ctx, []string{"--db", path, "integrate", "--budget", "10", "--json"}, &out, &errOut, false); code != 0 {
+		if code := run(ctx, []string{"--db", path, "integrate", "--budget", "10", "--json"}, IO{Out: &out, Err: &errOut}); code != 0 {
 			b.Fatalf("integrate: %s", errOut.String())
 		}
 	}

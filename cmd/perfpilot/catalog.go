@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"perfpilot/engine"
+	"perfpilot/safetext"
 )
 
 func newCatalogCmd(g *globalOptions) *cobra.Command {
@@ -54,17 +55,17 @@ func runCatalog(ctx context.Context, g *globalOptions, what string, asJSON bool)
 		for _, id := range cat.HardwareIDs() {
 			hws = append(hws, cat.Hardware(id))
 		}
-		if asJSON || !g.tty {
+		if asJSON || !g.io.TTY {
 			return encodeJSON(g, hws)
 		}
-		tw := tabwriter.NewWriter(g.out, 0, 0, 2, ' ', 0)
+		tw := tabwriter.NewWriter(g.io.Out, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tBACKEND\tNAME\tTFLOP/S fp32/fp16/int8\tGB/S\tGB\tW\tDEFAULT")
 		for _, h := range hws {
 			def := ""
 			if slices.Contains(cat.DefaultHardware, h.ID) {
 				def = "yes"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s/%s/%s\t%.0f\t%.0f\t%.0f\t%s\n", h.ID, h.Backend, h.Name,
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s/%s/%s\t%.0f\t%.0f\t%.0f\t%s\n", safetext.Clean(h.ID), h.Backend, safetext.Clean(h.Name),
 				peak(h, engine.FP32), peak(h, engine.FP16), peak(h, engine.INT8), h.MemoryBandwidthGBps, h.MemoryGB, h.TDPWatts, def)
 		}
 		return tw.Flush()
@@ -76,17 +77,17 @@ func runCatalog(ctx context.Context, g *globalOptions, what string, asJSON bool)
 		ms = append(ms, modelJSON{ID: id, ModelType: m.ModelType, Architecture: m.Arch.Family, Params: m.Arch.Params,
 			SequenceLength: m.Arch.SequenceLength, GFLOPsPerItem: c.FLOPs / 1e9, Default: slices.Contains(cat.DefaultModels, id)})
 	}
-	if asJSON || !g.tty {
+	if asJSON || !g.io.TTY {
 		return encodeJSON(g, ms)
 	}
-	tw := tabwriter.NewWriter(g.out, 0, 0, 2, ' ', 0)
+	tw := tabwriter.NewWriter(g.io.Out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tTYPE\tARCH\tPARAMS\tSEQ\tGFLOP/ITEM\tDEFAULT")
 	for _, m := range ms {
 		def := ""
 		if m.Default {
 			def = "yes"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%.1fM\t%d\t%.2f\t%s\n", m.ID, m.ModelType, m.Architecture, m.Params/1e6, m.SequenceLength, m.GFLOPsPerItem, def)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.1fM\t%d\t%.2f\t%s\n", safetext.Clean(m.ID), m.ModelType, m.Architecture, m.Params/1e6, m.SequenceLength, m.GFLOPsPerItem, def)
 	}
 	return tw.Flush()
 }
@@ -98,8 +99,12 @@ func peak(h *engine.Hardware, p engine.Precision) string {
 	return "–"
 }
 
+// encodeJSON prints v as indented JSON, terminal-safe (safetext.CleanJSON).
 func encodeJSON(g *globalOptions, v any) error {
-	enc := json.NewEncoder(g.out)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = g.io.Out.Write(append(safetext.CleanJSON(data), '\n'))
+	return err
 }

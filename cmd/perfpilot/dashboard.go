@@ -24,7 +24,7 @@ func (o *tuiOptions) flags(cmd *cobra.Command) {
 	f.IntVar(&o.Budget, "budget", engine.DefaultBudget, "number of configurations to rank")
 	f.Uint64Var(&o.Seed, "seed", 1, "random seed")
 	f.BoolVar(&o.NoMouse, "no-mouse", false, "do not capture the mouse (leaves the terminal's own selection working)")
-	f.StringVar(&o.Template, "template", cmdtmpl.Default, "benchmark command that x runs; placeholders {model} {hardware} {batch_size} {precision} {sequence_length} {output_dir}")
+	f.StringVar(&o.Template, "template", cmdtmpl.Default, "benchmark command `TEMPLATE` that x runs (rules: README Safety); placeholders {model} {hardware} {batch_size} {precision} {sequence_length} {output_dir}")
 }
 
 func newTUICmd(g *globalOptions) *cobra.Command {
@@ -32,7 +32,7 @@ func newTUICmd(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "tui",
 		Short: "Open the dashboard (the same as running perfpilot with no arguments)",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE:  func(cmd *cobra.Command, args []string) error { return o.run(cmd.Context(), g) },
 	}
 	o.flags(cmd)
@@ -46,6 +46,10 @@ func (o *tuiOptions) run(ctx context.Context, g *globalOptions) error {
 	}
 	if o.Budget <= 0 {
 		return usagef("--budget: %d is not positive (valid: 1 or more)", o.Budget)
+	}
+	// A bad template is a usage error now, not a surprise at x.
+	if _, err := cmdtmpl.Parse(o.Template); err != nil {
+		return usagef("--template: %v", err)
 	}
 	db, cat, err := g.openWithCatalog(ctx)
 	if err != nil {

@@ -13,56 +13,76 @@ import (
 	"perfpilot/cmdtmpl"
 	"perfpilot/engine"
 	"perfpilot/formats"
+	"perfpilot/safetext"
 	"perfpilot/store"
 )
 
-func init() {
-	extraCommands = append(extraCommands, newImportCmd, newBenchmarksCmd, newSessionsCmd, newExportCmd)
-}
-
 type importOptions struct {
-	Source string
-	DryRun bool
+	Source           string
+	DryRun           bool
+	AllowImplausible bool
 }
 
 func newImportCmd(g *globalOptions) *cobra.Command {
 	o := &importOptions{}
 	cmd := &cobra.Command{
-		Use:   "import FILE",
-		Short: "Import measured benchmark results (CSV or JSON); a file with any bad row is rejected whole",
+		Use:   "import [FILE]",
+		Short: "Import measured benchmark results (CSV or JSON) and --catalog additions; a file with any bad row is rejected whole",
 		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return usagef("import: want exactly one FILE, got %d arguments", len(args))
+			if len(args) > 1 {
+				return usagef("import: want one FILE, got %d arguments", len(args))
+			}
+			if len(args) == 0 && len(g.Catalogs) == 0 {
+				return usagef("import: want a results FILE, or --catalog FILE to store catalog additions")
 			}
 			return nil
 		},
-		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd.Context(), g, args[0]) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			file := ""
+			if len(args) == 1 {
+				file = args[0]
+			}
+			return o.run(cmd.Context(), g, file)
+		},
 	}
-	cmd.Flags().StringVar(&o.Source, "source", "", "source label for rows without one (default import:<file name>)")
-	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "check the file and report what would be added, writing nothing")
+	f := cmd.Flags()
+	f.StringVar(&o.Source, "source", "", "source `LABEL` for rows without one (default import:<file name>)")
+	f.BoolVar(&o.DryRun, "dry-run", false, "check the file and report what would be added, writing nothing")
+	f.BoolVar(&o.AllowImplausible, "allow-implausible", false, "keep rows that fail the plausibility checks, flagged, instead of rejecting the file")
 	return cmd
 }
 
+// run parses the whole file first, then stores the catalog additions and
+// the results: a bad file changes nothing.
 func (o *importOptions) run(ctx context.Context, g *globalOptions, file string) error {
+	if o.Source != "" {
+		if err := safetext.CheckID(o.Source); err != nil {
+			return usagef("--source: %v", err)
+		}
+	}
 	db, cat, err := g.openWithCatalog(ctx)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	f, err := os.Open(file)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	pf, err := formats.ParseResults(file, f, cat, formats.ParseOptions{Source: o.Source})
-	if err != nil {
-		return err
-	}
-	if len(pf.UnknownColumns) > 0 {
-		fmt.Fprintf(g.out, "ignored unknown columns: %s\n", strings.Join(pf.UnknownColumns, ", "))
+	var pf *formats.ParsedFile
+	if file != "" {
+		in, err := formats.OpenInput(ctx, file)
+		if err != nil {
+			return err
+		}
+		defer in.Close()
+		if pf, err = formats.ParseResults(file, in, cat, formats.ParseOptions{Source: o.Source, AllowImplausible: o.AllowImplausible}); err != nil {
+			return err
+		}
+		if len(pf.UnknownColumns) > 0 {
+			fmt.Fprintf(g.io.Out, "ignored unknown columns: %s\n", safetext.Clean(strings.Join(pf.UnknownColumns, ", ")))
+		}
 	}
 	if o.DryRun {
-		fmt.Fprintf(g.out, "%s: %d valid %s rows; nothing written (--dry-run)\n", file, len(pf.Results), pf.Format)
+		if pf != nil {
+			fmt.Fprintf(g.io.Out, "%s: %d valid %s rows; nothing written (--dry-run)\n", safetext.Clean(file), len(pf.Results), pf.Format)
+		}
 		return nil
 	}
 	if len(g.Catalogs) > 0 {
@@ -75,16 +95,29 @@ func (o *importOptions) run(ctx context.Context, g *globalOptions, file string) 
 			if err := db.SaveCatalogAdditions(ctx, strings.Join(g.Catalogs, ","), doc); err != nil {
 				return err
 			}
-			fmt.Fprintf(g.out, "stored catalog additions from %s\n", strings.Join(g.Catalogs, ", "))
+			fmt.Fprintf(g.io.Out, "stored catalog additions from %s\n", safetext.Clean(strings.Join(g.Catalogs, ", ")))
 		}
+	}
+	if pf == nil {
+		return nil
 	}
 	added, dups, err := db.InsertResults(ctx, pf.Results)
 	if err != nil {
 		return fmt.Errorf("import %s: %w", file, err)
 	}
-	fmt.Fprintf(g.out, "%s: added %d results, skipped %d exact duplicates (%d rows, %s)\n", file, added, dups, len(pf.Results), pf.Format)
-	for _, src := range sortedKeys(engine.Summarize(pf.Results).Sources) {
-		fmt.Fprintf(g.out, "  source %s: %d rows\n", src, engine.Summarize(pf.Results).Sources[src])
+	fmt.Fprintf(g.io.Out, "%s: added %d results, skipped %d exact duplicates (%d rows, %s)\n", safetext.Clean(file), added, dups, len(pf.Results), pf.Format)
+	sources := engine.Summarize(pf.Results).Sources
+	for _, src := range sortedKeys(sources) {
+		fmt.Fprintf(g.io.Out, "  source %s: %d rows\n", safetext.Clean(src), sources[src])
+	}
+	flagged := 0
+	for _, r := range pf.Results {
+		if r.Flag != "" {
+			flagged++
+		}
+	}
+	if flagged > 0 {
+		fmt.Fprintf(g.io.Out, "  %d rows kept flagged implausible (--allow-implausible)\n", flagged)
 	}
 	return nil
 }
@@ -96,7 +129,7 @@ func newBenchmarksCmd(g *globalOptions) *cobra.Command {
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List measured results with their provenance",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			db, err := g.openDB(cmd.Context())
 			if err != nil {
@@ -107,7 +140,7 @@ func newBenchmarksCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if asJSON || !g.tty {
+			if asJSON || !g.io.TTY {
 				type row struct {
 					ID int64 `json:"id"`
 					engine.Result
@@ -118,24 +151,29 @@ func newBenchmarksCmd(g *globalOptions) *cobra.Command {
 				}
 				return encodeJSON(g, out)
 			}
-			tw := tabwriter.NewWriter(g.out, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tMODEL\tHARDWARE\tBATCH\tPREC\tSEQ\tTHROUGHPUT\tLATENCY MS\tMEMORY MB\tSOURCE")
+			tw := tabwriter.NewWriter(g.io.Out, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tMODEL\tHARDWARE\tBATCH\tPREC\tSEQ\tTHROUGHPUT\tLATENCY MS\tMEMORY MB\tMEASURED\tSOURCE\tFLAG")
 			for _, r := range rs {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%d\t%s\t%s\t%s\t%s\n", r.ID, r.Model, r.Hardware, r.BatchSize, r.Precision,
-					r.SequenceLength, opt(r.Throughput), opt(r.LatencyMS), opt(r.MemoryMB), r.Source)
+				when := "–" // the source did not say
+				if !r.Timestamp.IsZero() {
+					when = r.Timestamp.UTC().Format("2006-01-02 15:04")
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, safetext.Clean(r.Model), safetext.Clean(r.Hardware),
+					r.BatchSize, safetext.Clean(string(r.Precision)), r.SequenceLength, opt(r.Throughput), opt(r.LatencyMS), opt(r.MemoryMB),
+					when, safetext.Clean(r.Source), safetext.Clean(r.Flag))
 			}
 			tw.Flush()
-			fmt.Fprintf(g.out, "%d results\n", len(rs))
+			fmt.Fprintf(g.io.Out, "%d results\n", len(rs))
 			return nil
 		},
 	}
-	list.Flags().StringVar(&source, "source", "", "only results from this source")
+	list.Flags().StringVar(&source, "source", "", "only results from this source `LABEL`")
 	list.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	var delSource string
 	del := &cobra.Command{
-		Use:   "delete --source S",
+		Use:   "delete --source LABEL",
 		Short: "Delete every result from one source",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if delSource == "" {
 				return usagef("benchmarks delete: --source is required (see `perfpilot benchmarks list`)")
@@ -149,13 +187,12 @@ func newBenchmarksCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(g.out, "deleted %d results from source %q\n", n, delSource)
+			fmt.Fprintf(g.io.Out, "deleted %d results from source %s\n", n, safetext.Quote(delSource))
 			return nil
 		},
 	}
-	del.Flags().StringVar(&delSource, "source", "", "source whose results to delete")
-	cmd.AddCommand(list, del)
-	return cmd
+	del.Flags().StringVar(&delSource, "source", "", "source `LABEL` whose results to delete")
+	return group(cmd, list, del)
 }
 
 func opt(v float64) string {
@@ -186,13 +223,13 @@ func newSessionsCmd(g *globalOptions) *cobra.Command {
 			return nil
 		}
 	}
-	list := &cobra.Command{Use: "list", Short: "List sessions", Args: cobra.NoArgs,
+	list := &cobra.Command{Use: "list", Short: "List sessions", Args: noArgs,
 		RunE: withDB(func(ctx context.Context, db *store.DB, _ []string) error {
 			ss, err := db.Sessions(ctx)
 			if err != nil {
 				return err
 			}
-			if asJSON || !g.tty {
+			if asJSON || !g.io.TTY {
 				type row struct {
 					Name     string        `json:"name"`
 					Metric   engine.Metric `json:"metric"`
@@ -208,10 +245,11 @@ func newSessionsCmd(g *globalOptions) *cobra.Command {
 				}
 				return encodeJSON(g, out)
 			}
-			tw := tabwriter.NewWriter(g.out, 0, 0, 2, ' ', 0)
+			tw := tabwriter.NewWriter(g.io.Out, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tMETRIC\tBUDGET\tROWS\tSELECTED\tUPDATED")
 			for _, s := range ss {
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\n", s.Name, s.Metric, s.Budget, s.Rows, s.Selected, s.UpdatedAt.Local().Format("2006-01-02 15:04"))
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\n", safetext.Clean(s.Name), safetext.Clean(string(s.Metric)), s.Budget, s.Rows, s.Selected,
+					s.UpdatedAt.Local().Format("2006-01-02 15:04"))
 			}
 			return tw.Flush()
 		})}
@@ -222,7 +260,7 @@ func newSessionsCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if asJSON || !g.tty {
+			if asJSON || !g.io.TTY {
 				return encodeJSON(g, struct {
 					Name     string              `json:"name"`
 					Params   store.SessionParams `json:"params"`
@@ -230,19 +268,20 @@ func newSessionsCmd(g *globalOptions) *cobra.Command {
 					Report   *engine.Report      `json:"report"`
 				}{s.Name, s.Params, s.Selected, s.Report})
 			}
-			fmt.Fprintf(g.out, "session %q: metric %s, budget %d, seed %d, saved %s\n", s.Name, s.Params.Metric, s.Params.Budget, s.Params.Seed,
+			fmt.Fprintf(g.io.Out, "session %s: metric %s, budget %d, seed %d, saved %s\n", safetext.Quote(s.Name), safetext.Clean(string(s.Params.Metric)),
+				s.Params.Budget, s.Params.Seed,
 				s.UpdatedAt.Local().Format("2006-01-02 15:04"))
 			sel := map[int]bool{}
 			for _, i := range s.Selected {
 				sel[i] = true
 			}
-			printReport(g.out, s.Report)
+			printReport(g.io.Out, s.Report)
 			if len(s.Selected) > 0 {
 				var names []string
 				for _, i := range s.Selected {
 					names = append(names, fmt.Sprint(s.Report.Recommendations[i].Rank))
 				}
-				fmt.Fprintf(g.out, "\nselected ranks: %s\n", strings.Join(names, ", "))
+				fmt.Fprintf(g.io.Out, "\nselected ranks: %s\n", strings.Join(names, ", "))
 			}
 			return nil
 		})}
@@ -252,7 +291,7 @@ func newSessionsCmd(g *globalOptions) *cobra.Command {
 			if err := db.RenameSession(ctx, args[0], args[1]); err != nil {
 				return err
 			}
-			fmt.Fprintf(g.out, "renamed %q to %q\n", args[0], args[1])
+			fmt.Fprintf(g.io.Out, "renamed %s to %s\n", safetext.Quote(args[0]), safetext.Quote(args[1]))
 			return nil
 		})}
 	del := &cobra.Command{Use: "delete NAME", Short: "Delete a session", Args: nargs(1, "delete: want NAME"),
@@ -260,11 +299,10 @@ func newSessionsCmd(g *globalOptions) *cobra.Command {
 			if err := db.DeleteSession(ctx, args[0]); err != nil {
 				return err
 			}
-			fmt.Fprintf(g.out, "deleted session %q\n", args[0])
+			fmt.Fprintf(g.io.Out, "deleted session %s\n", safetext.Quote(args[0]))
 			return nil
 		})}
-	cmd.AddCommand(list, show, rename, del)
-	return cmd
+	return group(cmd, list, show, rename, del)
 }
 
 type exportOptions struct {
@@ -277,16 +315,16 @@ func newExportCmd(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "export --session NAME --format json|csv|sh",
 		Short: "Export a session's selected rows (all rows when none are selected)",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE:  func(cmd *cobra.Command, args []string) error { return o.run(cmd.Context(), g) },
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Session, "session", "", "session name")
-	f.StringVar(&o.Format, "format", "json", "json, csv or sh (a shell script of benchmark commands)")
-	f.StringVar(&o.Output, "output", "", "file to write (atomically); stdout when empty")
+	f.StringVar(&o.Session, "session", "", "session `NAME`")
+	f.StringVar(&o.Format, "format", "json", "`FORMAT`: json, csv or sh (a shell script of benchmark commands)")
+	f.StringVar(&o.Output, "output", "", "`FILE` to write (atomically); stdout when empty")
 	f.BoolVar(&o.Force, "force", false, "overwrite --output if it exists")
-	f.StringVar(&o.Template, "template", cmdtmpl.Default, "sh: benchmark command template; placeholders {model} {hardware} {batch_size} {precision} {sequence_length} {output_dir}")
-	f.StringVar(&o.OutputDir, "output-dir", cmdtmpl.DefaultOutputDir, "sh: value of {output_dir}")
+	f.StringVar(&o.Template, "template", cmdtmpl.Default, "sh: benchmark command `TEMPLATE` (rules: README Safety); placeholders {model} {hardware} {batch_size} {precision} {sequence_length} {output_dir}")
+	f.StringVar(&o.OutputDir, "output-dir", cmdtmpl.DefaultOutputDir, "sh: `DIR` substituted for {output_dir}")
 	return cmd
 }
 
@@ -295,7 +333,12 @@ func (o *exportOptions) run(ctx context.Context, g *globalOptions) error {
 		return usagef("export: --session is required (see `perfpilot sessions list`)")
 	}
 	if o.Format != "json" && o.Format != "csv" && o.Format != "sh" {
-		return usagef("--format: unknown %q (valid: json, csv, sh)", o.Format)
+		return usagef("--format: unknown %s (valid: json, csv, sh)", safetext.Quote(o.Format))
+	}
+	if o.Format == "sh" {
+		if _, err := cmdtmpl.Parse(o.Template); err != nil {
+			return usagef("--template: %v", err)
+		}
 	}
 	db, err := g.openDB(ctx)
 	if err != nil {
@@ -328,7 +371,7 @@ func (o *exportOptions) run(ctx context.Context, g *globalOptions) error {
 		return err
 	}
 	if o.Output == "" {
-		_, err = g.out.Write(data)
+		_, err = g.io.Out.Write(data)
 		return err
 	}
 	if o.Format == "sh" {
@@ -337,11 +380,11 @@ func (o *exportOptions) run(ctx context.Context, g *globalOptions) error {
 		err = formats.WriteFileAtomic(o.Output, data, o.Force)
 	}
 	if errors.Is(err, os.ErrExist) {
-		return fmt.Errorf("%s exists: refusing to overwrite (use --force)", o.Output)
+		return fmt.Errorf("%s exists: refusing to overwrite (use --force)", safetext.Quote(o.Output))
 	}
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(g.errOut, "wrote %d rows to %s\n", len(rows), o.Output)
+	fmt.Fprintf(g.io.Err, "wrote %d rows to %s\n", len(rows), o.Output)
 	return nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -27,10 +26,6 @@ type evaluateOptions struct {
 	NoGroups bool
 }
 
-func init() {
-	extraCommands = append(extraCommands, newEvaluateCmd, newSimulateLoopCmd)
-}
-
 func newEvaluateCmd(g *globalOptions) *cobra.Command {
 	o := &evaluateOptions{}
 	cmd := &cobra.Command{
@@ -41,7 +36,7 @@ predict them from the rest, and report MAPE, median APE, share within ±10% and 
 Spearman correlation of the hardware order per (model, batch, precision), and the
 coverage of the 80% intervals — for the learned predictor and, beside it, the plain
 roofline prior.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd.Context(), g) },
 	}
 	f := cmd.Flags()
@@ -121,15 +116,13 @@ func (o *evaluateOptions) run(ctx context.Context, g *globalOptions) error {
 			}
 		}
 	}
-	if o.JSON || !g.tty {
-		enc := json.NewEncoder(g.out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(struct {
+	if o.JSON || !g.io.TTY {
+		return encodeJSON(g, struct {
 			Results []engine.EvalRow `json:"results"`
 		}{rows})
 	}
-	fmt.Fprintf(g.out, "data: %s\n", note)
-	printEval(g.out, rows)
+	fmt.Fprintf(g.io.Out, "data: %s\n", note)
+	printEval(g.io.Out, rows)
 	return nil
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"perfpilot/engine"
 	"perfpilot/formats"
+	"perfpilot/safetext"
 	"perfpilot/store"
 )
 
@@ -43,20 +44,20 @@ func newIntegrateCmd(g *globalOptions) *cobra.Command {
 		Long: `Rank unmeasured configurations by combined score =
   info-weight × expected_information_gain + decision-weight × decision_value
 and print the top --budget as the seed-compatible JSON (SPEC §4), or a table on a terminal.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd.Context(), g) },
 	}
 	f := cmd.Flags()
 	f.IntVar(&o.Budget, "budget", engine.DefaultBudget, "number of configurations to recommend")
 	f.StringVar(&o.Metric, "metric", "throughput", "metric to optimise: throughput, latency or memory")
-	f.StringVar(&o.Output, "output", "", "write the JSON report to this file (atomically)")
+	f.StringVar(&o.Output, "output", "", "write the JSON report to `FILE` (atomically)")
 	f.BoolVar(&o.Force, "force", false, "overwrite --output if it exists")
 	f.Uint64Var(&o.Seed, "seed", 1, "random seed (same data, flags and seed give the same output)")
-	f.StringVar(&o.Data, "data", "", "results file (CSV or JSON) to use instead of the database")
+	f.StringVar(&o.Data, "data", "", "results `FILE` (CSV or JSON) to use instead of the database")
 	f.BoolVar(&o.JSON, "json", false, "print JSON even on a terminal")
-	f.StringVar(&o.Save, "save", "", "save the ranking as a session with this name")
-	f.StringSliceVar(&o.Hardware, "hardware", nil, "candidate hardware ids (default: the eight backends, catalog additions and measured hardware)")
-	f.StringSliceVar(&o.Models, "model", nil, "candidate model ids (default: the built-in models, catalog additions and measured models)")
+	f.StringVar(&o.Save, "save", "", "save the ranking as a session called `NAME`")
+	f.StringSliceVar(&o.Hardware, "hardware", nil, "candidate `HARDWARE` ids (default: the eight backends, catalog additions and measured hardware)")
+	f.StringSliceVar(&o.Models, "model", nil, "candidate `MODEL` ids (default: the built-in models, catalog additions and measured models)")
 	f.IntVar(&o.MaxPerHardware, "max-per-hardware", 0, "cap the picks per hardware (0: no cap)")
 	f.BoolVar(&o.Availability, "availability-weighted", false, "weight candidates by their hardware's availability")
 	f.Float64Var(&o.InfoWeight, "info-weight", engine.DefaultInfoWeight, "weight of expected information gain in the combined score")
@@ -89,6 +90,11 @@ func (o *integrateOptions) params() (engine.RankParams, error) {
 	}
 	if o.MaxPerHardware < 0 {
 		return engine.RankParams{}, usagef("--max-per-hardware: %d is negative", o.MaxPerHardware)
+	}
+	if o.Save != "" {
+		if err := safetext.CheckID(o.Save); err != nil {
+			return engine.RankParams{}, usagef("--save: %v", err)
+		}
 	}
 	if o.Save != "" && o.Data != "" {
 		return engine.RankParams{}, usagef("--save: sessions live in the database; it cannot be combined with --data")
@@ -124,29 +130,29 @@ func (o *integrateOptions) run(ctx context.Context, g *globalOptions) error {
 	if err != nil {
 		return err
 	}
-	data = append(data, '\n')
+	data = append(safetext.CleanJSON(data), '\n')
 	if o.Save != "" {
 		sess := store.Session{Name: o.Save, Params: store.SessionParams{RankParams: params}, Report: rep}
 		if err := ds.db.SaveSession(ctx, sess); err != nil {
 			return err
 		}
-		fmt.Fprintf(g.errOut, "saved session %q (%d rows)\n", o.Save, len(rep.Recommendations))
+		fmt.Fprintf(g.io.Err, "saved session %s (%d rows)\n", safetext.Quote(o.Save), len(rep.Recommendations))
 	}
 	if o.Output != "" {
 		if err := formats.WriteFileAtomic(o.Output, data, o.Force); err != nil {
 			return err
 		}
-		fmt.Fprintf(g.errOut, "wrote %s (%d recommendations)\n", o.Output, len(rep.Recommendations))
-		if g.tty && !o.JSON {
-			printReport(g.out, rep)
+		fmt.Fprintf(g.io.Err, "wrote %s (%d recommendations)\n", safetext.Clean(o.Output), len(rep.Recommendations))
+		if g.io.TTY && !o.JSON {
+			printReport(g.io.Out, rep)
 		}
 		return nil
 	}
-	if o.JSON || !g.tty {
-		_, err = g.out.Write(data)
+	if o.JSON || !g.io.TTY {
+		_, err = g.io.Out.Write(data)
 		return err
 	}
-	printReport(g.out, rep)
+	printReport(g.io.Out, rep)
 	return nil
 }
 
@@ -161,8 +167,9 @@ func printReport(w io.Writer, rep *engine.Report) {
 		if !r.HardwareMatch {
 			match = fmt.Sprintf("≠ %+.0f%%", r.ExpectedImprovementPct)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\t%.3f\t%.3f\t%s %s\t%.3f\n", r.Rank, r.ModelName, r.Hardware, r.BatchSize, r.Precision,
-			formatInterval(iv, m), r.ExpectedInformationGain, r.DecisionValue, r.RecommendedHardware, match, r.CombinedScore)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\t%.3f\t%.3f\t%s %s\t%.3f\n", r.Rank, safetext.Clean(r.ModelName), safetext.Clean(r.Hardware),
+			r.BatchSize, safetext.Clean(string(r.Precision)), formatInterval(iv, m), r.ExpectedInformationGain, r.DecisionValue,
+			safetext.Clean(r.RecommendedHardware), match, r.CombinedScore)
 	}
 	tw.Flush()
 }
@@ -173,7 +180,7 @@ func dataLine(d engine.DataSummary) string {
 	}
 	var parts []string
 	for _, src := range sortedKeys(d.Sources) {
-		parts = append(parts, fmt.Sprintf("%d %s", d.Sources[src], src))
+		parts = append(parts, fmt.Sprintf("%d %s", d.Sources[src], safetext.Clean(src)))
 	}
 	return fmt.Sprintf("%d results: %s", d.Benchmarks, strings.Join(parts, ", "))
 }

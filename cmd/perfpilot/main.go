@@ -10,33 +10,56 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/charmbracelet/x/term"
+
+	"perfpilot/safetext"
 )
+
+// IO is where a command writes: Out for results, Err for messages and
+// errors; TTY says whether Out is a terminal (tables) or a pipe (JSON).
+type IO struct {
+	Out, Err io.Writer
+	TTY      bool
+}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, term.IsTerminal(os.Stdout.Fd())))
+	os.Exit(run(ctx, os.Args[1:], IO{Out: os.Stdout, Err: os.Stderr, TTY: term.IsTerminal(os.Stdout.Fd())}))
 }
 
-// run executes the command line and returns the exit status: 0 success,
-// 1 failure, 2 bad usage. tty says whether out is a terminal (tables) or
-// a pipe (JSON).
-func run(ctx context.Context, args []string, out, errOut io.Writer, tty bool) int {
-	root := newRootCmd(out, errOut, tty)
+// Exit statuses: the contract in README "Safety".
+const (
+	exitOK      = 0
+	exitFailure = 1 // the command ran and failed
+	exitUsage   = 2 // the command line was wrong: nothing was done
+)
+
+// run executes the command line and returns the exit status.
+func run(ctx context.Context, args []string, io IO) int {
+	root, started := newRootCmd(io)
 	root.SetArgs(args)
-	root.SetOut(out)
-	root.SetErr(errOut)
+	root.SetOut(io.Out)
+	root.SetErr(io.Err)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
-		return 0
+		return exitOK
 	}
-	fmt.Fprintln(errOut, "perfpilot:", err)
+	// Errors can quote data (ids, file contents): never let them drive
+	// the terminal.
+	lines := strings.Split(err.Error(), "\n")
+	for i, l := range lines {
+		lines[i] = safetext.Clean(l)
+	}
+	fmt.Fprintln(io.Err, "perfpilot:", strings.Join(lines, "\n"))
 	var ue *usageError
-	if errors.As(err, &ue) {
-		return 2
+	// Anything cobra refuses before a command starts (unknown command or
+	// flag, missing required flag, extra argument) is a usage error too.
+	if errors.As(err, &ue) || !*started {
+		return exitUsage
 	}
-	return 1
+	return exitFailure
 }

@@ -18,7 +18,7 @@ import (
 func cli(t *testing.T, db string, args ...string) (string, string, int) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	code := run(context.Background(), append([]string{"--db", db}, args...), &out, &errOut, false)
+	code := run(context.Background(), append([]string{"--db", db}, args...), IO{Out: &out, Err: &errOut})
 	return out.String(), errOut.String(), code
 }
 

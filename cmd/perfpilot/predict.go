@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"text/tabwriter"
@@ -10,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"perfpilot/engine"
+	"perfpilot/safetext"
 )
 
 type predictOptions struct {
@@ -25,17 +25,17 @@ func newPredictCmd(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "predict",
 		Short: "Predict throughput, latency and memory of one configuration with 80% intervals",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE:  func(cmd *cobra.Command, args []string) error { return o.run(cmd.Context(), g) },
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Model, "model", "", "model id (see `perfpilot catalog models`)")
-	f.StringVar(&o.Hardware, "hardware", "", "hardware id (see `perfpilot catalog hardware`)")
+	f.StringVar(&o.Model, "model", "", "`MODEL` id (see perfpilot catalog models)")
+	f.StringVar(&o.Hardware, "hardware", "", "`HARDWARE` id (see perfpilot catalog hardware)")
 	f.IntVar(&o.BatchSize, "batch-size", 1, "batch size")
 	f.StringVar(&o.Precision, "precision", "fp32", "precision: fp32, fp16, bf16, int8 or int4")
 	f.IntVar(&o.SequenceLength, "sequence-length", 0, "sequence length in tokens (default: the model's)")
 	f.Uint64Var(&o.Seed, "seed", 1, "random seed")
-	f.StringVar(&o.Data, "data", "", "results file to use instead of the database")
+	f.StringVar(&o.Data, "data", "", "results `FILE` to use instead of the database")
 	f.BoolVar(&o.JSON, "json", false, "print JSON")
 	cmd.MarkFlagRequired("model")
 	cmd.MarkFlagRequired("hardware")
@@ -84,16 +84,14 @@ func (o *predictOptions) run(ctx context.Context, g *globalOptions) error {
 	}
 	out := predictJSON{Config: pr.Config, ModelType: pr.ModelType, Feasible: pr.Feasible, Reason: pr.Reason,
 		Predicted: pr.Intervals(), Roofline: pr.Roofline, Sources: pr.Sources}
-	if o.JSON || !g.tty {
-		enc := json.NewEncoder(g.out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+	if o.JSON || !g.io.TTY {
+		return encodeJSON(g, out)
 	}
-	fmt.Fprintf(g.out, "%s\n", pr.Config)
+	fmt.Fprintf(g.io.Out, "%s\n", safetext.Clean(pr.Config.String()))
 	if !pr.Feasible {
-		fmt.Fprintf(g.out, "INFEASIBLE: %s\n", pr.Reason)
+		fmt.Fprintf(g.io.Out, "INFEASIBLE: %s\n", safetext.Clean(pr.Reason))
 	}
-	tw := tabwriter.NewWriter(g.out, 0, 0, 2, ' ', 0)
+	tw := tabwriter.NewWriter(g.io.Out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "METRIC\tVALUE\t80% INTERVAL\tUNIT\tKIND")
 	for _, m := range engine.Metrics {
 		iv := out.Predicted.Get(m)
@@ -105,10 +103,10 @@ func (o *predictOptions) run(ctx context.Context, g *globalOptions) error {
 	}
 	tw.Flush()
 	rf := pr.Roofline
-	fmt.Fprintf(g.out, "\nroofline prior: %.3g ms (compute %.3g ms, memory %.3g ms, overhead %.3g ms), %.4g GFLOP/item, %.0f MB\n",
+	fmt.Fprintf(g.io.Out, "\nroofline prior: %.3g ms (compute %.3g ms, memory %.3g ms, overhead %.3g ms), %.4g GFLOP/item, %.0f MB\n",
 		rf.LatencyMS, rf.ComputeMS, rf.MemoryMS, rf.OverheadMS, rf.GFLOPs, rf.MemoryMB)
 	if len(pr.Sources) > 0 {
-		fmt.Fprintf(g.out, "measured by: %v\n", pr.Sources)
+		fmt.Fprintf(g.io.Out, "measured by: %s\n", safetext.Clean(fmt.Sprint(pr.Sources)))
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"perfpilot/engine"
+	"perfpilot/safetext"
 )
 
 type recommendOptions struct {
@@ -29,11 +29,11 @@ func newRecommendCmd(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "recommend-hardware",
 		Short: "Rank hardware for a model with a score breakdown and alternatives",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE:  func(cmd *cobra.Command, args []string) error { return o.run(cmd.Context(), g) },
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Model, "model", "", "model id")
+	f.StringVar(&o.Model, "model", "", "`MODEL` id (see perfpilot catalog models)")
 	f.IntVar(&o.BatchSize, "batch-size", 1, "batch size")
 	f.StringVar(&o.Precision, "precision", "fp32", "precision: fp32, fp16, bf16, int8 or int4")
 	f.IntVar(&o.Sequence, "sequence-length", 0, "sequence length (default: the model's)")
@@ -41,9 +41,9 @@ func newRecommendCmd(g *globalOptions) *cobra.Command {
 	f.Float64Var(&o.MaxPower, "max-power", 0, "only hardware with TDP at most this many watts")
 	f.Float64Var(&o.MinMemory, "min-memory", 0, "only hardware with at least this many GB of memory")
 	f.Float64Var(&o.MaxDeployment, "max-deployment", 0, "only hardware with deployment complexity at most this (0..1)")
-	f.StringSliceVar(&o.Hardware, "hardware", nil, "hardware to rank (default: the eight backends, catalog additions and measured hardware)")
+	f.StringSliceVar(&o.Hardware, "hardware", nil, "`HARDWARE` ids to rank (default: the eight backends, catalog additions and measured hardware)")
 	f.Uint64Var(&o.Seed, "seed", 1, "random seed")
-	f.StringVar(&o.Data, "data", "", "results file to use instead of the database")
+	f.StringVar(&o.Data, "data", "", "results `FILE` to use instead of the database")
 	f.BoolVar(&o.JSON, "json", false, "print JSON")
 	cmd.MarkFlagRequired("model")
 	return cmd
@@ -61,8 +61,20 @@ func (o *recommendOptions) run(ctx context.Context, g *globalOptions) error {
 	if o.BatchSize <= 0 {
 		return usagef("--batch-size: %d is not positive", o.BatchSize)
 	}
-	if o.MaxPower < 0 || o.MinMemory < 0 || o.MaxDeployment < 0 || o.MaxDeployment > 1 {
-		return usagef("--max-power, --min-memory must be non-negative and --max-deployment in 0..1")
+	if o.Sequence < 0 {
+		return usagef("--sequence-length: %d is negative", o.Sequence)
+	}
+	cons := engine.Constraints{MaxPowerW: o.MaxPower, MinMemoryGB: o.MinMemory, MaxDeployment: o.MaxDeployment}
+	for _, f := range []struct {
+		flag string
+		v    float64
+	}{{"--max-power", o.MaxPower}, {"--min-memory", o.MinMemory}, {"--max-deployment", o.MaxDeployment}} {
+		if err := engine.CheckNonNegative(f.v); err != nil {
+			return usagef("%s: %v", f.flag, err)
+		}
+	}
+	if o.MaxDeployment > 1 {
+		return usagef("--max-deployment: %v is outside 0..1", o.MaxDeployment)
 	}
 	ds, err := g.load(ctx, o.Data)
 	if err != nil {
@@ -79,11 +91,10 @@ func (o *recommendOptions) run(ctx context.Context, g *globalOptions) error {
 	if err != nil {
 		return err
 	}
-	rec := engine.Recommender{Weights: engine.DefaultScoreWeights,
-		Constraints: engine.Constraints{MaxPowerW: o.MaxPower, MinMemoryGB: o.MinMemory, MaxDeployment: o.MaxDeployment}}
+	rec := engine.Recommender{Weights: engine.DefaultScoreWeights, Constraints: cons}
 	hr, err := p.RecommendHardware(ctx, engine.Config{Model: o.Model, BatchSize: o.BatchSize, Precision: prec, SequenceLength: o.Sequence}, metric, o.Hardware, rec)
 	var none *engine.NoHardwareError
-	if errors.As(err, &none) && (o.JSON || !g.tty) {
+	if errors.As(err, &none) && (o.JSON || !g.io.TTY) {
 		// Still print the ranking so scripts see why each was excluded.
 		printRankingJSON(g, hr)
 		return err
@@ -91,7 +102,7 @@ func (o *recommendOptions) run(ctx context.Context, g *globalOptions) error {
 	if err != nil {
 		return err
 	}
-	if o.JSON || !g.tty {
+	if o.JSON || !g.io.TTY {
 		return printRankingJSON(g, hr)
 	}
 	printRanking(g, hr)
@@ -99,39 +110,37 @@ func (o *recommendOptions) run(ctx context.Context, g *globalOptions) error {
 }
 
 func printRankingJSON(g *globalOptions, hr *engine.HardwareRanking) error {
-	enc := json.NewEncoder(g.out)
-	enc.SetIndent("", "  ")
-	return enc.Encode(hr)
+	return encodeJSON(g, hr)
 }
 
 func printRanking(g *globalOptions, hr *engine.HardwareRanking) {
 	m := hr.Metric
-	fmt.Fprintf(g.out, "%s, batch %d, %s, seq %d — optimising %s\n", hr.Model, hr.BatchSize, hr.Precision, hr.SequenceLength, m)
-	fmt.Fprintf(g.out, "recommended: %s", hr.RecommendedHardware)
+	fmt.Fprintf(g.io.Out, "%s, batch %d, %s, seq %d — optimising %s\n", safetext.Clean(hr.Model), hr.BatchSize, hr.Precision, hr.SequenceLength, m)
+	fmt.Fprintf(g.io.Out, "recommended: %s", safetext.Clean(hr.RecommendedHardware))
 	if len(hr.Alternatives) > 0 {
 		var alts []string
 		for _, a := range hr.Alternatives {
-			alts = append(alts, fmt.Sprintf("%s (%.3f)", a.Hardware, a.Score))
+			alts = append(alts, fmt.Sprintf("%s (%.3f)", safetext.Clean(a.Hardware), a.Score))
 		}
-		fmt.Fprintf(g.out, "; alternatives: %s", strings.Join(alts, ", "))
+		fmt.Fprintf(g.io.Out, "; alternatives: %s", strings.Join(alts, ", "))
 	}
-	fmt.Fprint(g.out, "\n\n")
-	tw := tabwriter.NewWriter(g.out, 0, 0, 2, ' ', 0)
+	fmt.Fprint(g.io.Out, "\n\n")
+	tw := tabwriter.NewWriter(g.io.Out, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "HARDWARE\tSCORE\t%s (80%%)\tPERF\tPOWER\tHEADROOM\tAVAIL\tDEPLOY\tNOTE\n", strings.ToUpper(string(m)))
 	for _, s := range hr.Ranking {
 		iv := s.Predicted.Get(m)
 		if !s.Eligible {
-			fmt.Fprintf(tw, "%s\t-\t%s\t\t\t\t\t\t%s\n", s.Hardware, formatInterval(iv, m), s.Reason)
+			fmt.Fprintf(tw, "%s\t-\t%s\t\t\t\t\t\t%s\n", safetext.Clean(s.Hardware), formatInterval(iv, m), safetext.Clean(s.Reason))
 			continue
 		}
 		parts := make([]string, len(s.Breakdown))
 		for i, c := range s.Breakdown {
 			parts[i] = fmt.Sprintf("%.2f", c.Value)
 		}
-		fmt.Fprintf(tw, "%s\t%.3f\t%s\t%s\t\n", s.Hardware, s.Score, formatInterval(iv, m), strings.Join(parts, "\t"))
+		fmt.Fprintf(tw, "%s\t%.3f\t%s\t%s\t\n", safetext.Clean(s.Hardware), s.Score, formatInterval(iv, m), strings.Join(parts, "\t"))
 	}
 	tw.Flush()
 	w := engine.DefaultScoreWeights
-	fmt.Fprintf(g.out, "\nscore = (%.2g×perf + %.2g×power + %.2g×headroom + %.2g×availability + %.2g×deployment) / %.2g\n",
+	fmt.Fprintf(g.io.Out, "\nscore = (%.2g×perf + %.2g×power + %.2g×headroom + %.2g×availability + %.2g×deployment) / %.2g\n",
 		w.Performance, w.Power, w.Headroom, w.Availability, w.Deployment, w.Performance+w.Power+w.Headroom+w.Availability+w.Deployment)
 }

@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -14,6 +12,7 @@ import (
 
 	"perfpilot/engine"
 	"perfpilot/formats"
+	"perfpilot/safetext"
 	"perfpilot/store"
 )
 
@@ -28,16 +27,19 @@ func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(f
 type globalOptions struct {
 	DB       string
 	Catalogs []string
-	out      io.Writer
-	errOut   io.Writer
+	// ReadOnly opens the database read-only; it is also chosen by itself
+	// when the database or its directory cannot be written.
+	ReadOnly bool
+	io       IO
 	// now is the report clock; SOURCE_DATE_EPOCH pins it for reproducible output.
 	now func() time.Time
-	// tty says whether out is a terminal (tables) or a pipe (JSON).
-	tty bool
 }
 
-func newRootCmd(out, errOut io.Writer, tty bool) *cobra.Command {
-	g := &globalOptions{out: out, errOut: errOut, now: clock(), tty: tty}
+// newRootCmd builds the command tree. started reports whether a command's
+// own code began (cobra validated the arguments and flags by then).
+func newRootCmd(io IO) (*cobra.Command, *bool) {
+	g := &globalOptions{io: io, now: clock()}
+	started := new(bool)
 	var tuiOpts tuiOptions
 	root := &cobra.Command{
 		Use:   "perfpilot",
@@ -50,7 +52,7 @@ with alternatives, and flags configurations on the wrong hardware.
 Run with no arguments to open the dashboard.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Args:          cobra.NoArgs,
+		Args:          noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return tuiOpts.run(cmd.Context(), g)
 		},
@@ -59,24 +61,69 @@ Run with no arguments to open the dashboard.`,
 		return usagef("%v (see %s --help)", err, cmd.CommandPath())
 	})
 	pf := root.PersistentFlags()
-	pf.StringVar(&g.DB, "db", "", "SQLite database (default $PERFPILOT_DB, else $XDG_DATA_HOME/perfpilot/perfpilot.db)")
-	pf.StringArrayVar(&g.Catalogs, "catalog", nil, "catalog JSON file adding or replacing hardware and models (repeatable)")
+	pf.StringVar(&g.DB, "db", "", "SQLite database `FILE` (default $PERFPILOT_DB, else $XDG_DATA_HOME/perfpilot/perfpilot.db)")
+	pf.StringArrayVar(&g.Catalogs, "catalog", nil, "catalog JSON `FILE` adding or replacing hardware and models (repeatable)")
+	pf.BoolVar(&g.ReadOnly, "read-only", false, "open the database read-only (chosen by itself when it cannot be written)")
 	tuiOpts.flags(root)
+	// Every command, in one list.
 	root.AddCommand(
 		newIntegrateCmd(g),
 		newPredictCmd(g),
 		newRecommendCmd(g),
 		newCatalogCmd(g),
 		newTUICmd(g),
+		newImportCmd(g),
+		newBenchmarksCmd(g),
+		newSessionsCmd(g),
+		newExportCmd(g),
+		newRunCmd(g),
+		newEvaluateCmd(g),
+		newSimulateLoopCmd(g),
 	)
-	for _, extra := range extraCommands {
-		root.AddCommand(extra(g))
-	}
-	return root
+	markStart(root, started)
+	return root, started
 }
 
-// extraCommands lets command files register themselves.
-var extraCommands []func(*globalOptions) *cobra.Command
+// markStart wraps every command's RunE to record that cobra accepted the
+// command line (arguments, flags, required flags) and the command began.
+func markStart(cmd *cobra.Command, started *bool) {
+	if run := cmd.RunE; run != nil {
+		cmd.RunE = func(c *cobra.Command, args []string) error {
+			*started = true
+			return run(c, args)
+		}
+	}
+	for _, sub := range cmd.Commands() {
+		markStart(sub, started)
+	}
+}
+
+// noArgs refuses positional arguments with a usage error naming them.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usagef("%s: unexpected argument %s (see %s --help)", cmd.CommandPath(), safetext.Quote(args[0]), cmd.CommandPath())
+	}
+	return nil
+}
+
+// group makes cmd a parent of subcommands: run alone, or with an unknown
+// subcommand, it is a usage error naming the valid ones (cobra would print
+// help and exit 0).
+func group(cmd *cobra.Command, subs ...*cobra.Command) *cobra.Command {
+	cmd.AddCommand(subs...)
+	names := make([]string, len(subs))
+	for i, s := range subs {
+		names[i] = s.Name()
+	}
+	cmd.Args = cobra.ArbitraryArgs
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return usagef("%s: missing subcommand (valid: %s)", cmd.CommandPath(), strings.Join(names, ", "))
+		}
+		return usagef("%s: unknown subcommand %s (valid: %s)", cmd.CommandPath(), safetext.Quote(args[0]), strings.Join(names, ", "))
+	}
+	return cmd
+}
 
 func clock() func() time.Time {
 	if s := os.Getenv("SOURCE_DATE_EPOCH"); s != "" {
@@ -108,11 +155,16 @@ func (g *globalOptions) catalog(ctx context.Context, db *store.DB) (*engine.Cata
 	return cat, nil
 }
 
-// openDB opens the database at --db / $PERFPILOT_DB / the default path.
+// openDB opens the database at --db / $PERFPILOT_DB / the default path:
+// read-only with --read-only or when it cannot be written (then a command
+// that writes fails with store.ErrReadOnly).
 func (g *globalOptions) openDB(ctx context.Context) (*store.DB, error) {
 	path, err := store.ResolvePath(g.DB)
 	if err != nil {
 		return nil, err
+	}
+	if g.ReadOnly || !writable(path) {
+		return store.Open(ctx, path, store.ReadOnly())
 	}
 	return store.Open(ctx, path, store.WithSeed(demoSeed))
 }
@@ -220,10 +272,4 @@ func checkHardware(cat *engine.Catalog, ids ...string) error {
 		}
 	}
 	return nil
-}
-
-// isUsage reports whether err came from bad flags.
-func isUsage(err error) bool {
-	var ue *usageError
-	return errors.As(err, &ue)
 }

@@ -18,12 +18,9 @@ import (
 	"perfpilot/cmdtmpl"
 	"perfpilot/engine"
 	"perfpilot/runner"
+	"perfpilot/safetext"
 	"perfpilot/store"
 )
-
-func init() {
-	extraCommands = append(extraCommands, newRunCmd)
-}
 
 // runTopN is how many recomputed recommendations `run` prints.
 const runTopN = 5
@@ -73,7 +70,7 @@ too unless --retry-failed. Ctrl+C stops the running commands (SIGTERM, then SIGK
 
 Try it on this machine with the CPU matrix benchmark in examples/matbench:
   perfpilot run --session demo --template 'go run ./examples/matbench --model {model} --hardware {hardware} --batch-size {batch_size} --precision {precision} --output-dir {output_dir}'`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.resume = resumeCommand(cmd)
 			return o.run(cmd.Context(), g)
@@ -158,14 +155,14 @@ func (o *runOptions) run(ctx context.Context, g *globalOptions) error {
 	if o.DryRun {
 		return o.printDryRun(g, plan)
 	}
-	asJSON := o.JSON || !g.tty
-	o.printPlan(g.errOut, plan)
+	asJSON := o.JSON || !g.io.TTY
+	o.printPlan(g.io.Err, plan)
 
-	bar := newRunBar(g.errOut, plan.ToRun())
+	bar := newRunBar(g.io.Err, plan.ToRun())
 	sum, runErr := runner.Execute(ctx, opts, plan, bar.event)
 	bar.finish(sum)
 	if errors.Is(runErr, runner.ErrInterrupted) {
-		fmt.Fprintf(g.errOut, "interrupted: %d measured and kept, %d failed, %d not finished.\nresume with:\n  %s\n",
+		fmt.Fprintf(g.io.Err, "interrupted: %d measured and kept, %d failed, %d not finished.\nresume with:\n  %s\n",
 			sum.Count(runner.StatusMeasured), sum.Count(runner.StatusFailed),
 			sum.Count(runner.StatusPending)+sum.Count(runner.StatusInterrupted), o.resume)
 		return errors.New("run interrupted")
@@ -183,7 +180,7 @@ func (o *runOptions) run(ctx context.Context, g *globalOptions) error {
 			return err
 		}
 	} else {
-		printRunReview(g.out, sum, review)
+		printRunReview(g.io.Out, sum, review)
 	}
 	if failed := sum.Count(runner.StatusFailed); failed > 0 {
 		return fmt.Errorf("%d of %d configurations failed (logs in %s); fix them and rerun with --retry-failed", failed, sum.Progress.Total, sum.LogDir)
@@ -217,7 +214,7 @@ func (o *runOptions) printPlan(w io.Writer, p *runner.Plan) {
 			failedBefore++
 		}
 	}
-	fmt.Fprintf(w, "session %q: %d configurations from %s; %d to run", p.Session.Name, len(p.Jobs), rows, p.ToRun())
+	fmt.Fprintf(w, "session %s: %d configurations from %s; %d to run", safetext.Quote(p.Session.Name), len(p.Jobs), rows, p.ToRun())
 	if skipped > 0 {
 		fmt.Fprintf(w, ", %d already measured", skipped)
 	}
@@ -247,11 +244,11 @@ func (o *runOptions) printDryRun(g *globalOptions, p *runner.Plan) error {
 	for _, j := range p.Jobs {
 		switch j.Status {
 		case runner.StatusSkipped:
-			fmt.Fprintf(g.out, "# already measured: %s\n", j.Command())
+			fmt.Fprintf(g.io.Out, "# already measured: %s\n", safetext.Clean(j.Command()))
 		case runner.StatusSkipFailed:
-			fmt.Fprintf(g.out, "# failed before (--retry-failed to run): %s\n", j.Command())
+			fmt.Fprintf(g.io.Out, "# failed before (--retry-failed to run): %s\n", safetext.Clean(j.Command()))
 		default:
-			fmt.Fprintln(g.out, j.Command())
+			fmt.Fprintln(g.io.Out, safetext.Clean(j.Command()))
 		}
 	}
 	return nil
@@ -303,7 +300,7 @@ func newRunBar(w io.Writer, total int) *runBar {
 }
 
 func runCfg(c engine.Config) string {
-	return fmt.Sprintf("%s on %s, batch %d, %s", c.Model, c.Hardware, c.BatchSize, c.Precision)
+	return safetext.Clean(fmt.Sprintf("%s on %s, batch %d, %s", c.Model, c.Hardware, c.BatchSize, c.Precision))
 }
 
 func (b *runBar) event(e runner.Event) {
@@ -323,7 +320,7 @@ func (b *runBar) event(e runner.Event) {
 		line = fmt.Sprintf("measured %s in %s: %s", cfg, e.Job.Duration.Round(100*time.Millisecond), metricsText(e.Job.Metrics))
 	case runner.EventFailed:
 		delete(b.current, cfg)
-		line = fmt.Sprintf("FAILED   %s: %s (exit %d, log: %s)", cfg, e.Job.Reason, e.Job.ExitCode, e.Job.LogPath)
+		line = fmt.Sprintf("FAILED   %s: %s (exit %d, log: %s)", cfg, safetext.Clean(e.Job.Reason), e.Job.ExitCode, e.Job.LogPath)
 	case runner.EventInterrupted:
 		delete(b.current, cfg)
 		line = fmt.Sprintf("stopped  %s (log: %s)", cfg, e.Job.LogPath)
@@ -453,7 +450,7 @@ func runJSON(sum *runner.Summary, rv *runner.Review) runOutput {
 
 func printRunReview(w io.Writer, sum *runner.Summary, rv *runner.Review) {
 	if len(rv.Comparisons) > 0 {
-		fmt.Fprintf(w, "Predicted (80%% interval, from session %q) vs measured\n\n", sum.Session)
+		fmt.Fprintf(w, "Predicted (80%% interval, from session %s) vs measured\n\n", safetext.Quote(sum.Session))
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "#\tMODEL\tHARDWARE\tBATCH\tPREC\tMETRIC\tPREDICTED (80%)\tMEASURED\tERROR\tIN 80%")
 		in := 0
@@ -466,7 +463,7 @@ func printRunReview(w io.Writer, sum *runner.Summary, rv *runner.Review) {
 			if c.Status == runner.StatusSkipped {
 				note = " (earlier run)"
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\t%s\t%s %s%s\t%+.1f%%\t%s\n", c.Row+1, c.Config.Model, c.Config.Hardware, c.Config.BatchSize,
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\t%s\t%s %s%s\t%+.1f%%\t%s\n", c.Row+1, safetext.Clean(c.Config.Model), safetext.Clean(c.Config.Hardware), c.Config.BatchSize,
 				c.Config.Precision, c.Metric, formatInterval(c.Predicted, c.Metric), num(c.Measured), c.Metric.Unit(), note, c.ErrorPct, inside)
 		}
 		tw.Flush()
@@ -487,7 +484,7 @@ func printRunReview(w io.Writer, sum *runner.Summary, rv *runner.Review) {
 			if j.Status == runner.StatusSkipFailed {
 				reason += " (earlier run; --retry-failed)"
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\n", j.Row+1, runCfg(j.Config), reason, j.ExitCode, j.LogPath)
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\n", j.Row+1, runCfg(j.Config), safetext.Clean(reason), j.ExitCode, safetext.Clean(j.LogPath))
 		}
 		tw.Flush()
 	}

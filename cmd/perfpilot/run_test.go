@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -21,7 +22,7 @@ func runTestGlobals(t *testing.T) (*globalOptions, *bytes.Buffer, *bytes.Buffer)
 	t.Helper()
 	var out, errOut bytes.Buffer
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	g := &globalOptions{DB: filepath.Join(t.TempDir(), "perfpilot.db"), out: &out, errOut: &errOut, now: func() time.Time { return now }}
+	g := &globalOptions{DB: filepath.Join(t.TempDir(), "perfpilot.db"), io: IO{Out: &out, Err: &errOut}, now: func() time.Time { return now }}
 	return g, &out, &errOut
 }
 
@@ -101,7 +102,7 @@ echo '{"throughput": 12.5, "latency_ms": 80, "memory_mb": 300}'
 	// Fixed and retried: everything measured, exit 0, table on a terminal.
 	os.Remove(failFile)
 	out.Reset()
-	g.tty = true
+	g.io.TTY = true
 	o.RetryFailed = true
 	if err := o.run(ctx, g); err != nil {
 		t.Fatalf("retry: %v", err)
@@ -123,7 +124,8 @@ func TestRunCommandUsage(t *testing.T) {
 		{Session: "s", Template: "bench {model} | tee", Parallel: 1, Grace: time.Second},
 		{Session: "nope", Template: "x", Parallel: 1, Grace: time.Second},
 	} {
-		if err := o.run(ctx, g); !isUsage(err) {
+		var ue *usageError
+		if err := o.run(ctx, g); !errors.As(err, &ue) {
 			t.Errorf("%+v: %v, want a usage error", o, err)
 		}
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -12,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"perfpilot/engine"
+	"perfpilot/safetext"
 )
 
 type simLoopOptions struct {
@@ -37,7 +37,7 @@ func newSimulateLoopCmd(g *globalOptions) *cobra.Command {
 held-back true values, retrain, and report the median APE on the unrevealed rest after
 every round, plus how many measurements each strategy needed to reach --target.
 Without --data the truth is the simulated world over the default space.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd.Context(), g) },
 	}
 	f := cmd.Flags()
@@ -58,11 +58,14 @@ Without --data the truth is the simulated world over the default space.`,
 func (o *simLoopOptions) run(ctx context.Context, g *globalOptions) error {
 	for _, s := range o.Strategies {
 		if !slices.Contains(engine.LoopStrategies, s) {
-			return usagef("--strategy: unknown %q (valid: active, random, uncertainty)", s)
+			return usagef("--strategy: unknown %s (valid: active, random, uncertainty)", safetext.Quote(s))
 		}
 	}
 	if o.Rounds <= 0 || o.Batch <= 0 || o.Initial <= 0 || o.Seeds <= 0 {
 		return usagef("--rounds, --batch, --initial and --seeds must be positive")
+	}
+	if err := engine.CheckNonNegative(o.Target); err != nil || o.Target == 0 {
+		return usagef("--target: %v is not a positive percentage", o.Target)
 	}
 	metric, err := parseMetric(o.Metric)
 	if err != nil {
@@ -95,13 +98,11 @@ func (o *simLoopOptions) run(ctx context.Context, g *globalOptions) error {
 	if err != nil {
 		return err
 	}
-	if o.JSON || !g.tty {
-		enc := json.NewEncoder(g.out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
+	if o.JSON || !g.io.TTY {
+		return encodeJSON(g, rep)
 	}
-	fmt.Fprintf(g.out, "truth: %s; pool %d configurations; %d seeds\n\n", note, rep.Pool, len(seeds))
-	printLoop(g.out, rep)
+	fmt.Fprintf(g.io.Out, "truth: %s; pool %d configurations; %d seeds\n\n", note, rep.Pool, len(seeds))
+	printLoop(g.io.Out, rep)
 	return nil
 }
 
