@@ -2,25 +2,35 @@ package engine
 
 import (
 	"context"
+	"encoding/binary"
 	"math"
+	"sort"
 
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/mat"
 )
 
 // selector scores candidates by how much measuring each would reduce the
 // total predictive variance over all candidates, and conditions on each pick
-// so a batch does not repeat itself. With posterior covariance Σ, candidate
-// features φ_j, v_j = Σφ_j and A = Σ_j φ_jφ_jᵀ, measuring j removes
-// R_j = v_jᵀ A v_j / (σ² + φ_jᵀ v_j) of variance; a pick updates every v_j
-// by a rank-one step, O(D) per candidate.
+// so a batch does not repeat itself. With posterior covariance Σ (extended
+// with the prior of every random-effect level the candidates touch, so the
+// first measurement on an unmeasured device informs all its
+// configurations), candidate features φ_j and A = Σ_k φ_kφ_kᵀ, measuring j
+// removes R_j = φ_jᵀ M φ_j / (σ_j² + φ_jᵀΣφ_j) of variance, M = ΣAΣ.
+// A pick is a rank-one update of Σ and rank-two of M; every candidate's two
+// quadratic forms follow in O(d), so the selector holds one N×d matrix
+// (the candidates' dense features) and a few vectors.
 type selector struct {
-	rows   []int      // batch rows of the candidates
-	phi    *mat.Dense // batch design (all rows)
-	V      *mat.Dense // Σφ_j per batch row, updated in place
-	W      *mat.Dense // A v_j per candidate
-	A      *mat.Dense
-	vars   []float64 // epistemic variance per candidate
-	noise2 float64
+	rows   []int // batch rows of the candidates
+	model  *blr
+	d      *design
+	phi    []float64 // N × dd dense block of the candidates
+	P      int
+	sigma  []float64 // P×P current Σ
+	M      []float64 // P×P current ΣAΣ
+	s, q   []float64 // φᵀΣφ and φᵀMφ per candidate
+	noise2 []float64
 	picked []bool
 	r0max  float64
 }
@@ -29,54 +39,187 @@ type selector struct {
 // with the metric's model kept.
 func newSelector(ctx context.Context, b *Batch, rows []int) (*selector, error) {
 	n := len(rows)
-	s := &selector{rows: rows, phi: b.phi, V: b.V, noise2: b.model.hp.noise * b.model.hp.noise,
-		picked: make([]bool, n), vars: make([]float64, n)}
+	s := &selector{rows: rows, model: b.model, picked: make([]bool, n), noise2: make([]float64, n)}
 	if n == 0 {
 		return s, nil
 	}
-	_, d := b.phi.Dims()
-	// A = Σ_j φ_jφ_jᵀ over candidates, and the candidates' V rows, gathered
-	// in chunks.
-	const chunk = 2048
-	sym := mat.NewSymDense(d, nil)
-	buf := mat.NewDense(min(chunk, n), d, nil)
-	vc := mat.NewDense(n, d, nil)
-	for lo := 0; lo < n; lo += chunk {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		hi := min(lo+chunk, n)
-		part := buf.Slice(0, hi-lo, 0, d).(*mat.Dense)
-		for i := lo; i < hi; i++ {
-			copy(part.RawRowView(i-lo), b.phi.RawRowView(rows[i]))
-			copy(vc.RawRowView(i), b.V.RawRowView(rows[i]))
-		}
-		sym.SymRankK(sym, 1, part.T())
+	m := b.model
+	dd := m.dd()
+	// Columns: the model's, then every level the candidates touch that
+	// training never saw (prior only, uncorrelated).
+	colOf := make(map[levelKey]int, len(m.lev))
+	for k, c := range m.lev {
+		colOf[k] = c
 	}
-	s.V = vc
-	s.A = mat.DenseCopyOf(sym)
-	s.W = mat.NewDense(n, d, nil)
-	s.W.Mul(s.V, s.A)
-	for i, r := range rows {
-		s.vars[i] = b.vars[r]
+	var newGroups []int
+	raw := make([]float64, n*nRaw)
+	lev := make([]levels, n)
+	for j, r := range rows {
+		copy(raw[j*nRaw:], b.raw.RawRowView(r))
+		lev[j] = b.lev[r]
+		s.noise2[j] = b.noise2[r]
+		for g := 0; g < nGroups; g++ {
+			if key := lev[j].key[g]; key != "" {
+				if _, ok := colOf[levelKey{g, key}]; !ok {
+					colOf[levelKey{g, key}] = m.dim() + len(newGroups)
+					newGroups = append(newGroups, g)
+				}
+			}
+		}
 	}
-	for i := 0; i < n; i++ {
-		s.r0max = math.Max(s.r0max, s.reduction(i))
+	P := m.dim() + len(newGroups)
+	s.P = P
+	s.d = m.newDesign(raw, lev, colOf, false)
+	s.phi = make([]float64, n*dd)
+	if err := parallelChunks(ctx, n, func(_, _, lo, hi int) {
+		idx := make([]int, hi-lo)
+		for j := range idx {
+			idx[j] = lo + j
+		}
+		m.denseBlock(s.phi[lo*dd:hi*dd], s.d, idx, m.hp.ell)
+	}); err != nil {
+		return nil, err
+	}
+	s.sigma = make([]float64, P*P)
+	Pm := m.dim()
+	for i := 0; i < Pm; i++ {
+		copy(s.sigma[i*P:i*P+Pm], m.cov[i*Pm:(i+1)*Pm])
+	}
+	for i, g := range newGroups {
+		c := Pm + i
+		s.sigma[c*P+c] = m.hp.re[g]
+	}
+	A, err := s.gramA(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// M = Σ A Σ.
+	tmp := make([]float64, P*P)
+	gen := func(x []float64) blas64.General { return blas64.General{Rows: P, Cols: P, Stride: P, Data: x} }
+	blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, gen(s.sigma), gen(A), 0, gen(tmp))
+	s.M = make([]float64, P*P)
+	blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, gen(tmp), gen(s.sigma), 0, gen(s.M))
+	s.s, s.q = make([]float64, n), make([]float64, n)
+	Ts := scratch(n, chunkRows*dd)
+	if err := parallelChunks(ctx, n, func(wk, _, lo, hi int) {
+		s.quadForms(lo, hi, s.sigma, s.s, Ts[wk])
+		s.quadForms(lo, hi, s.M, s.q, Ts[wk])
+	}); err != nil {
+		return nil, err
+	}
+	for j := 0; j < n; j++ {
+		s.r0max = math.Max(s.r0max, s.reduction(j))
 	}
 	return s, nil
 }
 
-func dot(a, b []float64) float64 {
-	s := 0.0
-	for i := range a {
-		s += a[i] * b[i]
+// gramA is A = Σ_k φ_kφ_kᵀ over the candidates (full P×P).
+func (s *selector) gramA(ctx context.Context) ([]float64, error) {
+	n := len(s.rows)
+	dd, P := s.model.dd(), s.P
+	nc := (n + chunkRows - 1) / chunkRows
+	parts := make([][]float64, nc)
+	err := parallelChunks(ctx, n, func(_, c, lo, hi int) {
+		G := make([]float64, P*P)
+		blas64.Syrk(blas.Trans, 1, blas64.General{Rows: hi - lo, Cols: dd, Stride: dd, Data: s.phi[lo*dd : hi*dd]}, 0,
+			blas64.Symmetric{N: dd, Stride: P, Data: G, Uplo: blas.Upper})
+		for j := lo; j < hi; j++ {
+			phi := s.phi[j*dd : (j+1)*dd]
+			cols, vals := &s.d.col[j], &s.d.val[j]
+			for g := 0; g < nGroups; g++ {
+				cg := int(cols[g])
+				if cg < 0 {
+					continue
+				}
+				for k, v := range phi {
+					G[k*P+cg] += vals[g] * v
+				}
+				for h := 0; h < nGroups; h++ {
+					if ch := int(cols[h]); ch >= cg {
+						G[cg*P+ch] += vals[g] * vals[h]
+					}
+				}
+			}
+		}
+		parts[c] = G
+	})
+	if err != nil {
+		return nil, err
 	}
-	return s
+	A := make([]float64, P*P)
+	for _, G := range parts {
+		for i, v := range G {
+			A[i] += v
+		}
+	}
+	for i := 0; i < P; i++ {
+		for j := i + 1; j < P; j++ {
+			A[j*P+i] = A[i*P+j]
+		}
+	}
+	return A, nil
+}
+
+// quadForms writes φ_jᵀBφ_j for candidates lo..hi (B full, symmetric).
+func (s *selector) quadForms(lo, hi int, B []float64, out, buf []float64) {
+	dd, P := s.model.dd(), s.P
+	m := hi - lo
+	T := buf[:m*dd]
+	blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, blas64.General{Rows: m, Cols: dd, Stride: dd, Data: s.phi[lo*dd : hi*dd]},
+		blas64.General{Rows: dd, Cols: dd, Stride: P, Data: B}, 0, blas64.General{Rows: m, Cols: dd, Stride: dd, Data: T})
+	for j := lo; j < hi; j++ {
+		p := s.phi[j*dd : (j+1)*dd]
+		v := dot(p, T[(j-lo)*dd:(j-lo+1)*dd])
+		cols, vals := &s.d.col[j], &s.d.val[j]
+		for g := 0; g < nGroups; g++ {
+			cg := int(cols[g])
+			if cg < 0 {
+				continue
+			}
+			v += 2 * vals[g] * dot(B[cg*P:cg*P+dd], p)
+			for h := 0; h < nGroups; h++ {
+				if ch := int(cols[h]); ch >= 0 {
+					v += vals[g] * vals[h] * B[cg*P+ch]
+				}
+			}
+		}
+		out[j] = v
+	}
+}
+
+// times returns Bφ_j (B full, symmetric) as a P-vector.
+func (s *selector) times(B []float64, j int) []float64 {
+	dd, P := s.model.dd(), s.P
+	out := make([]float64, P)
+	blas64.Gemv(blas.NoTrans, 1, blas64.General{Rows: P, Cols: dd, Stride: P, Data: B},
+		blas64.Vector{N: dd, Inc: 1, Data: s.phi[j*dd : (j+1)*dd]}, 0, blas64.Vector{N: P, Inc: 1, Data: out})
+	cols, vals := &s.d.col[j], &s.d.val[j]
+	for g := 0; g < nGroups; g++ {
+		if cg := int(cols[g]); cg >= 0 {
+			for i := 0; i < P; i++ {
+				out[i] += vals[g] * B[i*P+cg]
+			}
+		}
+	}
+	return out
+}
+
+// apply is φ_jᵀx for a P-vector x.
+func (s *selector) apply(j int, x []float64) float64 {
+	dd := s.model.dd()
+	v := dot(s.phi[j*dd:(j+1)*dd], x[:dd])
+	cols, vals := &s.d.col[j], &s.d.val[j]
+	for g := 0; g < nGroups; g++ {
+		if cg := int(cols[g]); cg >= 0 {
+			v += vals[g] * x[cg]
+		}
+	}
+	return v
 }
 
 // reduction is R_j under the current conditioning.
 func (s *selector) reduction(j int) float64 {
-	return math.Max(dot(s.V.RawRowView(j), s.W.RawRowView(j)), 0) / (s.noise2 + s.vars[j])
+	return math.Max(s.q[j], 0) / (s.noise2[j] + s.s[j])
 }
 
 // gain is R_j relative to the most informative candidate before any pick,
@@ -88,28 +231,48 @@ func (s *selector) gain(j int) float64 {
 	return clamp(s.reduction(j)/s.r0max, 0, 1)
 }
 
+// narrowShare is the share of a candidate's predictive variance a
+// measurement must remove to count as narrowing it: its 80% interval then
+// shrinks by at least 10%.
+const narrowShare = 1 - 0.9*0.9
+
 // condition updates the posterior as if candidate j had been measured (the
-// variance update does not need the measured value).
-func (s *selector) condition(j int) {
+// variance update does not need the measured value) and returns how many
+// candidates' intervals that measurement narrows by 10% or more.
+func (s *selector) condition(j int) int {
 	s.picked[j] = true
-	_, d := s.V.Dims()
-	u := append([]float64(nil), s.V.RawRowView(j)...)
-	den := s.noise2 + s.vars[j]
-	au := make([]float64, d)
-	mat.NewVecDense(d, au).MulVec(s.A, mat.NewVecDense(d, u))
-	for i, r := range s.rows {
-		c := dot(s.phi.RawRowView(r), u)
-		if c == 0 {
-			continue
+	u, a := s.times(s.sigma, j), s.times(s.M, j)
+	den := s.noise2[j] + s.s[j]
+	qj := s.q[j]
+	n := len(s.rows)
+	narrowed := make([]bool, n)
+	_ = parallelChunks(context.Background(), n, func(_, _, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			c := s.apply(i, u)
+			if c == 0 {
+				continue
+			}
+			e := s.apply(i, a)
+			drop := c * c / den
+			narrowed[i] = drop >= narrowShare*(s.noise2[i]+s.s[i])
+			s.s[i] = math.Max(s.s[i]-drop, 0)
+			s.q[i] += -2*c*e/den + qj*c*c/(den*den)
 		}
-		f := c / den
-		v, w := s.V.RawRowView(i), s.W.RawRowView(i)
-		for k := 0; k < d; k++ {
-			v[k] -= f * u[k]
-			w[k] -= f * au[k]
+	})
+	P := s.P
+	for r := 0; r < P; r++ {
+		for c := 0; c < P; c++ {
+			s.sigma[r*P+c] -= u[r] * u[c] / den
+			s.M[r*P+c] += -(a[r]*u[c]+u[r]*a[c])/den + qj*u[r]*u[c]/(den*den)
 		}
-		s.vars[i] = math.Max(s.vars[i]-c*f, 0)
 	}
+	count := 0
+	for _, v := range narrowed {
+		if v {
+			count++
+		}
+	}
+	return count
 }
 
 // diversity is the distance of each given row to the nearest measured
@@ -124,17 +287,60 @@ func diversity(raw *mat.Dense, rows, norm []int, measured []int) []float64 {
 		}
 		return out
 	}
+	// Exact nearest neighbours, fast: measured rows are bucketed by the
+	// features that do not change with batch size (every feature but
+	// batchDims); the distance on those features alone bounds every row of a
+	// bucket from below, so most buckets are skipped whole.
+	type bucket struct {
+		head []float64
+		rows []int
+	}
+	var buckets []*bucket
+	index := map[string]*bucket{}
+	key := make([]byte, 0, 8*nRaw)
+	for _, m := range measured {
+		y := raw.RawRowView(m)
+		key = key[:0]
+		for k, v := range y {
+			if !batchDims[k] {
+				key = binary.LittleEndian.AppendUint64(key, math.Float64bits(v))
+			}
+		}
+		bk := index[string(key)]
+		if bk == nil {
+			bk = &bucket{head: y}
+			index[string(key)] = bk
+			buckets = append(buckets, bk)
+		}
+		bk.rows = append(bk.rows, m)
+	}
+	dist2 := func(x, y []float64, skipBatch bool) float64 {
+		d := 0.0
+		for k := range x {
+			if skipBatch && batchDims[k] {
+				continue
+			}
+			t := x[k] - y[k]
+			d += t * t
+		}
+		return d
+	}
 	nearest := func(r int) float64 {
 		x := raw.RawRowView(r)
+		lb := make([]float64, len(buckets))
+		order := make([]int, len(buckets))
+		for i, bk := range buckets {
+			lb[i], order[i] = dist2(x, bk.head, true), i
+		}
+		sort.Slice(order, func(a, b int) bool { return lb[order[a]] < lb[order[b]] })
 		best := math.Inf(1)
-		for _, m := range measured {
-			y := raw.RawRowView(m)
-			d := 0.0
-			for k := range x {
-				t := x[k] - y[k]
-				d += t * t
+		for _, i := range order {
+			if lb[i] >= best {
+				break
 			}
-			best = math.Min(best, d)
+			for _, m := range buckets[i].rows {
+				best = math.Min(best, dist2(x, raw.RawRowView(m), false))
+			}
 		}
 		return math.Sqrt(best)
 	}

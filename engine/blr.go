@@ -5,322 +5,433 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"runtime"
+	"sync"
+	"sync/atomic"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/lapack/lapack64"
-	"gonum.org/v1/gonum/mat"
 )
 
-// blr is Bayesian linear regression over a linear block and random Fourier
-// features of an RBF kernel: a Gaussian-process approximation whose cost is
-// linear in the number of points. Its posterior covariance is the epistemic
-// uncertainty the active learner conditions on.
+// blr is Bayesian linear regression over a dense block (bias, raw features,
+// random Fourier features of an RBF kernel: a Gaussian-process
+// approximation whose cost is linear in the number of points) and sparse
+// random effects (engine/features.go). Its posterior covariance is the
+// epistemic uncertainty the active learner conditions on.
+//
+// Columns: 0 bias, 1..nRaw raw features, then nRFF Fourier features (the
+// dense block, dd() wide), then one column per random-effect level seen in
+// training. A level never seen keeps its prior: mean 0, variance τ²_group,
+// independent of everything else, so it needs no column.
 type blr struct {
-	nLin     int
-	nRFF     int
-	omega    []float64 // nRFF × nRaw, unit-lengthscale frequencies
-	phase    []float64
-	hp       hyper
-	priorVar []float64 // diagonal prior on the weights
-	mean     []float64
-	cov      *mat.Dense // posterior covariance Σ (symmetric, stored dense)
+	nRFF  int
+	omega []float64 // nRFF × nRaw, unit-lengthscale frequencies
+	phase []float64
+	hp    hyper
+	seed  uint64
+
+	lev      map[levelKey]int // level → column (≥ dd())
+	levGroup []int            // group of each level column, by column − dd()
+	mean     []float64        // posterior mean, P
+	cov      []float64        // posterior covariance, P×P row-major (full)
 	n        int
 	lml      float64
+	// kappa inflates the noise variance per device (hardware id): its
+	// leave-one-out residuals relative to the pooled noise, shrunk to the
+	// pool (kappaPool, used for devices without data).
+	kappa     map[string]float64
+	kappaPool float64
 }
 
-// hyper are the kernel hyperparameters, chosen by marginal likelihood.
-type hyper struct {
-	ell      float64 // RBF lengthscale in raw feature units
-	noise    float64 // std of log residual noise
-	rbf      float64 // RBF amplitude (variance)
-	lin      float64 // variance of each linear weight
-	id       float64 // variance of each hardware/model id weight
-	biasVar  float64
-	idOffset int // first id column in the linear block
+type levelKey struct {
+	group int
+	key   string
 }
+
+// hyper are the prior hyperparameters, chosen by marginal likelihood.
+type hyper struct {
+	ell   float64 // RBF lengthscale in raw feature units
+	noise float64 // std of log residual noise
+	rbf   float64 // RBF amplitude (variance)
+	lin   float64 // variance of each raw-feature weight
+	re    [nGroups]float64
+}
+
+const biasVar = 0.25
+
+var defaultHyper = hyper{ell: 1, noise: 0.1, rbf: 0.15, lin: 0.03,
+	re: [nGroups]float64{reHardware: 0.04, reFamily: 0.04, reVendor: 0.04, reModel: 0.1, reHWPrecision: 0.01, reHWBatch: 0.01}}
 
 // logPrior is a weak log-normal prior around the defaults (one e-fold per
 // standard deviation). With many points the likelihood dominates; with a
 // handful it keeps the fit from explaining everything as noise.
 func (h hyper) logPrior() float64 {
 	lp := 0.0
-	for _, pair := range [][2]float64{{h.noise, defaultHyper.noise}, {h.rbf, defaultHyper.rbf}, {h.ell, defaultHyper.ell},
-		{h.lin, defaultHyper.lin}, {h.id, defaultHyper.id}} {
-		z := math.Log(pair[0] / pair[1])
+	add := func(v, d float64) {
+		z := math.Log(v / d)
 		lp -= 0.5 * z * z
+	}
+	add(h.noise, defaultHyper.noise)
+	add(h.rbf, defaultHyper.rbf)
+	add(h.ell, defaultHyper.ell)
+	add(h.lin, defaultHyper.lin)
+	for g := range h.re {
+		add(h.re[g], defaultHyper.re[g])
 	}
 	return lp
 }
 
-var defaultHyper = hyper{ell: 1, noise: 0.1, rbf: 0.15, lin: 0.03, id: 0.1, biasVar: 0.25}
+const defaultRFF = 64
 
-const defaultRFF = 96
-
-func newBLR(nLin, idOffset, nRFF int, seed uint64) *blr {
+func newBLR(nRFF int, seed uint64) *blr {
 	rng := rand.New(rand.NewPCG(seed, 0x5eed))
-	b := &blr{nLin: nLin, nRFF: nRFF, omega: make([]float64, nRFF*nRaw), phase: make([]float64, nRFF)}
+	b := &blr{nRFF: nRFF, omega: make([]float64, nRFF*nRaw), phase: make([]float64, nRFF), seed: seed}
 	for i := range b.omega {
 		b.omega[i] = rng.NormFloat64()
+		if deviceLevel[i%nRaw] {
+			b.omega[i] = 0
+		}
 	}
 	for i := range b.phase {
 		b.phase[i] = rng.Float64() * 2 * math.Pi
 	}
 	b.hp = defaultHyper
-	b.hp.idOffset = idOffset
+	b.lev = map[levelKey]int{}
+	b.kappa = map[string]float64{}
+	b.kappaPool = 1
 	return b
 }
 
-func (b *blr) dim() int { return b.nLin + b.nRFF }
+// dd is the width of the dense block.
+func (b *blr) dd() int { return 1 + nRaw + b.nRFF }
 
-// featurize writes φ(x) for raw features x and a filled linear block.
-func (b *blr) featurize(phi, x []float64, ell float64) {
-	s := math.Sqrt(2 / float64(b.nRFF))
-	for j := 0; j < b.nRFF; j++ {
-		w := b.omega[j*nRaw : (j+1)*nRaw]
-		dot := 0.0
-		for k, v := range x {
-			dot += w[k] * v
-		}
-		phi[b.nLin+j] = s * math.Cos(dot/ell+b.phase[j])
-	}
-}
+// dim is the number of weights with a posterior (dense + seen levels).
+func (b *blr) dim() int { return b.dd() + len(b.levGroup) }
 
-func (b *blr) prior(hp hyper) []float64 {
-	pv := make([]float64, b.dim())
-	pv[0] = hp.biasVar
-	for i := 1; i < b.nLin; i++ {
-		if i >= hp.idOffset {
-			pv[i] = hp.id
-		} else {
-			pv[i] = hp.lin
-		}
-	}
-	for i := b.nLin; i < b.dim(); i++ {
-		pv[i] = hp.rbf
-	}
-	return pv
-}
-
-// trainSet is the design for fitting: linear blocks and raw features per
-// point, and the targets.
+// trainSet is what a model is fitted on: raw features, levels and targets
+// per measured configuration.
 type trainSet struct {
-	lin [][]float64
-	raw [][]float64
+	x   []float64 // n × nRaw
+	lev []levels
 	y   []float64
 }
 
-func (b *blr) design(ts *trainSet, ell float64) *mat.Dense {
-	n, d := len(ts.y), b.dim()
-	phi := mat.NewDense(max(n, 1), d, nil)
-	for i := 0; i < n; i++ {
-		row := phi.RawRowView(i)
-		copy(row, ts.lin[i])
-		b.featurize(row, ts.raw[i], ell)
-	}
-	return phi
+func newTrainSet(capacity int) *trainSet {
+	return &trainSet{x: make([]float64, 0, capacity*nRaw), lev: make([]levels, 0, capacity), y: make([]float64, 0, capacity)}
 }
 
-// precision builds A = ΦᵀΦ/σ² + Λ⁻¹ and factorizes it in place (Cholesky,
-// upper). It returns false when A is not positive definite.
-func (b *blr) precision(G *mat.SymDense, pv []float64, s2 float64) (blas64.Symmetric, bool) {
-	d := b.dim()
-	A := blas64.Symmetric{N: d, Stride: d, Data: make([]float64, d*d), Uplo: blas.Upper}
-	if G != nil {
-		g := G.RawSymmetric()
-		for i := 0; i < d; i++ {
-			src, dst := g.Data[i*g.Stride+i:i*g.Stride+d], A.Data[i*d+i:i*d+d]
-			for j, v := range src {
-				dst[j] = v / s2
+func (ts *trainSet) add(x []float64, l levels, y float64) {
+	ts.x = append(ts.x, x...)
+	ts.lev = append(ts.lev, l)
+	ts.y = append(ts.y, y)
+}
+
+// design is a set of rows ready for the model: raw features, x·ω (computed
+// once, whatever the lengthscale), and the level columns (−1: no column).
+type design struct {
+	n   int
+	x   []float64
+	xw  []float64
+	col [][nGroups]int32
+	val [][nGroups]float64
+	lev []levels
+}
+
+// newDesign resolves rows' level columns against colOf (levels without a
+// column keep their prior) and, with project, projects them onto the
+// frequencies once for every lengthscale to reuse.
+func (b *blr) newDesign(x []float64, lev []levels, colOf map[levelKey]int, project bool) *design {
+	n := len(lev)
+	d := &design{n: n, x: x, col: make([][nGroups]int32, n), val: make([][nGroups]float64, n), lev: lev}
+	if n > 0 && project {
+		d.xw = make([]float64, n*b.nRFF)
+		blas64.Gemm(blas.NoTrans, blas.Trans, 1,
+			blas64.General{Rows: n, Cols: nRaw, Stride: nRaw, Data: x},
+			blas64.General{Rows: b.nRFF, Cols: nRaw, Stride: nRaw, Data: b.omega},
+			0, blas64.General{Rows: n, Cols: b.nRFF, Stride: b.nRFF, Data: d.xw})
+	}
+	for i, l := range lev {
+		for g := 0; g < nGroups; g++ {
+			d.col[i][g] = -1
+			d.val[i][g] = l.val[g]
+			if l.key[g] == "" {
+				continue
+			}
+			if c, ok := colOf[levelKey{g, l.key[g]}]; ok {
+				d.col[i][g] = int32(c)
 			}
 		}
 	}
-	for i := 0; i < d; i++ {
-		A.Data[i*d+i] += 1 / pv[i]
-	}
-	_, ok := lapack64.Potrf(A)
-	return A, ok
+	return d
 }
 
-// posterior returns the posterior mean and the log marginal likelihood from
-// sufficient statistics G = ΦᵀΦ, r = Φᵀy, yy = yᵀy, and the factorized
-// precision for the caller to invert when it needs Σ.
-func (b *blr) posterior(G *mat.SymDense, r []float64, yy float64, n int, hp hyper) (blas64.Symmetric, []float64, float64, error) {
-	d := b.dim()
-	pv := b.prior(hp)
-	s2 := hp.noise * hp.noise
-	A, ok := b.precision(G, pv, s2)
-	if !ok {
-		return A, nil, 0, errors.New("posterior precision is not positive definite")
+// denseRows returns the dense blocks of design rows (all when nil).
+func (b *blr) denseRows(ctx context.Context, d *design, rows []int, ell float64) ([]float64, error) {
+	n, dd := d.n, b.dd()
+	if rows != nil {
+		n = len(rows)
 	}
-	bv := make([]float64, d)
-	for i := range bv {
-		if r != nil {
-			bv[i] = r[i] / s2
+	out := make([]float64, n*dd)
+	err := parallelChunks(ctx, n, func(_, _, lo, hi int) {
+		for k := lo; k < hi; k++ {
+			i := k
+			if rows != nil {
+				i = rows[k]
+			}
+			b.dense(out[k*dd:(k+1)*dd], d, i, ell)
 		}
-	}
-	// Solve UᵀU m = b with two triangular vector solves.
-	m := blas64.Vector{N: d, Inc: 1, Data: append([]float64(nil), bv...)}
-	U := blas64.Triangular{N: d, Stride: d, Data: A.Data, Uplo: blas.Upper, Diag: blas.NonUnit}
-	blas64.Trsv(blas.Trans, U, m)
-	blas64.Trsv(blas.NoTrans, U, m)
-	logDetA, logDetPrior := 0.0, 0.0
-	for i := 0; i < d; i++ {
-		logDetA += 2 * math.Log(A.Data[i*d+i])
-		logDetPrior += math.Log(pv[i])
-	}
-	quad := 0.0
-	for i := range bv {
-		quad += bv[i] * m.Data[i]
-	}
-	lml := -0.5 * (float64(n)*math.Log(2*math.Pi*s2) + logDetPrior + logDetA + yy/s2 - quad)
-	return A, m.Data, lml, nil
+	})
+	return out, err
 }
 
-// invert turns the factorized precision into Σ as a dense matrix (dense so
-// products with it take the fast general matrix multiply).
-func invert(A blas64.Symmetric) *mat.Dense {
-	d := A.N
-	lapack64.Potri(blas64.Triangular{N: d, Stride: d, Data: A.Data, Uplo: blas.Upper, Diag: blas.NonUnit})
-	out := mat.NewDense(d, d, nil)
-	for i := 0; i < d; i++ {
-		for j := i; j < d; j++ {
-			v := A.Data[i*d+j]
-			out.Set(i, j, v)
-			out.Set(j, i, v)
+// denseBlock writes the dense blocks of design rows idx into dst (row k
+// for idx[k]); without stored projections they are computed for the block
+// at once.
+func (b *blr) denseBlock(dst []float64, d *design, idx []int, ell float64) {
+	dd := b.dd()
+	if d.xw != nil {
+		for k, i := range idx {
+			b.dense(dst[k*dd:(k+1)*dd], d, i, ell)
 		}
+		return
+	}
+	m := len(idx)
+	x, xw := make([]float64, m*nRaw), make([]float64, m*b.nRFF)
+	for k, i := range idx {
+		copy(x[k*nRaw:(k+1)*nRaw], d.x[i*nRaw:(i+1)*nRaw])
+	}
+	blas64.Gemm(blas.NoTrans, blas.Trans, 1, blas64.General{Rows: m, Cols: nRaw, Stride: nRaw, Data: x},
+		blas64.General{Rows: b.nRFF, Cols: nRaw, Stride: nRaw, Data: b.omega},
+		0, blas64.General{Rows: m, Cols: b.nRFF, Stride: b.nRFF, Data: xw})
+	s := math.Sqrt(2 / float64(b.nRFF))
+	for k := range idx {
+		row := dst[k*dd : (k+1)*dd]
+		row[0] = 1
+		copy(row[1:1+nRaw], x[k*nRaw:(k+1)*nRaw])
+		out := row[1+nRaw:]
+		for j, v := range xw[k*b.nRFF : (k+1)*b.nRFF] {
+			out[j] = s * math.Cos(v/ell+b.phase[j])
+		}
+	}
+}
+
+// dense writes the dense block of row i at lengthscale ell.
+func (b *blr) dense(dst []float64, d *design, i int, ell float64) {
+	dst[0] = 1
+	copy(dst[1:1+nRaw], d.x[i*nRaw:(i+1)*nRaw])
+	s := math.Sqrt(2 / float64(b.nRFF))
+	out := dst[1+nRaw:]
+	if d.xw == nil {
+		b.denseBlock(dst, d, []int{i}, ell)
+		return
+	}
+	xw := d.xw[i*b.nRFF : (i+1)*b.nRFF]
+	for j, v := range xw {
+		out[j] = s * math.Cos(v/ell+b.phase[j])
+	}
+}
+
+// chunkRows is the fixed row block of every parallel loop: results never
+// depend on the number of cores, because each block is computed by one
+// goroutine and blocks are combined in order.
+const chunkRows = 1024
+
+// parallelChunks runs f over [0,n) in blocks of chunkRows on all cores; w
+// is the worker (for scratch buffers: what a block computes must not depend
+// on it).
+func parallelChunks(ctx context.Context, n int, f func(w, c, lo, hi int)) error {
+	nc := (n + chunkRows - 1) / chunkRows
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < workers(n); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				c := int(next.Add(1)) - 1
+				if c >= nc || ctx.Err() != nil {
+					return
+				}
+				f(w, c, c*chunkRows, min((c+1)*chunkRows, n))
+			}
+		}()
+	}
+	wg.Wait()
+	return ctx.Err()
+}
+
+// workers is how many goroutines parallelChunks runs for n rows.
+func workers(n int) int {
+	return max(1, min(runtime.GOMAXPROCS(0), (n+chunkRows-1)/chunkRows))
+}
+
+// scratch returns one zeroed-on-demand buffer of size per worker.
+func scratch(n, size int) [][]float64 {
+	out := make([][]float64, workers(n))
+	for i := range out {
+		out[i] = make([]float64, size)
 	}
 	return out
 }
 
-// fit chooses hyperparameters by coordinate ascent on the log marginal
-// likelihood over fixed grids (deterministic), then sets the posterior.
-func (b *blr) fit(ctx context.Context, ts *trainSet) error {
-	n := len(ts.y)
-	b.n = n
-	hp := b.hp
-	if n < 8 {
-		// Too few points to learn hyperparameters: keep the wide prior.
-		return b.setPosterior(ts, hp)
+// suff are sufficient statistics of a weighted fit: G = ΦᵀWΦ (upper
+// triangle of P×P), r = ΦᵀWy, yy = yᵀWy, and Σ log w.
+type suff struct {
+	P     int
+	G     []float64
+	r     []float64
+	yy    float64
+	n     int
+	logW  float64
+	nonpd bool
+}
+
+// gram accumulates the sufficient statistics over design rows (all when
+// rows is nil) with weights w (nil: 1) at lengthscale ell, in parallel
+// blocks summed in block order. cached, when given, holds the rows' dense
+// blocks (row k for rows[k]) so they are not recomputed.
+func (b *blr) gram(ctx context.Context, d *design, rows []int, w, y []float64, ell float64, P int, cached []float64) (*suff, error) {
+	n := d.n
+	if rows != nil {
+		n = len(rows)
 	}
-	type stats struct {
-		G  *mat.SymDense
-		r  []float64
-		yy float64
-	}
-	cache := map[float64]stats{}
-	get := func(ell float64) stats {
-		if s, ok := cache[ell]; ok {
-			return s
-		}
-		phi := b.design(ts, ell)
-		G := mat.NewSymDense(b.dim(), nil)
-		G.SymOuterK(1, phi.T())
-		y := mat.NewVecDense(n, ts.y)
-		r := mat.NewVecDense(b.dim(), nil)
-		r.MulVec(phi.T(), y)
-		s := stats{G, r.RawVector().Data, mat.Dot(y, y)}
-		cache[ell] = s
-		return s
-	}
-	eval := func(h hyper) float64 {
-		s := get(h.ell)
-		_, _, lml, err := b.posterior(s.G, s.r, s.yy, n, h)
-		if err != nil {
-			return math.Inf(-1)
-		}
-		return lml + h.logPrior()
-	}
-	grids := []struct {
-		set  func(*hyper, float64)
-		vals []float64
-	}{
-		{func(h *hyper, v float64) { h.noise = v }, []float64{0.02, 0.04, 0.07, 0.1, 0.15, 0.22, 0.32, 0.45}},
-		{func(h *hyper, v float64) { h.rbf = v }, []float64{0.01, 0.03, 0.1, 0.3, 1}},
-		{func(h *hyper, v float64) { h.ell = v }, []float64{0.35, 0.6, 1, 1.7}},
-		{func(h *hyper, v float64) { h.lin = v }, []float64{0.003, 0.01, 0.03, 0.1, 0.3}},
-		{func(h *hyper, v float64) { h.id = v }, []float64{0.05, 0.1, 0.2, 0.4}},
-	}
-	best := eval(hp)
-	for sweep := 0; sweep < 2; sweep++ {
-		for _, g := range grids {
-			if err := ctx.Err(); err != nil {
-				return err
+	dd := b.dd()
+	nc := (n + chunkRows - 1) / chunkRows
+	parts := make([]*suff, nc)
+	bufs := scratch(n, chunkRows*dd)
+	err := parallelChunks(ctx, n, func(wk, c, lo, hi int) {
+		s := &suff{P: P, G: make([]float64, P*P), r: make([]float64, P)}
+		buf := bufs[wk][:(hi-lo)*dd]
+		for k := lo; k < hi; k++ {
+			i := k
+			if rows != nil {
+				i = rows[k]
 			}
-			cur := hp
-			for _, v := range g.vals {
-				h := hp
-				g.set(&h, v)
-				if l := eval(h); l > best+1e-9 {
-					best, cur = l, h
+			wi := 1.0
+			if w != nil {
+				wi = w[i]
+			}
+			phi := buf[(k-lo)*dd : (k-lo+1)*dd]
+			if cached != nil {
+				copy(phi, cached[k*dd:(k+1)*dd])
+			} else {
+				b.dense(phi, d, i, ell)
+			}
+			s.yy += wi * y[i] * y[i]
+			s.logW += math.Log(wi)
+			for j, v := range phi {
+				s.r[j] += wi * y[i] * v
+			}
+			cols, vals := &d.col[i], &d.val[i]
+			for g := 0; g < nGroups; g++ {
+				cg := int(cols[g])
+				if cg < 0 {
+					continue
+				}
+				f := wi * vals[g]
+				s.r[cg] += f * y[i]
+				for j, v := range phi {
+					s.G[j*P+cg] += f * v
+				}
+				for h := g; h < nGroups; h++ {
+					ch := int(cols[h])
+					if ch < 0 {
+						continue
+					}
+					a, bb := min(cg, ch), max(cg, ch)
+					s.G[a*P+bb] += f * vals[h]
 				}
 			}
-			hp = cur
-		}
-	}
-	return b.setPosterior(ts, hp)
-}
-
-func (b *blr) setPosterior(ts *trainSet, hp hyper) error {
-	b.hp = hp
-	b.priorVar = b.prior(hp)
-	n := len(ts.y)
-	if n == 0 {
-		cov := mat.NewDense(b.dim(), b.dim(), nil)
-		for i, v := range b.priorVar {
-			cov.Set(i, i, v)
-		}
-		b.cov, b.mean = cov, make([]float64, b.dim())
-		return nil
-	}
-	phi := b.design(ts, hp.ell)
-	G := mat.NewSymDense(b.dim(), nil)
-	G.SymOuterK(1, phi.T())
-	y := mat.NewVecDense(n, ts.y)
-	r := mat.NewVecDense(b.dim(), nil)
-	r.MulVec(phi.T(), y)
-	A, m, lml, err := b.posterior(G, r.RawVector().Data, mat.Dot(y, y), n, hp)
-	if err != nil {
-		return err
-	}
-	b.cov, b.mean, b.lml = invert(A), m, lml
-	return nil
-}
-
-// predictRows returns the posterior mean, epistemic variance and prior
-// variance of the latent residual for each row of Φ. It works in chunks so
-// ΦΣ never exists whole unless keep asks for it (the active learner's v_j).
-func (b *blr) predictRows(phi *mat.Dense, keep bool) (mean, epi, prior []float64, V *mat.Dense) {
-	rows, d := phi.Dims()
-	mean, epi, prior = make([]float64, rows), make([]float64, rows), make([]float64, rows)
-	const chunk = 2048
-	var buf *mat.Dense
-	if keep {
-		V = mat.NewDense(rows, d, nil)
-	} else {
-		buf = mat.NewDense(min(chunk, rows), d, nil)
-	}
-	for lo := 0; lo < rows; lo += chunk {
-		hi := min(lo+chunk, rows)
-		part := phi.Slice(lo, hi, 0, d)
-		var Vc *mat.Dense
-		if keep {
-			Vc = V.Slice(lo, hi, 0, d).(*mat.Dense)
-		} else {
-			Vc = buf.Slice(0, hi-lo, 0, d).(*mat.Dense)
-		}
-		Vc.Mul(part, b.cov)
-		for i := lo; i < hi; i++ {
-			p := phi.RawRowView(i)
-			v := Vc.RawRowView(i - lo)
-			var mu, e, pr float64
-			for k := 0; k < d; k++ {
-				mu += p[k] * b.mean[k]
-				e += p[k] * v[k]
-				pr += p[k] * p[k] * b.priorVar[k]
+			if wi != 1 {
+				sq := math.Sqrt(wi)
+				for j := range phi {
+					phi[j] *= sq
+				}
 			}
-			mean[i], epi[i], prior[i] = mu, math.Max(e, 0), pr
+		}
+		blas64.Syrk(blas.Trans, 1, blas64.General{Rows: hi - lo, Cols: dd, Stride: dd, Data: buf}, 0,
+			blas64.Symmetric{N: dd, Stride: P, Data: s.G, Uplo: blas.Upper})
+		parts[c] = s
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := &suff{P: P, G: make([]float64, P*P), r: make([]float64, P), n: n}
+	for _, s := range parts {
+		for i := 0; i < P; i++ {
+			row, src := out.G[i*P+i:(i+1)*P], s.G[i*P+i:(i+1)*P]
+			for j, v := range src {
+				row[j] += v
+			}
+		}
+		for j, v := range s.r {
+			out.r[j] += v
+		}
+		out.yy += s.yy
+		out.logW += s.logW
+	}
+	return out, nil
+}
+
+// priorVar is the prior variance of every weight with a column.
+func (b *blr) priorVar(hp hyper, levGroup []int) []float64 {
+	dd := b.dd()
+	pv := make([]float64, dd+len(levGroup))
+	pv[0] = biasVar
+	for i := 1; i <= nRaw; i++ {
+		pv[i] = hp.lin
+	}
+	for i := 1 + nRaw; i < dd; i++ {
+		pv[i] = hp.rbf
+	}
+	for i, g := range levGroup {
+		pv[dd+i] = hp.re[g]
+	}
+	return pv
+}
+
+// posterior factorizes A = G/σ² + Λ⁻¹ (Cholesky, upper, in place of a copy)
+// and returns it with the posterior mean and the log marginal likelihood.
+func (b *blr) posterior(s *suff, pv []float64, hp hyper) ([]float64, []float64, float64, error) {
+	P := s.P
+	s2 := hp.noise * hp.noise
+	A := make([]float64, P*P)
+	for i := 0; i < P; i++ {
+		src, dst := s.G[i*P+i:(i+1)*P], A[i*P+i:(i+1)*P]
+		for j, v := range src {
+			dst[j] = v / s2
+		}
+		A[i*P+i] += 1 / pv[i]
+	}
+	if _, ok := lapack64.Potrf(blas64.Symmetric{N: P, Stride: P, Data: A, Uplo: blas.Upper}); !ok {
+		return nil, nil, 0, errors.New("posterior precision is not positive definite")
+	}
+	bv := make([]float64, P)
+	for i := range bv {
+		bv[i] = s.r[i] / s2
+	}
+	m := blas64.Vector{N: P, Inc: 1, Data: append([]float64(nil), bv...)}
+	U := blas64.Triangular{N: P, Stride: P, Data: A, Uplo: blas.Upper, Diag: blas.NonUnit}
+	blas64.Trsv(blas.Trans, U, m)
+	blas64.Trsv(blas.NoTrans, U, m)
+	logDetA, logDetPrior, quad := 0.0, 0.0, 0.0
+	for i := 0; i < P; i++ {
+		logDetA += 2 * math.Log(A[i*P+i])
+		logDetPrior += math.Log(pv[i])
+		quad += bv[i] * m.Data[i]
+	}
+	lml := -0.5 * (float64(s.n)*math.Log(2*math.Pi*s2) - s.logW + logDetPrior + logDetA + s.yy/s2 - quad)
+	return A, m.Data, lml, nil
+}
+
+// invertChol turns the Cholesky factor of the precision into Σ (full).
+func invertChol(A []float64, P int) []float64 {
+	lapack64.Potri(blas64.Triangular{N: P, Stride: P, Data: A, Uplo: blas.Upper, Diag: blas.NonUnit})
+	for i := 0; i < P; i++ {
+		for j := i + 1; j < P; j++ {
+			A[j*P+i] = A[i*P+j]
 		}
 	}
-	return mean, epi, prior, V
+	return A
 }

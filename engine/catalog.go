@@ -48,7 +48,58 @@ type Hardware struct {
 	// one machine holds. Zero takes the backend's default.
 	InterconnectGBps float64 `json:"interconnect_gbps,omitempty"`
 	MaxCount         int     `json:"max_count,omitempty"`
+	// Spec facts the predictor's device effect regresses on (all optional;
+	// engine/features.go says how a missing one is treated).
+	Vendor           string  `json:"vendor,omitempty"`              // nvidia, amd, apple, intel, qualcomm…
+	Family           string  `json:"family,omitempty"`              // architecture generation: volta, ampere, ada, cdna2…
+	ReleaseYear      int     `json:"release_year,omitempty"`        // year the device shipped
+	MemoryType       string  `json:"memory_type,omitempty"`         // hbm2e, gddr6, lpddr5…
+	LastLevelCacheMB float64 `json:"last_level_cache_mb,omitempty"` // GPU L2, CPU L3, Apple SLC
+	FP32DualIssue    bool    `json:"fp32_dual_issue,omitempty"`     // fp32 peak counts units shared with int32 (GA10x, Ada)
+	Sources          string  `json:"sources,omitempty"`             // where the spec figures come from
 	Notes            string  `json:"notes,omitempty"`
+}
+
+// MemoryTypes is the vocabulary of memory_type.
+var MemoryTypes = []string{"hbm", "hbm2", "hbm2e", "hbm3", "hbm3e", "gddr5", "gddr5x", "gddr6", "gddr6x", "gddr7",
+	"lpddr4", "lpddr4x", "lpddr5", "lpddr5x", "ddr4", "ddr5"}
+
+// memoryClass groups memory types into the three kinds the predictor
+// distinguishes: stacked HBM, graphics GDDR, and system/unified DDR (-1:
+// unknown).
+func memoryClass(t string) int {
+	switch {
+	case t == "":
+		return -1
+	case strings.HasPrefix(t, "hbm"):
+		return 0
+	case strings.HasPrefix(t, "gddr"):
+		return 1
+	default:
+		return 2
+	}
+}
+
+// backendVendor is the vendor a backend implies when an entry names none.
+var backendVendor = map[string]string{"cuda": "nvidia", "rocm": "amd", "mps": "apple", "qnn": "qualcomm"}
+
+// VendorKey is the device's vendor, implied by the backend when not given;
+// "" when unknown.
+func (h *Hardware) VendorKey() string {
+	if h.Vendor != "" {
+		return h.Vendor
+	}
+	return backendVendor[h.Backend]
+}
+
+// FamilyKey is the device's architecture family within its vendor; a device
+// without one is a family of its own (so it gets the family-level prior
+// uncertainty in full).
+func (h *Hardware) FamilyKey() string {
+	if h.Family != "" {
+		return h.VendorKey() + "/" + h.Family
+	}
+	return "device/" + h.ID
 }
 
 // UsableMemoryMB is the memory a model may occupy.
@@ -397,7 +448,8 @@ func parseHardware(raw json.RawMessage) (*Hardware, error) {
 		name string
 		v    float64
 	}{{"relative_cost", h.RelativeCost}, {"overhead_ms", h.OverheadMS}, {"layer_overhead_ms", h.LayerOverheadMS},
-		{"runtime_memory_mb", h.RuntimeMemoryMB}, {"slowdown", h.Slowdown}, {"interconnect_gbps", h.InterconnectGBps}}
+		{"runtime_memory_mb", h.RuntimeMemoryMB}, {"slowdown", h.Slowdown}, {"interconnect_gbps", h.InterconnectGBps},
+		{"last_level_cache_mb", h.LastLevelCacheMB}}
 	for _, f := range nonneg {
 		if f.v < 0 || math.IsNaN(f.v) || math.IsInf(f.v, 0) {
 			return &h, fieldErr(f.name, "%v is negative", f.v)
@@ -406,7 +458,48 @@ func parseHardware(raw json.RawMessage) (*Hardware, error) {
 	if h.MaxCount < 0 || h.MaxCount > MaxGPUCount {
 		return &h, fieldErr("max_count", "%d is outside 0..%d", h.MaxCount, MaxGPUCount)
 	}
-	return &h, nil
+	return &h, validateSpecs(&h)
+}
+
+// validateSpecs checks the optional spec facts and normalises their case.
+func validateSpecs(h *Hardware) error {
+	for _, f := range []struct {
+		name string
+		v    *string
+	}{{"vendor", &h.Vendor}, {"family", &h.Family}} {
+		*f.v = strings.ToLower(strings.TrimSpace(*f.v))
+		if !validToken(*f.v) {
+			return fieldErr(f.name, "%q is not a short name (letters, digits, '-', '_', '.'; at most 40)", clip(*f.v))
+		}
+	}
+	h.MemoryType = strings.ToLower(strings.TrimSpace(h.MemoryType))
+	if h.MemoryType != "" && !slices.Contains(MemoryTypes, h.MemoryType) {
+		return fieldErr("memory_type", "unknown memory type %q (valid: %s)", clip(h.MemoryType), strings.Join(MemoryTypes, ", "))
+	}
+	if h.ReleaseYear != 0 && (h.ReleaseYear < 1990 || h.ReleaseYear > 2100) {
+		return fieldErr("release_year", "%d is not a year between 1990 and 2100", h.ReleaseYear)
+	}
+	return nil
+}
+
+func validToken(s string) bool {
+	if len(s) > 40 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// clip shortens a bad value quoted in an error to about 80 characters.
+func clip(s string) string {
+	if len(s) <= 80 {
+		return s
+	}
+	return s[:77] + "..."
 }
 
 func parseModel(fsys fs.FS, dir string, raw json.RawMessage) (*Model, string, error) {

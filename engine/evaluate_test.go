@@ -108,21 +108,30 @@ func TestActiveBeatsRandomOnFixedProblem(t *testing.T) {
 		}
 	}
 	wins := 0
+	var totA, totR float64
 	for _, s := range seeds {
 		if area[StrategyActive][s] < area[StrategyRandom][s] {
 			wins++
 		}
+		totA += area[StrategyActive][s]
+		totR += area[StrategyRandom][s]
 	}
 	t.Logf("error area active %v random %v", area[StrategyActive], area[StrategyRandom])
-	if wins < 4 {
-		t.Errorf("active beat random on %d of %d seeds", wins, len(seeds))
+	// A majority of seeds and the total: per-seed wins alone move with the
+	// random features' draw.
+	if wins*2 < len(seeds) || totA > 0.97*totR {
+		t.Errorf("active beat random on %d of %d seeds, total error area %.1f vs %.1f", wins, len(seeds), totA, totR)
 	}
 }
 
 // loadRealData reads ../shared/data/tensorrt-bert.csv, skipping when absent.
 func loadRealData(t *testing.T) []Result {
 	t.Helper()
-	p := filepath.Join("..", "..", "shared", "data", "tensorrt-bert.csv")
+	return loadRealDataAt(t, filepath.Join("..", "..", "shared", "data", "tensorrt-bert.csv"))
+}
+
+func loadRealDataAt(t *testing.T, p string) []Result {
+	t.Helper()
 	f, err := os.Open(p)
 	if err != nil {
 		t.Skipf("real data not present (%v)", err)

@@ -5,42 +5,82 @@ import (
 	"slices"
 )
 
-// featurizer maps configurations to the feature space shared by the
-// predictor and the active learner: batch and sizes log-scaled, categories
-// one-hot over fixed vocabularies (backends, precisions, model types, and
-// the catalog's hardware and model ids).
-type featurizer struct {
-	hwIndex    map[string]int
-	modelIndex map[string]int
-}
+// The predictor's feature map has two parts (engine/blr.go):
+//
+//   - a dense block shared by every configuration: bias, the raw features
+//     below, and random Fourier features of an RBF kernel on them;
+//   - random effects, one weight per level of a grouping (a device, its
+//     architecture family, its vendor, a model, a device at a precision, a
+//     device's batch slope), each group with a prior variance learned from
+//     how much its levels differ. They are sparse: a configuration touches
+//     one level per group, and a level without data keeps its prior.
+//
+// The device-level raw features (peak, bandwidth, TDP, cache, release year,
+// memory kind, dual-issue FP32) make the dense block a regression on specs:
+// it is the prior mean of a device's efficiency, and the device, family and
+// vendor effects are how far a device sits from it.
 
 // Raw feature layout: continuous, then one-hots. The one-hots are scaled so
 // two different categories are at distance 1.
 const (
-	nContinuous = 11
+	nContinuous = 15
+	nMemClass   = 3
 	nPrecisions = 6 // len(Precisions)
-	nRaw        = nContinuous + 8 + nPrecisions + 5
+	nRaw        = nContinuous + nMemClass + 8 + nPrecisions + 5
 )
 
 var oneHotScale = 1 / math.Sqrt2
 
-func newFeaturizer(cat *Catalog) *featurizer {
-	f := &featurizer{hwIndex: map[string]int{}, modelIndex: map[string]int{}}
-	for i, id := range cat.HardwareIDs() {
-		f.hwIndex[id] = i
-	}
-	for i, id := range cat.ModelIDs() {
-		f.modelIndex[id] = i
-	}
-	return f
+// Random-effect groups.
+const (
+	reHardware = iota
+	reFamily
+	reVendor
+	reModel
+	reHWPrecision
+	reHWBatch
+	nGroups
+)
+
+var groupNames = [nGroups]string{"hardware", "family", "vendor", "model", "hardware×precision", "hardware×batch"}
+
+// levels are one configuration's random-effect levels and their values
+// (the feature multiplying the effect); an empty key means no level.
+type levels struct {
+	key [nGroups]string
+	val [nGroups]float64
 }
 
-func (f *featurizer) nLinear() int { return 1 + nRaw + len(f.hwIndex) + len(f.modelIndex) }
+// deviceLevel marks the raw features that are constant for a device (at a
+// precision). They enter the model linearly only — the spec regression of a
+// device's efficiency — and not the RBF kernel: with a handful of devices an
+// RBF over spec space extrapolates arbitrary device × configuration shapes
+// to a new device, which one measurement there then bends wildly. How a
+// device's efficiency varies across its configurations is left to the
+// roofline-derived features (compute/memory balance, overhead share) in the
+// kernel and to the per-device random effects.
+var deviceLevel = func() [nRaw]bool {
+	var m [nRaw]bool
+	for _, i := range []int{3, 4, 8, 9, 10, 11, 12, 13, 14} {
+		m[i] = true
+	}
+	for i := nContinuous; i < nContinuous+nMemClass; i++ {
+		m[i] = true
+	}
+	return m
+}()
+
+// batchDims are the raw features that change with the batch size alone.
+var batchDims = [nRaw]bool{0: true, 5: true, 6: true}
 
 func clamp(v, lo, hi float64) float64 { return math.Max(lo, math.Min(hi, v)) }
 
-// raw fills x (length nRaw) for a configuration and its roofline.
-func (f *featurizer) raw(x []float64, m *Model, h *Hardware, cfg Config, rf Roofline) {
+// batchFeature is the log batch size centred on batch 8, so a device's batch
+// slope does not also move its offset at typical batches.
+func batchFeature(batch int) float64 { return (math.Log2(float64(batch)) - 3) / 6 }
+
+// rawFeatures fills x (length nRaw) for a configuration and its roofline.
+func rawFeatures(x []float64, m *Model, h *Hardware, cfg Config, rf Roofline) {
 	clear(x)
 	peak := h.EffectivePeak(cfg.Precision)
 	_, _, _, _, _, slow := h.Knobs()
@@ -57,7 +97,27 @@ func (f *featurizer) raw(x []float64, m *Model, h *Hardware, cfg Config, rf Roof
 	// bytes per FLOP spend longer in memory-bound kernels.
 	x[9] = (math.Log10(h.TDPWatts) - 2) / 1
 	x[10] = math.Log10(h.MemoryBandwidthGBps/(peak*1000)) / 2
+	// Peak per watt: a datasheet peak that the power budget cannot sustain.
+	x[11] = math.Log10(peak/h.TDPWatts) / 1
+	// A large last-level cache keeps activations out of DRAM, so such a
+	// device beats its bandwidth roofline. Unknown: the 16 MB midpoint.
+	if h.LastLevelCacheMB > 0 {
+		x[12] = math.Log2(h.LastLevelCacheMB/16) / 3
+	}
+	// Newer generations run the same software better. Unknown: 2020.
+	if h.ReleaseYear > 0 {
+		x[13] = float64(h.ReleaseYear-2020) / 4
+	}
+	// A dual-issue fp32 peak counts lanes shared with integer work: fp32
+	// kernels reach about half of it.
+	if h.FP32DualIssue && cfg.Precision == FP32 {
+		x[14] = 1
+	}
 	o := nContinuous
+	if c := memoryClass(h.MemoryType); c >= 0 {
+		x[o+c] = oneHotScale
+	}
+	o += nMemClass
 	if i := slices.Index(Backends, h.Backend); i >= 0 {
 		x[o+i] = oneHotScale
 	}
@@ -71,19 +131,16 @@ func (f *featurizer) raw(x []float64, m *Model, h *Hardware, cfg Config, rf Roof
 	}
 }
 
-// linear fills the linear block: bias, raw features, hardware and model ids.
-func (f *featurizer) linear(phi []float64, x []float64, cfg Config) {
-	phi[0] = 1
-	copy(phi[1:], x)
-	o := 1 + nRaw
-	for i := o; i < f.nLinear(); i++ {
-		phi[i] = 0
+// levelsOf returns a configuration's random-effect levels.
+func levelsOf(h *Hardware, cfg Config) levels {
+	var l levels
+	l.key[reHardware], l.val[reHardware] = h.ID, 1
+	l.key[reFamily], l.val[reFamily] = h.FamilyKey(), 1
+	if v := h.VendorKey(); v != "" {
+		l.key[reVendor], l.val[reVendor] = v, 1
 	}
-	if i, ok := f.hwIndex[cfg.Hardware]; ok {
-		phi[o+i] = 1
-	}
-	o += len(f.hwIndex)
-	if i, ok := f.modelIndex[cfg.Model]; ok {
-		phi[o+i] = 1
-	}
+	l.key[reModel], l.val[reModel] = cfg.Model, 1
+	l.key[reHWPrecision], l.val[reHWPrecision] = h.ID+"|"+string(cfg.Precision), 1
+	l.key[reHWBatch], l.val[reHWBatch] = h.ID, batchFeature(cfg.BatchSize)
+	return l
 }

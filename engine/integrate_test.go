@@ -259,13 +259,18 @@ func TestGainEqualsVarianceRemoved(t *testing.T) {
 			t.Fatal(err)
 		}
 		before := 0.0
-		for _, v := range sel.vars {
+		for i, v := range sel.s {
+			// The selector's extended posterior (unseen levels as columns)
+			// agrees with the predictor's (unseen levels as prior variance).
+			if w := b.vars[rows[i]]; math.Abs(v-w) > 1e-9*math.Max(1, w) {
+				t.Fatalf("candidate %d: selector variance %.9g, predictor %.9g", i, v, w)
+			}
 			before += v
 		}
 		want := sel.reduction(j)
 		sel.condition(j)
 		after := 0.0
-		for _, v := range sel.vars {
+		for _, v := range sel.s {
 			after += v
 		}
 		if got := before - after; math.Abs(got-want) > 1e-6*math.Max(1, want) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 
 	"gonum.org/v1/gonum/mat"
@@ -23,11 +24,11 @@ type PredictorOptions struct {
 // log(measured / roofline) from the results. Measured values always win.
 type Predictor struct {
 	cat      *Catalog
-	feat     *featurizer
 	time     *blr
 	mem      *blr
 	measured map[string]*measuredAgg
 	results  []Result
+	flags    []Flag
 	opts     PredictorOptions
 }
 
@@ -35,6 +36,22 @@ type measuredAgg struct {
 	cfg      Config
 	lat, mem []float64
 	sources  map[string]int
+	flags    []Flag
+}
+
+// Flag marks a measured configuration the model finds far outside its
+// predictive distribution given every other measurement: a likely
+// measurement artefact. It is down-weighted in fitting, never dropped.
+type Flag struct {
+	Config
+	Metric Metric `json:"metric"` // latency or memory
+	// Ratio is measured / predicted from the other measurements.
+	Ratio float64 `json:"ratio"`
+	// Sigma is how many predictive standard deviations away it lies.
+	Sigma float64 `json:"sigma"`
+	// Why says it in words, e.g. "measured 3.1× faster than similar
+	// configurations predict".
+	Why string `json:"why"`
 }
 
 // geo returns the geometric mean, min and max of positive values.
@@ -54,11 +71,9 @@ func geo(vals []float64) (v, lo, hi float64) {
 // NewPredictor fits the predictor on results. Results whose model or
 // hardware the catalog does not know are an error: import validates them.
 func NewPredictor(ctx context.Context, cat *Catalog, results []Result, opts PredictorOptions) (*Predictor, error) {
-	f := newFeaturizer(cat)
-	p := &Predictor{cat: cat, feat: f, measured: map[string]*measuredAgg{}, results: results, opts: opts}
-	idOffset := 1 + nRaw
-	p.time = newBLR(f.nLinear(), idOffset, defaultRFF, opts.Seed)
-	p.mem = newBLR(f.nLinear(), idOffset, defaultRFF, opts.Seed+1)
+	p := &Predictor{cat: cat, measured: map[string]*measuredAgg{}, results: results, opts: opts}
+	p.time = newBLR(defaultRFF, opts.Seed)
+	p.mem = newBLR(defaultRFF, opts.Seed+1)
 	for i, r := range results {
 		cfg, err := cat.Normalize(r.Config)
 		if err != nil {
@@ -78,43 +93,76 @@ func NewPredictor(ctx context.Context, cat *Catalog, results []Result, opts Pred
 		a.sources[r.Source]++
 	}
 	if opts.RooflineOnly {
-		if err := p.time.setPosterior(&trainSet{}, p.time.hp); err != nil {
-			return nil, err
-		}
-		return p, p.mem.setPosterior(&trainSet{}, p.mem.hp)
+		p.time.setPrior()
+		p.mem.setPrior()
+		return p, nil
 	}
-	var tsT, tsM trainSet
 	keys := make([]string, 0, len(p.measured))
 	for k := range p.measured {
 		keys = append(keys, k)
 	}
+	tsT, tsM := newTrainSet(len(keys)), newTrainSet(len(keys))
+	aggT, aggM := make([]*measuredAgg, 0, len(keys)), make([]*measuredAgg, 0, len(keys))
 	sort.Strings(keys) // map order must not leak into the fit
+	x := make([]float64, nRaw)
 	for _, k := range keys {
 		a := p.measured[k]
 		cfg := a.cfg
 		m, h := cat.Model(cfg.Model), cat.Hardware(cfg.Hardware)
 		rf := RooflineFor(m, h, cfg)
-		x := make([]float64, nRaw)
-		f.raw(x, m, h, cfg, rf)
-		lin := make([]float64, f.nLinear())
-		f.linear(lin, x, cfg)
+		rawFeatures(x, m, h, cfg, rf)
+		l := levelsOf(h, cfg)
 		if len(a.lat) > 0 {
 			v, _, _ := geo(a.lat)
-			tsT.raw, tsT.lin, tsT.y = append(tsT.raw, x), append(tsT.lin, lin), append(tsT.y, math.Log(v/rf.LatencyMS))
+			tsT.add(x, l, math.Log(v/rf.LatencyMS))
+			aggT = append(aggT, a)
 		}
 		if len(a.mem) > 0 {
 			v, _, _ := geo(a.mem)
-			tsM.raw, tsM.lin, tsM.y = append(tsM.raw, x), append(tsM.lin, lin), append(tsM.y, math.Log(v/rf.MemoryMB))
+			tsM.add(x, l, math.Log(v/rf.MemoryMB))
+			aggM = append(aggM, a)
 		}
 	}
-	if err := p.time.fit(ctx, &tsT); err != nil {
+	fr, err := p.time.fit(ctx, tsT)
+	if err != nil {
 		return nil, fmt.Errorf("fit latency model: %w", err)
 	}
-	if err := p.mem.fit(ctx, &tsM); err != nil {
+	p.addFlags(Latency, aggT, tsT.y, fr)
+	fr, err = p.mem.fit(ctx, tsM)
+	if err != nil {
 		return nil, fmt.Errorf("fit memory model: %w", err)
 	}
+	p.addFlags(Memory, aggM, tsM.y, fr)
 	return p, nil
 }
+
+// addFlags records the training rows of one model that lie more than
+// FlagSigma leave-one-out standard deviations from the rest.
+func (p *Predictor) addFlags(m Metric, aggs []*measuredAgg, y []float64, fr *fitResult) {
+	for i, a := range aggs {
+		if i >= len(fr.z) || math.Abs(fr.z[i]) <= FlagSigma {
+			continue
+		}
+		ratio := math.Exp(y[i] - fr.loo[i])
+		f := Flag{Config: a.cfg, Metric: m, Ratio: round4(ratio), Sigma: round4(math.Abs(fr.z[i]))}
+		switch {
+		case m == Memory && ratio > 1:
+			f.Why = fmt.Sprintf("uses %.1f× more memory than similar configurations predict", ratio)
+		case m == Memory:
+			f.Why = fmt.Sprintf("uses %.1f× less memory than similar configurations predict", 1/ratio)
+		case ratio > 1:
+			f.Why = fmt.Sprintf("measured %.1f× slower than similar configurations predict", ratio)
+		default:
+			f.Why = fmt.Sprintf("measured %.1f× faster than similar configurations predict", 1/ratio)
+		}
+		a.flags = append(a.flags, f)
+		p.flags = append(p.flags, f)
+	}
+}
+
+// Flags lists the flagged measured configurations (latency, then memory;
+// each in configuration-key order).
+func (p *Predictor) Flags() []Flag { return slices.Clone(p.flags) }
 
 // Catalog returns the catalog the predictor was built with.
 func (p *Predictor) Catalog() *Catalog { return p.cat }
@@ -125,7 +173,8 @@ func (p *Predictor) Results() []Result { return p.results }
 // Measured reports whether a configuration has any measurement.
 func (p *Predictor) Measured(cfg Config) bool { return p.measured[cfg.Key()] != nil }
 
-// NoiseStd returns the fitted noise of the latency and memory models (log).
+// NoiseStd returns the fitted pooled noise of the latency and memory models
+// (log).
 func (p *Predictor) NoiseStd() (latency, memory float64) { return p.time.hp.noise, p.mem.hp.noise }
 
 // Prediction is everything known about one configuration.
@@ -142,6 +191,9 @@ type Prediction struct {
 	// the latency and memory models, in [0,1].
 	LatencyUncertainty, MemoryUncertainty float64
 	Sources                               map[string]int
+	// Flags are set on measured configurations whose measurement the model
+	// finds implausible (see Flag).
+	Flags []Flag
 }
 
 // Get returns the estimate of a metric.
@@ -168,14 +220,14 @@ func (p *Prediction) Intervals() PredictedMetrics {
 }
 
 // Batch holds predictions for many configurations, plus, for the model of
-// one metric, the design rows and ΦΣ the active learner conditions on.
+// one metric, what the active learner conditions on.
 type Batch struct {
-	Preds []Prediction
-	raw   *mat.Dense // rows × nRaw
-	phi   *mat.Dense // design of the kept model (nil when none kept)
-	V     *mat.Dense // ΦΣ of the kept model
-	vars  []float64  // epistemic variances of the kept model
-	model *blr
+	Preds  []Prediction
+	raw    *mat.Dense // rows × nRaw
+	lev    []levels
+	vars   []float64 // epistemic variances of the kept model
+	noise2 []float64 // noise variance per row of the kept model
+	model  *blr
 }
 
 // Predict predicts one configuration.
@@ -205,84 +257,66 @@ func (p *Predictor) model(m Metric) *blr {
 	return p.time
 }
 
-const predictChunk = 2048
-
-// evalModel computes a model's posterior for every row, featurizing in
-// chunks; with keep it also returns the full Φ and ΦΣ.
-func (p *Predictor) evalModel(ctx context.Context, b *blr, raw *mat.Dense, cfgs []Config, keep bool) (mean, epi, prior []float64, phi, V *mat.Dense, err error) {
-	n, d := len(cfgs), b.dim()
-	if keep {
-		phi = mat.NewDense(n, d, nil)
-	}
-	buf := mat.NewDense(min(predictChunk, n), d, nil)
-	for lo := 0; lo < n; lo += predictChunk {
-		if err := ctx.Err(); err != nil {
-			return nil, nil, nil, nil, nil, err
-		}
-		hi := min(lo+predictChunk, n)
-		var part *mat.Dense
-		if keep {
-			part = phi.Slice(lo, hi, 0, d).(*mat.Dense)
-		} else {
-			part = buf.Slice(0, hi-lo, 0, d).(*mat.Dense)
-		}
-		for i := lo; i < hi; i++ {
-			row := part.RawRowView(i - lo)
-			x := raw.RawRowView(i)
-			p.feat.linear(row, x, cfgs[i])
-			b.featurize(row, x, b.hp.ell)
-		}
-		if !keep {
-			mu, e, pr, _ := b.predictRows(part, false)
-			mean, epi, prior = append(mean, mu...), append(epi, e...), append(prior, pr...)
-		}
-	}
-	if keep {
-		mean, epi, prior, V = b.predictRows(phi, true)
-	}
-	return mean, epi, prior, phi, V, nil
-}
-
-// predictAll is PredictAll keeping the design of keep's model ("" keeps none).
+// predictAll is PredictAll keeping what the active learner needs for keep's
+// model ("" keeps none).
 func (p *Predictor) predictAll(ctx context.Context, cfgs []Config, keep Metric) (*Batch, error) {
 	n := len(cfgs)
-	b := &Batch{Preds: make([]Prediction, n), raw: mat.NewDense(max(n, 1), nRaw, nil)}
+	b := &Batch{Preds: make([]Prediction, n), raw: mat.NewDense(max(n, 1), nRaw, nil), lev: make([]levels, n)}
 	if n == 0 {
 		return b, nil
 	}
+	skipT, skipM := make([]bool, n), make([]bool, n)
 	for i, cfg := range cfgs {
 		m, h := p.cat.Model(cfg.Model), p.cat.Hardware(cfg.Hardware)
 		if m == nil || h == nil {
 			return nil, fmt.Errorf("predict %s: unknown model or hardware", cfg)
 		}
 		rf := RooflineFor(m, h, cfg)
-		p.feat.raw(b.raw.RawRowView(i), m, h, cfg, rf)
+		rawFeatures(b.raw.RawRowView(i), m, h, cfg, rf)
+		b.lev[i] = levelsOf(h, cfg)
 		b.Preds[i] = Prediction{Config: cfg, ModelType: m.ModelType, Roofline: rf}
+		if a := p.measured[cfg.Key()]; a != nil {
+			// Measured values win: the model is not needed there.
+			skipT[i], skipM[i] = len(a.lat) > 0, len(a.mem) > 0
+		}
 	}
-	muT, epiT, priT, phiT, VT, err := p.evalModel(ctx, p.time, b.raw, cfgs, keep != "" && keep != Memory)
+	raw := b.raw.RawMatrix().Data[:n*nRaw]
+	eval := func(model *blr, skip []bool) (mu, epi, pri []float64, err error) {
+		return model.predictDesign(ctx, model.newDesign(raw, b.lev, model.lev, false), nil, skip)
+	}
+	muT, epiT, priT, err := eval(p.time, skipT)
 	if err != nil {
 		return nil, err
 	}
-	muM, epiM, priM, phiM, VM, err := p.evalModel(ctx, p.mem, b.raw, cfgs, keep == Memory)
+	muM, epiM, priM, err := eval(p.mem, skipM)
 	if err != nil {
 		return nil, err
 	}
+	noise := func(model *blr) []float64 {
+		out := make([]float64, n)
+		s2 := model.hp.noise * model.hp.noise
+		for i := range out {
+			out[i] = s2 * model.kappaOf(b.lev[i].key[reHardware])
+		}
+		return out
+	}
+	nT, nM := noise(p.time), noise(p.mem)
 	switch {
 	case keep == Memory:
-		b.phi, b.V, b.vars, b.model = phiM, VM, epiM, p.mem
+		b.vars, b.noise2, b.model = epiM, nM, p.mem
 	case keep != "":
-		b.phi, b.V, b.vars, b.model = phiT, VT, epiT, p.time
+		b.vars, b.noise2, b.model = epiT, nT, p.time
 	}
-	sT2, sM2 := p.time.hp.noise*p.time.hp.noise, p.mem.hp.noise*p.mem.hp.noise
 	for i := range b.Preds {
 		pr := &b.Preds[i]
 		rf := pr.Roofline
-		pr.Latency = logEstimate(math.Log(rf.LatencyMS)+muT[i], math.Sqrt(epiT[i]+sT2))
-		pr.Memory = logEstimate(math.Log(rf.MemoryMB)+muM[i], math.Sqrt(epiM[i]+sM2))
+		pr.Latency = logEstimate(math.Log(rf.LatencyMS)+muT[i], math.Sqrt(epiT[i]+nT[i]))
+		pr.Memory = logEstimate(math.Log(rf.MemoryMB)+muM[i], math.Sqrt(epiM[i]+nM[i]))
 		pr.LatencyUncertainty = math.Sqrt(epiT[i] / math.Max(priT[i], 1e-12))
 		pr.MemoryUncertainty = math.Sqrt(epiM[i] / math.Max(priM[i], 1e-12))
 		if a := p.measured[pr.Key()]; a != nil {
 			pr.Sources = a.sources
+			pr.Flags = a.flags
 			if len(a.lat) > 0 {
 				v, lo, hi := geo(a.lat)
 				pr.Latency = Estimate{Value: v, Low: lo, High: hi, Measured: true}

@@ -193,13 +193,7 @@ func TestMoreDataNarrowsIntervals(t *testing.T) {
 			if model == p.mem {
 				hp = full.mem.hp
 			}
-			var ts trainSet
-			if n > 0 {
-				ts = trainSetFor(t, p, all[:n], model == p.mem)
-			}
-			if err := model.setPosterior(&ts, hp); err != nil {
-				t.Fatal(err)
-			}
+			fixedPosterior(t, model, trainSetFor(t, p, all[:n], model == p.mem), hp)
 		}
 		b, _ := p.PredictAll(ctx, cfgs)
 		cur := make([]float64, len(cfgs))
@@ -227,10 +221,11 @@ func TestMoreDataNarrowsIntervals(t *testing.T) {
 }
 
 // trainSetFor rebuilds the training set NewPredictor uses for one model.
-func trainSetFor(t *testing.T, p *Predictor, rs []Result, memory bool) trainSet {
+func trainSetFor(t *testing.T, p *Predictor, rs []Result, memory bool) *trainSet {
 	t.Helper()
 	var ts trainSet
 	seen := map[string]bool{}
+	x := make([]float64, nRaw)
 	for _, r := range rs {
 		cfg, _ := p.cat.Normalize(r.Config)
 		if seen[cfg.Key()] {
@@ -239,17 +234,35 @@ func trainSetFor(t *testing.T, p *Predictor, rs []Result, memory bool) trainSet 
 		seen[cfg.Key()] = true
 		m, h := p.cat.Model(cfg.Model), p.cat.Hardware(cfg.Hardware)
 		rf := RooflineFor(m, h, cfg)
-		x := make([]float64, nRaw)
-		p.feat.raw(x, m, h, cfg, rf)
-		lin := make([]float64, p.feat.nLinear())
-		p.feat.linear(lin, x, cfg)
+		rawFeatures(x, m, h, cfg, rf)
 		y := math.Log(r.Latency() / rf.LatencyMS)
 		if memory {
 			y = math.Log(r.MemoryMB / rf.MemoryMB)
 		}
-		ts.raw, ts.lin, ts.y = append(ts.raw, x), append(ts.lin, lin), append(ts.y, y)
+		ts.add(x, levelsOf(h, cfg), y)
 	}
-	return ts
+	return &ts
+}
+
+// fixedPosterior sets a model's posterior at fixed hyperparameters, unit
+// weights and pooled noise: the exact Bayesian update.
+func fixedPosterior(t *testing.T, model *blr, ts *trainSet, hp hyper) {
+	t.Helper()
+	model.hp = hp
+	model.kappa, model.kappaPool = map[string]float64{}, 1
+	model.assignLevels(ts.lev)
+	if len(ts.y) == 0 {
+		model.setPrior()
+		return
+	}
+	d := model.newDesign(ts.x, ts.lev, model.lev, true)
+	s, err := model.gram(context.Background(), d, nil, nil, ts.y, hp.ell, model.dim(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := model.setPosterior(s, hp); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func mustPredictor(t *testing.T, cat *Catalog, rs []Result) *Predictor {
