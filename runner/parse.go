@@ -9,46 +9,70 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"perfpilot/engine"
 )
 
 // Metrics are measured values in perfpilot's units: items/s, ms, MB. Zero
-// means not measured.
+// means not measured. Generation holds what an LLM benchmark tool reported
+// per text-generation phase (see Results).
 type Metrics struct {
-	Throughput float64 `json:"throughput,omitempty"`
-	LatencyMS  float64 `json:"latency_ms,omitempty"`
-	MemoryMB   float64 `json:"memory_mb,omitempty"`
+	Throughput float64        `json:"throughput,omitempty"`
+	LatencyMS  float64        `json:"latency_ms,omitempty"`
+	MemoryMB   float64        `json:"memory_mb,omitempty"`
+	Generation []PhaseMetrics `json:"generation,omitempty"`
 }
 
 // Any reports whether at least one metric was measured.
-func (m Metrics) Any() bool { return m.Throughput > 0 || m.LatencyMS > 0 || m.MemoryMB > 0 }
+func (m Metrics) Any() bool {
+	return m.Throughput > 0 || m.LatencyMS > 0 || m.MemoryMB > 0 || len(m.Generation) > 0
+}
 
 // maxLine bounds the length of a line the parser looks at; longer lines
-// are skipped.
-const maxLine = 1 << 20
+// are skipped. maxDocument bounds the output kept to look for JSON
+// documents spread over several lines.
+const (
+	maxLine     = 1 << 20
+	maxDocument = 16 << 20
+)
 
 // ParseOutput reads a benchmark command's output and returns its metrics.
 //
-// Two formats are understood. perfpilot's own: a line holding a JSON object
-// with any of "throughput" (items/s), "latency_ms" and "memory_mb"; the last
-// such line wins, and when there is one the text lines are ignored. The
-// seed's text lines: "Throughput: <n> [items/s|samples/s|it/s]",
+// perfpilot's own format: a line holding a JSON object with any of
+// "throughput" (items/s), "latency_ms" and "memory_mb", and for text
+// generation "ttft_ms", "tpot_ms" and "output_tokens_per_s"; the last such
+// line wins, and when there is one nothing else is read. Then the output of
+// LLM benchmark tools (see parse_llm.go): llama-bench's markdown table and
+// its -o json / jsonl documents, vLLM's "Serving Benchmark Result" lines
+// (vllm bench serve, benchmark_serving.py) and its --save-result JSON. Then
+// the seed's text lines: "Throughput: <n> [items/s|samples/s|it/s]",
 // "Latency: <n> [ms|s|us]" and "Memory: <n> [MB|GB|KB|MiB|GiB|KiB]" (a
-// missing unit means items/s, ms or MB; the last line of each metric wins).
-// Memory units are binary, as PyTorch and nvidia-smi report them: MB = MiB,
-// GB = 1024 MB. Values that are not positive finite numbers, and units not
-// listed, are ignored. ok is false when no metric was found.
+// missing unit means items/s, ms or MB; the last line of each metric wins),
+// which also give the memory of an LLM tool's run. Memory units are binary,
+// as PyTorch and nvidia-smi report them: MB = MiB, GB = 1024 MB. Values
+// that are not positive finite numbers, and units not listed, are ignored.
+// ok is false when no metric was found.
 func ParseOutput(r io.Reader) (m Metrics, ok bool, err error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	var jsonM, textM Metrics
 	sawJSON := false
+	var llm llmParser
+	var doc []byte   // the output so far, for multi-line JSON documents
+	var starts []int // offsets in doc of lines that may open a JSON document
 	for {
 		line, rerr := readLine(br)
 		if line != nil {
 			s := strings.TrimSpace(string(line))
 			if jm, ok := parseJSONLine(s); ok {
 				jsonM, sawJSON = jm, true
-			} else {
+			} else if !llm.line(s) {
 				parseTextLine(s, &textM)
+			}
+			if len(doc)+len(line) < maxDocument {
+				if opensDocument(s) {
+					starts = append(starts, len(doc))
+				}
+				doc = append(append(doc, line...), '\n')
 			}
 		}
 		if rerr == io.EOF {
@@ -61,7 +85,34 @@ func ParseOutput(r io.Reader) (m Metrics, ok bool, err error) {
 	if sawJSON {
 		return jsonM, true, nil
 	}
+	end := 0
+	for i, at := range starts {
+		if at < end || i >= maxDocuments {
+			continue // inside a document already read
+		}
+		if n, ok := llm.jsonDocument(doc[at:]); ok {
+			end = at + n
+		}
+	}
+	textM.Generation = llm.phases()
 	return textM, textM.Any(), nil
+}
+
+// maxDocuments bounds the JSON documents tried in one output.
+const maxDocuments = 4096
+
+// opensDocument reports whether a line can begin a JSON document a tool
+// printed: an object with a key, or an array of objects (not "[INFO]").
+func opensDocument(s string) bool {
+	switch {
+	case s == "[" || s == "{":
+		return true
+	case strings.HasPrefix(s, "{"):
+		return strings.HasPrefix(strings.TrimSpace(s[1:]), `"`)
+	case strings.HasPrefix(s, "["):
+		return strings.HasPrefix(strings.TrimSpace(s[1:]), "{")
+	}
+	return false
 }
 
 // readLine returns the next line without its newline; a line longer than
@@ -110,7 +161,9 @@ func parseJSONLine(s string) (Metrics, bool) {
 		return Metrics{}, false
 	}
 	var m Metrics
-	for key, dst := range map[string]*float64{"throughput": &m.Throughput, "latency_ms": &m.LatencyMS, "memory_mb": &m.MemoryMB} {
+	var ttft, tpot, tokensPerS float64
+	for key, dst := range map[string]*float64{"throughput": &m.Throughput, "latency_ms": &m.LatencyMS, "memory_mb": &m.MemoryMB,
+		"ttft_ms": &ttft, "tpot_ms": &tpot, "output_tokens_per_s": &tokensPerS} {
 		raw, found := obj[key]
 		if !found {
 			continue
@@ -123,7 +176,59 @@ func parseJSONLine(s string) (Metrics, bool) {
 			*dst = v
 		}
 	}
+	if positive(ttft) {
+		m.Generation = append(m.Generation, PhaseMetrics{Phase: engine.Prefill, LatencyMS: ttft})
+	}
+	if positive(tpot) {
+		m.Generation = append(m.Generation, PhaseMetrics{Phase: engine.Decode, LatencyMS: tpot})
+	}
+	if positive(tokensPerS) && m.Throughput == 0 {
+		m.Throughput = tokensPerS // a request's output tokens/s is a generation's throughput
+	}
 	return m, m.Any()
+}
+
+// Results turns a run's metrics into the results it measured for the
+// configuration it ran: the configuration's own metrics, and one result
+// per text-generation phase a tool reported, in the shape the tool ran
+// (its batch, token counts, split and weight format where it says them).
+// The caller sets model type, source and time and validates them.
+func (m Metrics) Results(cfg engine.Config) []engine.Result {
+	var out []engine.Result
+	if m.Throughput > 0 || m.LatencyMS > 0 || m.MemoryMB > 0 {
+		out = append(out, engine.Result{Config: cfg, Throughput: m.Throughput, LatencyMS: m.LatencyMS, MemoryMB: m.MemoryMB})
+	}
+	for _, pm := range m.Generation {
+		c := cfg
+		c.Phase, c.SequenceLength, c.ContextTokens = pm.Phase, 0, pm.ContextTokens
+		for _, f := range []struct {
+			dst *int
+			v   int
+		}{{&c.BatchSize, pm.BatchSize}, {&c.PromptTokens, pm.PromptTokens}, {&c.OutputTokens, pm.OutputTokens}, {&c.GPUCount, pm.GPUCount}} {
+			if f.v > 0 {
+				*f.dst = f.v
+			}
+		}
+		if pm.Parallelism != "" {
+			c.Parallelism = pm.Parallelism
+		}
+		if pm.PrecisionLabel != "" {
+			c.PrecisionLabel, c.WeightBits = pm.PrecisionLabel, 0
+		}
+		if pm.WeightBits > 0 {
+			c.WeightBits = pm.WeightBits
+		}
+		if pm.KVCache != "" {
+			c.KVCache = pm.KVCache
+		}
+		r := engine.Result{Config: c, LatencyMS: pm.LatencyMS, Stack: pm.Stack}
+		r.Throughput = c.ItemsPerPass() * 1000 / pm.LatencyMS
+		if pm.Phase == engine.Generate && positive(pm.TokensPerS) {
+			r.Throughput = pm.TokensPerS // measured across concurrent requests, not derived
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 var textLine = regexp.MustCompile(`(?i)\b(throughput|latency|memory)\b[^:=\d"]{0,30}[:=][ \t]*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)[ \t]*([^\s;]*)`)

@@ -13,7 +13,7 @@ func TestParseOutput(t *testing.T) {
 		want Metrics
 		ok   bool
 	}{
-		{"json", `{"throughput": 120.5, "latency_ms": 8.3, "memory_mb": 512}`, Metrics{120.5, 8.3, 512}, true},
+		{"json", `{"throughput": 120.5, "latency_ms": 8.3, "memory_mb": 512}`, Metrics{Throughput: 120.5, LatencyMS: 8.3, MemoryMB: 512}, true},
 		{"json partial", `{"latency_ms": 4}`, Metrics{LatencyMS: 4}, true},
 		{"json last wins", "{\"throughput\": 1}\nnoise\n{\"throughput\": 2, \"memory_mb\": 3}\n", Metrics{Throughput: 2, MemoryMB: 3}, true},
 		{"json with prefix", `RESULT {"throughput": 10, "other": "x"}`, Metrics{Throughput: 10}, true},
@@ -22,10 +22,10 @@ func TestParseOutput(t *testing.T) {
 		{"json bad values", `{"throughput": "fast", "latency_ms": -1, "memory_mb": 0}`, Metrics{}, false},
 		{"json partly bad", `{"throughput": "fast", "latency_ms": 2}`, Metrics{LatencyMS: 2}, true},
 		{"json broken", `{"throughput": 12`, Metrics{}, false},
-		{"text seed", "Throughput: 250.0 items/s\nLatency: 12.5 ms\nMemory: 1024 MB\n", Metrics{250, 12.5, 1024}, true},
+		{"text seed", "Throughput: 250.0 items/s\nLatency: 12.5 ms\nMemory: 1024 MB\n", Metrics{Throughput: 250, LatencyMS: 12.5, MemoryMB: 1024}, true},
 		{"text samples/s", "Throughput: 3 samples/s", Metrics{Throughput: 3}, true},
 		{"text it/s", "throughput: 3.5it/s", Metrics{Throughput: 3.5}, true},
-		{"text no unit", "Throughput: 42\nLatency: 7\nMemory: 9", Metrics{42, 7, 9}, true},
+		{"text no unit", "Throughput: 42\nLatency: 7\nMemory: 9", Metrics{Throughput: 42, LatencyMS: 7, MemoryMB: 9}, true},
 		{"latency seconds", "Latency: 0.25 s", Metrics{LatencyMS: 250}, true},
 		{"latency microseconds", "Latency: 1500 us", Metrics{LatencyMS: 1.5}, true},
 		{"memory GB", "Memory: 1.5 GB", Metrics{MemoryMB: 1536}, true},
