@@ -208,8 +208,9 @@ const (
 	MaxTokens   = 1 << 22
 )
 
-// normalizeGeneration validates and canonicalizes the generation fields of
-// a configuration whose sequence length is as given (not yet resolved).
+// normalizeGeneration validates the generation fields of a configuration
+// whose sequence length is as given (not yet resolved), fills the model's
+// defaults and returns it in canonical form.
 func normalizeGeneration(cfg Config, m *Model, h *Hardware) (Config, error) {
 	phase, err := ParsePhase(string(cfg.Phase))
 	if err != nil {
@@ -221,24 +222,16 @@ func normalizeGeneration(cfg Config, m *Model, h *Hardware) (Config, error) {
 		return cfg, fmt.Errorf("gpu count %d is negative", cfg.GPUCount)
 	case cfg.GPUCount > h.MaxGPUs():
 		return cfg, fmt.Errorf("gpu count %d: a machine holds at most %d of %s (its catalog max_count)", cfg.GPUCount, h.MaxGPUs(), h.ID)
-	case cfg.GPUCount <= 1:
-		cfg.GPUCount, cfg.Parallelism = 0, ""
-	default:
-		if cfg.Parallelism, err = ParseParallelism(string(cfg.Parallelism)); err != nil {
+	case cfg.GPUCount > 1:
+		if _, err = ParseParallelism(string(cfg.Parallelism)); err != nil {
 			return cfg, err
 		}
 	}
-	cfg.PrecisionLabel = strings.ToLower(strings.TrimSpace(cfg.PrecisionLabel))
 	if b := cfg.WeightBits; math.IsNaN(b) || b < 0 || b > 32 {
 		return cfg, fmt.Errorf("weight bits %v is outside 0..32", b)
 	}
-	if cfg.WeightBits == WeightBitsFor(cfg.PrecisionLabel, cfg.Precision) {
-		cfg.WeightBits = 0
-	}
 	switch cfg.KVCache {
-	case "", FP16, BF16:
-		cfg.KVCache = ""
-	case FP8, INT8, FP32:
+	case "", FP16, BF16, FP8, INT8, FP32:
 	default:
 		return cfg, fmt.Errorf("unknown kv cache dtype %q (valid: fp16, bf16, fp8, int8, fp32)", cfg.KVCache)
 	}
@@ -255,8 +248,7 @@ func normalizeGeneration(cfg Config, m *Model, h *Hardware) (Config, error) {
 			return cfg, fmt.Errorf("gpu count %d: a forward pass is modelled on one device; use phase prefill, decode or generate", cfg.GPUCount)
 		}
 		cfg.SequenceLength = m.ResolveSequenceLength(cfg.SequenceLength)
-		cfg.PromptTokens, cfg.OutputTokens, cfg.ContextTokens, cfg.ContextSize, cfg.KVCache = 0, 0, 0, 0, ""
-		return cfg, nil
+		return cfg.Canonical(), nil
 	}
 	if m.ModelType != "text_generation" || !m.Arch.Generates() {
 		return cfg, fmt.Errorf("phase %s needs a text-generation model; %s is %s", phase, m.ID, m.ModelType)
@@ -268,14 +260,39 @@ func normalizeGeneration(cfg Config, m *Model, h *Hardware) (Config, error) {
 		}
 	}
 	cfg.OutputTokens = firstPositive(cfg.OutputTokens, m.OutputTokens)
-	if cfg.ContextSize == cfg.PromptTokens+cfg.OutputTokens {
-		cfg.ContextSize = 0
+	return cfg.Canonical(), nil
+}
+
+// Canonical puts the generation fields of a valid configuration in their
+// canonical form, without the catalog: one GPU as 0 and no split, several
+// GPUs split by tensor unless told, bits the format label implies as 0, a
+// 16-bit KV cache as "", the reserved context as 0 when it is prompt +
+// output, and the sequence length and decode context from the phase's
+// token counts (a forward pass carries none).
+func (c Config) Canonical() Config {
+	c.PrecisionLabel = strings.ToLower(strings.TrimSpace(c.PrecisionLabel))
+	if c.WeightBits == WeightBitsFor(c.PrecisionLabel, c.Precision) {
+		c.WeightBits = 0
 	}
-	switch phase {
+	if c.KVCache == FP16 || c.KVCache == BF16 {
+		c.KVCache = ""
+	}
+	if c.GPUCount <= 1 {
+		c.GPUCount, c.Parallelism = 0, ""
+	} else if p, err := ParseParallelism(string(c.Parallelism)); err == nil {
+		c.Parallelism = p
+	}
+	switch c.Phase {
+	case Forward:
+		c.PromptTokens, c.OutputTokens, c.ContextTokens, c.ContextSize, c.KVCache = 0, 0, 0, 0, ""
+		return c
 	case Decode:
-		cfg.SequenceLength, cfg.ContextTokens = 1, cfg.meanContext()
+		c.SequenceLength, c.ContextTokens = 1, c.meanContext()
 	default:
-		cfg.SequenceLength, cfg.ContextTokens = cfg.PromptTokens, 0
+		c.SequenceLength, c.ContextTokens = c.PromptTokens, 0
 	}
-	return cfg, nil
+	if c.ContextSize == c.PromptTokens+c.OutputTokens {
+		c.ContextSize = 0
+	}
+	return c
 }

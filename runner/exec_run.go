@@ -429,14 +429,21 @@ func (r *run) finish(i int, u Update) {
 		return
 	}
 	if out.reason == "" {
-		res := engine.Result{Config: j.Config, ModelType: j.Recommendation.ModelType,
-			Throughput: out.metrics.Throughput, LatencyMS: out.metrics.LatencyMS, MemoryMB: out.metrics.MemoryMB,
-			Source: r.sum.Source, Timestamp: r.o.Now().UTC()}
-		if err := store.ValidateResult(res); err != nil {
-			out.reason = "bad measurement: " + err.Error()
-		} else if _, _, err := r.o.DB.InsertResults(context.Background(), []engine.Result{res}); err != nil {
-			out.reason = "import: " + err.Error()
-			r.importErr = fmt.Errorf("run: import %s: %w", j.Config, err)
+		// One run may measure several results: an LLM tool reports each
+		// phase it ran. They are stored together or not at all.
+		results := out.metrics.Results(j.Config)
+		for i := range results {
+			res := &results[i]
+			res.ModelType, res.Source, res.Timestamp = j.Recommendation.ModelType, r.sum.Source, r.o.Now().UTC()
+			if err := store.ValidateResult(*res); err != nil && out.reason == "" {
+				out.reason = "bad measurement: " + err.Error()
+			}
+		}
+		if out.reason == "" {
+			if _, _, err := r.o.DB.InsertResults(context.Background(), results); err != nil {
+				out.reason = "import: " + err.Error()
+				r.importErr = fmt.Errorf("run: import %s: %w", j.Config, err)
+			}
 		}
 	}
 	pr.Remaining--

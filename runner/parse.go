@@ -192,7 +192,8 @@ func parseJSONLine(s string) (Metrics, bool) {
 // configuration it ran: the configuration's own metrics, and one result
 // per text-generation phase a tool reported, in the shape the tool ran
 // (its batch, token counts, split and weight format where it says them).
-// The caller sets model type, source and time and validates them.
+// Results are canonical (engine.Config.Canonical); the caller sets model
+// type, source and time and validates them.
 func (m Metrics) Results(cfg engine.Config) []engine.Result {
 	var out []engine.Result
 	if m.Throughput > 0 || m.LatencyMS > 0 || m.MemoryMB > 0 {
@@ -221,6 +222,7 @@ func (m Metrics) Results(cfg engine.Config) []engine.Result {
 		if pm.KVCache != "" {
 			c.KVCache = pm.KVCache
 		}
+		c = c.Canonical()
 		r := engine.Result{Config: c, LatencyMS: pm.LatencyMS, Stack: pm.Stack}
 		r.Throughput = c.ItemsPerPass() * 1000 / pm.LatencyMS
 		if pm.Phase == engine.Generate && positive(pm.TokensPerS) {

@@ -159,8 +159,12 @@ func TestParseLLMPrecedence(t *testing.T) {
 
 // TestMetricsResults maps a run's metrics onto results of the configuration.
 func TestMetricsResults(t *testing.T) {
-	cfg := engine.Config{Model: "meta-llama/Llama-2-7b-hf", Hardware: "cuda", BatchSize: 8, Precision: engine.INT4,
-		Phase: engine.Generate, PromptTokens: 1024, OutputTokens: 256}
+	cat := engine.MustBuiltinCatalog()
+	cfg, err := cat.Normalize(engine.Config{Model: "meta-llama/Llama-2-7b-hf", Hardware: "cuda", BatchSize: 8, Precision: engine.INT4,
+		Phase: engine.Generate, PromptTokens: 1024, OutputTokens: 256})
+	if err != nil {
+		t.Fatal(err)
+	}
 	f, _ := os.Open(filepath.Join("testdata", "llama-bench.md.txt"))
 	defer f.Close()
 	m, _, _ := ParseOutput(f)
@@ -181,10 +185,9 @@ func TestMetricsResults(t *testing.T) {
 	if dec.Phase != engine.Decode || dec.ContextTokens != 576 || !near(dec.Throughput, 141.80) {
 		t.Errorf("decode result: %+v", dec)
 	}
-	cat := engine.MustBuiltinCatalog()
 	for _, r := range rs {
-		if _, err := cat.Normalize(r.Config); err != nil {
-			t.Errorf("%+v does not normalize: %v", r.Config, err)
+		if n, err := cat.Normalize(r.Config); err != nil || n != r.Config {
+			t.Errorf("%+v is not canonical: %+v, %v", r.Config, n, err)
 		}
 	}
 }
