@@ -3,7 +3,9 @@ package engine
 import (
 	"fmt"
 	"math"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -295,4 +297,28 @@ func (c Config) Canonical() Config {
 		c.ContextSize = 0
 	}
 	return c
+}
+
+// llamaCppLayerSplitBuild is the llama.cpp build that made the layer split
+// its default (ggml-org/llama.cpp#4766, January 2024); before it, several
+// GPUs split every matrix by rows.
+const llamaCppLayerSplitBuild = 1833
+
+var llamaCppBuild = regexp.MustCompile(`(?i)llama\.cpp\b.*?\bbuild (\d+)`)
+
+// DefaultParallelism is the split a software stack uses over several GPUs
+// when a measurement does not say: llama.cpp's row split before build
+// 1833 and layer split after, tensor parallelism for everything else
+// (vLLM, TensorRT-LLM, SGLang).
+func DefaultParallelism(stack string) Parallelism {
+	if g := llamaCppBuild.FindStringSubmatch(stack); g != nil {
+		if n, err := strconv.Atoi(g[1]); err == nil && n < llamaCppLayerSplitBuild {
+			return Row
+		}
+		return Layer
+	}
+	if strings.Contains(strings.ToLower(stack), "llama.cpp") {
+		return Layer
+	}
+	return Tensor
 }

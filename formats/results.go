@@ -81,11 +81,25 @@ const (
 	fTimestamp
 	fSource
 	fStack
+	// Text generation (formats/generation.go).
+	fPhase
+	fGPUs
+	fParallelism
+	fPrompt
+	fOutput
+	fContext
+	fContextSize
+	fTokensPerS
+	fPrecisionLabel
+	fWeightBits
+	fKVCache
 	nFields
 )
 
 var fieldNames = [nFields]string{"model_name", "hardware", "batch_size", "precision", "sequence_length",
-	"throughput", "latency_ms", "memory_mb", "model_type", "timestamp", "source", "stack"}
+	"throughput", "latency_ms", "memory_mb", "model_type", "timestamp", "source", "stack",
+	"phase", "gpu_count", "parallelism", "prompt_tokens", "output_tokens", "decode_context_mean", "context_size",
+	"tokens_per_s", "precision_label", "weight_bits", "kv_cache_dtype"}
 
 // columnAliases maps every accepted column name (lower case) to its field:
 // ours, and the seed system's names.
@@ -101,10 +115,21 @@ var columnAliases = map[string]field{
 	"model_type": fModelType, "category": fModelType,
 	"timestamp": fTimestamp,
 	"source":    fSource,
-	"stack":     fStack,
+	"stack":     fStack, "engine": fStack,
+	"phase":     fPhase,
+	"gpu_count": fGPUs, "num_gpus": fGPUs,
+	"parallelism": fParallelism, "split_mode": fParallelism,
+	"prompt_tokens": fPrompt, "input_tokens": fPrompt,
+	"output_tokens": fOutput, "generated_tokens": fOutput,
+	"decode_context_mean": fContext, "context_tokens": fContext,
+	"context_size": fContextSize, "n_ctx": fContextSize,
+	"tokens_per_s": fTokensPerS, "tokens_per_second": fTokensPerS,
+	"precision_label": fPrecisionLabel, "quantization": fPrecisionLabel,
+	"weight_bits": fWeightBits, "bits_per_weight": fWeightBits,
+	"kv_cache_dtype": fKVCache,
 }
 
-const noMetricReason = "no metric: give at least one of throughput, latency_ms (or latency, latency_mean), memory_mb (or memory, memory_usage)"
+const noMetricReason = "no metric: give at least one of throughput, latency_ms (or latency, latency_mean), memory_mb (or memory, memory_usage), tokens_per_s"
 
 // rawRow is one record's cells by field, before validation.
 type rawRow struct {
@@ -306,7 +331,8 @@ func (p *parser) readCSV(r io.Reader) error {
 	_, t := seen[fThroughput]
 	_, l := seen[fLatency]
 	_, m := seen[fMemory]
-	if !t && !l && !m {
+	_, tps := seen[fTokensPerS]
+	if !t && !l && !m && !tps {
 		p.errs = append(p.errs, RowError{Line: headerLine, Reason: "no metric column: " + noMetricReason[len("no metric: "):]})
 	}
 	if len(p.errs) > 0 {
@@ -650,6 +676,9 @@ func (p *parser) addRow(row *rawRow) {
 		}
 		measured = true
 	}
+	if p.generationFields(val, &res, bad) {
+		measured = true
+	}
 	if !measured {
 		p.errs = append(p.errs, RowError{Line: row.line, Reason: noMetricReason})
 	}
@@ -712,8 +741,10 @@ func implausible(r engine.Result, hw *engine.Hardware) (field, string) {
 	case hw != nil && !hw.Supports(r.Precision):
 		return fPrecision, fmt.Sprintf("the catalog says %s has no %s support", safetext.Quote(r.Hardware), r.Precision)
 	}
-	if r.Throughput > 0 && r.LatencyMS > 0 {
-		want := float64(r.BatchSize) * 1000 / r.LatencyMS
+	if r.Throughput > 0 && r.LatencyMS > 0 && r.Phase != engine.Generate {
+		// A generation's throughput counts output tokens over concurrent
+		// requests and its latency one request: they need not agree.
+		want := r.ItemsPerPass() * 1000 / r.LatencyMS
 		if ratio := r.Throughput / want; ratio > consistency || ratio < 1/consistency {
 			return fThroughput, fmt.Sprintf("throughput %g items/s and latency %g ms disagree by %.3g× for batch %d (expected batch × 1000 / latency = %.4g)",
 				r.Throughput, r.LatencyMS, math.Max(ratio, 1/ratio), r.BatchSize, want)

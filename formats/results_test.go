@@ -160,7 +160,7 @@ func TestParseResultsRejectsBadFiles(t *testing.T) {
 		{
 			name: "no metric column", file: "m.csv",
 			data: "model_name,hardware,batch_size\ngpt2,cpu,1\n",
-			want: []string{"m.csv:1: no metric column: give at least one of throughput, latency_ms (or latency, latency_mean), memory_mb (or memory, memory_usage)"},
+			want: []string{"m.csv:1: no metric column: give at least one of throughput, latency_ms (or latency, latency_mean), memory_mb (or memory, memory_usage), tokens_per_s"},
 		},
 		{
 			name: "row problems", file: "r.csv",
@@ -170,7 +170,7 @@ func TestParseResultsRejectsBadFiles(t *testing.T) {
 				"gpt2,cpu,1\n" +
 				"gpt2,cpu,1,fp32,5,,robotics\n",
 			want: []string{
-				"r.csv:2: no metric: give at least one of throughput, latency_ms (or latency, latency_mean), memory_mb (or memory, memory_usage)",
+				"r.csv:2: no metric: give at least one of throughput, latency_ms (or latency, latency_mean), memory_mb (or memory, memory_usage), tokens_per_s",
 				`r.csv:3: precision: unknown precision "fp6" (valid: fp32, fp16, bf16, int8, int4, fp8)`,
 				`r.csv:3: timestamp: "yesterday" is not a time (use RFC 3339, "2006-01-02 15:04:05" or a date)`,
 				"r.csv:4: has 3 fields, the header has 7",

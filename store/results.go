@@ -70,20 +70,40 @@ func ValidateResult(r engine.Result) error {
 // dedupKey identifies a measurement by everything it says: configuration,
 // metric values, when, and provenance (source and stack). Provenance is part
 // of it because published data repeats identical numbers under different
-// versions, and each source must stay a complete measurement set.
+// versions, and each source must stay a complete measurement set. The
+// text-generation fields join the key only when set, so forward passes keep
+// the keys they were stored with (schema 4 added those fields).
 func dedupKey(r engine.Result) []byte {
 	h := sha256.New()
 	ts := ""
 	if !r.Timestamp.IsZero() {
 		ts = strconv.FormatInt(r.Timestamp.UnixNano(), 10)
 	}
-	for _, f := range []string{r.Model, r.Hardware, strconv.Itoa(r.BatchSize), string(r.Precision),
+	fields := []string{r.Model, r.Hardware, strconv.Itoa(r.BatchSize), string(r.Precision),
 		strconv.Itoa(r.SequenceLength), fmtFloat(r.Throughput), fmtFloat(r.LatencyMS), fmtFloat(r.MemoryMB), ts,
-		r.Source, r.Stack} {
+		r.Source, r.Stack}
+	if generationColumns(r.Config) != (generationCols{}) {
+		fields = append(fields, string(r.Phase), strconv.Itoa(r.GPUCount), string(r.Parallelism), strconv.Itoa(r.PromptTokens),
+			strconv.Itoa(r.OutputTokens), strconv.Itoa(r.ContextTokens), strconv.Itoa(r.ContextSize), r.PrecisionLabel,
+			fmtFloat(r.WeightBits), string(r.KVCache))
+	}
+	for _, f := range fields {
 		h.Write([]byte(f))
 		h.Write([]byte{0})
 	}
 	return h.Sum(nil)[:16]
+}
+
+// generationCols are a configuration's text-generation fields as stored.
+type generationCols struct {
+	phase, parallelism, label, kv              string
+	gpus, prompt, output, context, contextSize int
+	bits                                       float64
+}
+
+func generationColumns(c engine.Config) generationCols {
+	return generationCols{string(c.Phase), string(c.Parallelism), c.PrecisionLabel, string(c.KVCache),
+		c.GPUCount, c.PromptTokens, c.OutputTokens, c.ContextTokens, c.ContextSize, c.WeightBits}
 }
 
 func fmtFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
@@ -109,16 +129,18 @@ func (db *DB) InsertResults(ctx context.Context, rs []engine.Result) (added, dup
 }
 
 // insertBatch is how many rows one INSERT statement carries: one exec per
-// row was 42% of a 100k-row import (issue 10); 15 columns × 64 rows stays
+// row was 42% of a 100k-row import (issue 10); 25 columns × 64 rows stays
 // far below SQLite's limit on bound parameters.
 const insertBatch = 64
 
 const insertCols = `INSERT INTO results
 	(model_name, hardware, batch_size, precision, sequence_length, throughput, latency_ms, memory_mb,
-	 model_type, source, timestamp, stack, flag, imported_at, dedup_key) VALUES `
+	 model_type, source, timestamp, stack, flag, imported_at, dedup_key,
+	 phase, gpu_count, parallelism, prompt_tokens, output_tokens, context_tokens, context_size,
+	 precision_label, weight_bits, kv_cache_dtype) VALUES `
 
 func insertSQL(rows int) string {
-	const one = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	one := "(" + strings.Repeat("?, ", 24) + "?)"
 	return insertCols + strings.Repeat(one+", ", rows-1) + one + " ON CONFLICT (dedup_key) DO NOTHING"
 }
 
@@ -137,7 +159,7 @@ func (db *DB) insertResults(ctx context.Context, tx *sql.Tx, rs []engine.Result)
 	}
 	defer full.Close()
 	now := formatTime(db.now())
-	args := make([]any, 0, 15*insertBatch)
+	args := make([]any, 0, 25*insertBatch)
 	for start := 0; start < len(rs); start += insertBatch {
 		batch := rs[start:min(start+insertBatch, len(rs))]
 		args = args[:0]
@@ -148,7 +170,9 @@ func (db *DB) insertResults(ctx context.Context, tx *sql.Tx, rs []engine.Result)
 			}
 			args = append(args, r.Model, r.Hardware, r.BatchSize, string(r.Precision), r.SequenceLength,
 				nullFloat(r.Throughput), nullFloat(r.LatencyMS), nullFloat(r.MemoryMB),
-				r.ModelType, r.Source, ts, r.Stack, r.Flag, now, dedupKey(r))
+				r.ModelType, r.Source, ts, r.Stack, r.Flag, now, dedupKey(r),
+				string(r.Phase), r.GPUCount, string(r.Parallelism), r.PromptTokens, r.OutputTokens, r.ContextTokens, r.ContextSize,
+				r.PrecisionLabel, r.WeightBits, string(r.KVCache))
 		}
 		var res sql.Result
 		if len(batch) == insertBatch || len(rs) < insertBatch {
@@ -172,7 +196,9 @@ func (db *DB) insertResults(ctx context.Context, tx *sql.Tx, rs []engine.Result)
 // Results lists stored results in insertion order.
 func (db *DB) Results(ctx context.Context, filter ResultFilter) ([]StoredResult, error) {
 	q := `SELECT id, model_name, hardware, batch_size, precision, sequence_length, throughput, latency_ms, memory_mb,
-		model_type, source, timestamp, stack, flag, imported_at FROM results`
+		model_type, source, timestamp, stack, flag, imported_at,
+		phase, gpu_count, parallelism, prompt_tokens, output_tokens, context_tokens, context_size,
+		precision_label, weight_bits, kv_cache_dtype FROM results`
 	var args []any
 	if filter.Source != "" {
 		q += " WHERE source = ?"
@@ -187,14 +213,16 @@ func (db *DB) Results(ctx context.Context, filter ResultFilter) ([]StoredResult,
 	var out []StoredResult
 	for rows.Next() {
 		var s StoredResult
-		var prec, imported string
+		var prec, imported, phase, par, kv string
 		var thr, lat, mem sql.NullFloat64
 		var ts sql.NullString
 		if err := rows.Scan(&s.ID, &s.Model, &s.Hardware, &s.BatchSize, &prec, &s.SequenceLength, &thr, &lat, &mem,
-			&s.ModelType, &s.Source, &ts, &s.Stack, &s.Flag, &imported); err != nil {
+			&s.ModelType, &s.Source, &ts, &s.Stack, &s.Flag, &imported,
+			&phase, &s.GPUCount, &par, &s.PromptTokens, &s.OutputTokens, &s.ContextTokens, &s.ContextSize,
+			&s.PrecisionLabel, &s.WeightBits, &kv); err != nil {
 			return nil, fmt.Errorf("list results: %w", err)
 		}
-		s.Precision = engine.Precision(prec)
+		s.Precision, s.Phase, s.Parallelism, s.KVCache = engine.Precision(prec), engine.Phase(phase), engine.Parallelism(par), engine.Precision(kv)
 		s.Throughput, s.LatencyMS, s.MemoryMB = thr.Float64, lat.Float64, mem.Float64
 		if ts.Valid {
 			if s.Timestamp, err = parseTime(ts.String); err != nil {
