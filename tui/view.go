@@ -226,6 +226,14 @@ func (m *Model) statusLine() string {
 		if m.jobs.isPending(jobRank) {
 			left += th.Muted.Render(" (by " + string(c.Metric) + ")")
 		}
+		if m.status.Text != "" {
+			// The latest message stays readable while work goes on.
+			st := th.Muted
+			if m.status.Err {
+				st = th.Error
+			}
+			left += th.Muted.Render(" · ") + st.Render(m.status.Text)
+		}
 	case m.status.Err:
 		left = th.Error.Render(m.status.Text)
 	default:

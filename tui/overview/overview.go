@@ -255,13 +255,18 @@ func (m *Model) hwWindow() []string {
 	return hws[m.hwOffset:min(len(hws), m.hwOffset+m.visibleHW())]
 }
 
+// titles names the hardware columns in view and says how many more
+// there are on either side (← → scroll).
 func (m *Model) titles() string {
 	th := m.ctx.Theme
 	s := "  " + common.Fit("Model", m.modelW(), false)
 	for _, hw := range m.hwWindow() {
 		s += " " + common.Fit(common.Safe(hw), cellW, true)
 	}
-	return th.ColHeader.Render(s)
+	if n := len(m.space.Hardware) - m.hwOffset - len(m.hwWindow()); n > 0 || m.hwOffset > 0 {
+		s += th.Muted.Render(fmt.Sprintf("  ←%d %d→", m.hwOffset, n))
+	}
+	return th.ColHeader.Render(ansi.Truncate(s, m.width, ""))
 }
 
 func (m *Model) row(i int) string {
