@@ -376,9 +376,14 @@ func (r *run) refs() []string {
 func (r *run) apply(i int, u Update) bool {
 	j := &r.sum.Jobs[i]
 	pr := &r.sum.Progress
+	news := j.SchedState != u.State
 	j.SchedState = u.State
 	switch u.Phase {
 	case PhaseQueued:
+		// The scheduler's word changed (a reason, a requeue): say so.
+		if news {
+			r.event(EventQueued, i)
+		}
 		return false
 	case PhaseRunning:
 		if j.Status == StatusRunning {

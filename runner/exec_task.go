@@ -141,7 +141,7 @@ func TaskMain(args []string, stdout, stderr io.Writer) int {
 		extra = append(extra, lock)
 	}
 	host, _ := os.Hostname()
-	fmt.Fprintf(stdout, "%s on %s at %s\n=== %s\n", startMarker(nonce), host, time.Now().UTC().Format(time.RFC3339), cmdtmpl.Line(argv))
+	fmt.Fprintf(stdout, "%s on %s at %s%s\n=== %s\n", startMarker(nonce), host, time.Now().UTC().Format(time.RFC3339), schedulerContext(), cmdtmpl.Line(argv))
 
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdin = nil
@@ -178,6 +178,17 @@ func TaskMain(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintln(stdout)
 	return code
+}
+
+// schedulerContext names where a scheduler put the task, for the log.
+func schedulerContext() string {
+	var b strings.Builder
+	for _, k := range []string{"SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID", "SLURM_JOB_PARTITION", "JOB_COMPLETION_INDEX", "CUDA_VISIBLE_DEVICES"} {
+		if v, ok := os.LookupEnv(k); ok {
+			fmt.Fprintf(&b, " %s=%s", k, truncate(strconv.Quote(v), 80))
+		}
+	}
+	return b.String()
 }
 
 func specTask(path, indexEnv string) (SpecTask, error) {
