@@ -43,6 +43,13 @@ type Executor interface {
 	Cancel(ctx context.Context, refs []string) error
 }
 
+// LogFetcher is implemented by executors whose task output does not land
+// in Task.LogPath by itself (Kubernetes pods): the runner has the log
+// appended there before reading a finished task's outcome.
+type LogFetcher interface {
+	FetchLog(ctx context.Context, ref, logPath string) error
+}
+
 // Task is one configuration handed to an executor.
 type Task struct {
 	Key     string
@@ -302,6 +309,22 @@ func (r *run) submit(ctx context.Context, idx []int) error {
 	return nil
 }
 
+// since is the time since t, zero when t is unknown (a job an earlier run
+// saw start).
+func since(t time.Time) time.Duration {
+	if t.IsZero() {
+		return 0
+	}
+	return time.Since(t)
+}
+
+func firstReason(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
 func errText(err error) string {
 	if err == nil {
 		return "the executor returned no job id"
@@ -402,7 +425,7 @@ func (r *run) apply(i int, u Update) bool {
 		if j.Status == StatusRunning {
 			pr.Running--
 			j.Status, j.ExitCode, j.Reason = StatusInterrupted, u.ExitCode, "interrupted"
-			j.Duration = time.Since(j.started)
+			j.Duration = since(j.started)
 			r.event(EventInterrupted, i)
 		} else {
 			pr.Queued--
@@ -422,9 +445,14 @@ func (r *run) finish(i int, u Update) {
 	delete(r.inflight, j.Ref)
 	if j.Status == StatusRunning {
 		pr.Running--
-		j.Duration = time.Since(j.started)
+		j.Duration = since(j.started)
 	} else if j.Status != StatusPending {
 		pr.Queued--
+	}
+	if lf, ok := r.exe.(LogFetcher); ok && u.Phase == PhaseFinished {
+		if err := lf.FetchLog(context.Background(), j.Ref, j.LogPath); err != nil {
+			u.Reason = firstReason(u.Reason, "logs: "+err.Error())
+		}
 	}
 	out := collect(j.LogPath, j.Nonce, u)
 	if out.busy {

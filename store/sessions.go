@@ -26,6 +26,10 @@ type SessionParams struct {
 	// PlacementFile the executor's placement description, if any.
 	Executor      string `json:"executor,omitempty"`
 	PlacementFile string `json:"placement_file,omitempty"`
+	// Placement is that file's content (canonical JSON, checked by
+	// runner/placement), so a later run or resume does not depend on the
+	// file still being there or unchanged.
+	Placement json.RawMessage `json:"placement,omitempty"`
 	// PromptTokens and OutputTokens shape LLM generation runs (0: the
 	// model's defaults).
 	PromptTokens int `json:"prompt_tokens,omitempty"`
@@ -290,6 +294,23 @@ func (db *DB) saveSession(ctx context.Context, s Session, replace bool) error {
 	})
 	if err != nil {
 		return sessionErr("save", name, err)
+	}
+	return nil
+}
+
+// UpdateSessionParams replaces a session's parameters only (the executor
+// and placement a run used), leaving its rows, selection and history alone.
+func (db *DB) UpdateSessionParams(ctx context.Context, name string, p SessionParams) error {
+	params, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("session %q: params: %w", name, err)
+	}
+	res, err := db.sql.ExecContext(ctx, "UPDATE sessions SET params = ?, updated_at = ? WHERE name = ?", string(params), formatTime(db.now()), name)
+	if err != nil {
+		return fmt.Errorf("session %q: %w", name, err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return fmt.Errorf("%w: %q", ErrSessionNotFound, name)
 	}
 	return nil
 }

@@ -37,6 +37,8 @@ type runOptions struct {
 	DryRun      bool
 	RetryFailed bool
 	JSON        bool
+	cluster     clusterOptions
+	templateSet bool
 
 	// resume is the command line that continues this run.
 	resume string
@@ -68,11 +70,22 @@ Runs resume: configurations already measured for the session are skipped, and fa
 too unless --retry-failed. Ctrl+C stops the running commands (SIGTERM, then SIGKILL after
 --grace) and keeps what finished.
 
+On a cluster: --executor slurm submits one sbatch --array per hardware placement (one
+task per configuration), --executor kubernetes one Indexed Job per placement, both from
+--placement FILE (JSON or TOML: each catalog hardware id → its Slurm partition, gres,
+constraint, account, qos, time, or Kubernetes namespace, image, node_selector, resources,
+tolerations). perfpilot follows the jobs, imports each finished one, and stores the
+executor, placement and job ids: after Ctrl+C (cancel or leave the jobs) or a crash,
+run --resume follows the same jobs again and never submits a configuration twice.
+--dry-run prints the submissions; configurations whose hardware has no placement are
+reported before anything is submitted.
+
 Try it on this machine with the CPU matrix benchmark in examples/matbench:
   perfpilot run --session demo --template 'go run ./examples/matbench --model {model} --hardware {hardware} --batch-size {batch_size} --precision {precision} --output-dir {output_dir}'`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.resume = resumeCommand(cmd)
+			o.templateSet = cmd.Flags().Changed("template")
 			return o.run(cmd.Context(), g)
 		},
 	}
@@ -87,6 +100,13 @@ Try it on this machine with the CPU matrix benchmark in examples/matbench:
 	f.BoolVar(&o.DryRun, "dry-run", false, "print the commands (shell-quoted) without running them")
 	f.BoolVar(&o.RetryFailed, "retry-failed", false, "run configurations whose last attempt failed again")
 	f.BoolVar(&o.JSON, "json", false, "print the outcome as JSON even on a terminal")
+	c := &o.cluster
+	f.StringVar(&c.Executor, "executor", "", "where the commands run: local, slurm or kubernetes (default: the session's, else local)")
+	f.StringVar(&c.Placement, "placement", "", "placement `FILE` (JSON or TOML) mapping hardware ids to Slurm or Kubernetes placements; stored with the session")
+	f.IntVar(&c.MaxConcurrent, "max-concurrent", 0, "cap on tasks of one array or Job running at once (Slurm %N, Job parallelism; 0: none)")
+	f.StringVar(&c.OnInterrupt, "on-interrupt", "ask", "what Ctrl+C does to scheduled jobs: ask (on a terminal; else leave), cancel, leave")
+	f.StringVar(&c.Perfpilot, "node-perfpilot", "", "path of perfpilot on the Slurm nodes (default: this binary; it must be on a filesystem they see)")
+	f.BoolVar(&c.Resume, "resume", false, "continue the session's last run: its template, executor and placement, following jobs still queued")
 	return cmd
 }
 
@@ -128,6 +148,9 @@ func (o *runOptions) validate() error {
 	case o.Grace <= 0:
 		return usagef("--grace: %v is not positive", o.Grace)
 	}
+	if err := o.cluster.validate(); err != nil {
+		return err
+	}
 	if _, err := cmdtmpl.Parse(o.Template); err != nil {
 		return usagef("--template: %v", err)
 	}
@@ -143,24 +166,54 @@ func (o *runOptions) run(ctx context.Context, g *globalOptions) error {
 		return err
 	}
 	defer db.Close()
-	opts := runner.Options{DB: db, Session: o.Session, Template: o.Template, OutputDir: o.OutputDir, LogDir: o.LogDir,
-		Parallel: o.Parallel, Timeout: o.Timeout, Grace: o.Grace, RetryFailed: o.RetryFailed, Now: time.Now}
-	plan, err := runner.NewPlan(ctx, opts)
+	sess, err := db.Session(ctx, o.Session)
 	if errors.Is(err, store.ErrSessionNotFound) {
 		return usagef("--session: %v (valid: %s)", err, sessionNames(ctx, db))
 	}
 	if err != nil {
 		return err
 	}
-	if o.DryRun {
-		return o.printDryRun(g, plan)
+	if o.cluster.Resume && !o.templateSet && sess.Params.Template != "" {
+		o.Template = sess.Params.Template
 	}
+	pl, err := o.cluster.resolve(ctx, db, cat, sess)
+	if err != nil {
+		return err
+	}
+	exe, err := o.cluster.executor(o, sess, pl)
+	if err != nil {
+		return err
+	}
+	opts := runner.Options{DB: db, Session: o.Session, Template: o.Template, OutputDir: o.OutputDir, LogDir: o.LogDir,
+		Parallel: o.Parallel, Timeout: o.Timeout, Grace: o.Grace, RetryFailed: o.RetryFailed, Now: time.Now, Executor: exe}
+	plan, err := runner.NewPlan(ctx, opts)
+	if err != nil {
+		return err
+	}
+	var subs []runner.Submission
+	if exe != nil {
+		// Every configuration must have a placement before anything is submitted.
+		if subs, err = exe.Plan(plan.Tasks()); err != nil {
+			return err
+		}
+	}
+	if o.DryRun {
+		return o.printDryRun(g, plan, subs)
+	}
+	var left func() int
+	opts.OnInterrupt = o.cluster.onInterrupt(g.io.Err, func() int { return left() })
 	asJSON := o.JSON || !g.io.TTY
 	o.printPlan(g.io.Err, plan)
 
 	bar := newRunBar(g.io.Err, plan.ToRun())
+	left = bar.inFlight
 	sum, runErr := runner.Execute(ctx, opts, plan, bar.event)
 	bar.finish(sum)
+	if errors.Is(runErr, runner.ErrInterrupted) && sum.Left > 0 {
+		fmt.Fprintf(g.io.Err, "interrupted: %d measured and kept, %d jobs left running with %s.\ncollect them with:\n  perfpilot run --session %s --resume\n",
+			sum.Count(runner.StatusMeasured), sum.Left, o.cluster.Executor, cmdtmpl.Quote(o.Session))
+		return errors.New("run interrupted")
+	}
 	if errors.Is(runErr, runner.ErrInterrupted) {
 		fmt.Fprintf(g.io.Err, "interrupted: %d measured and kept, %d failed, %d not finished.\nresume with:\n  %s\n",
 			sum.Count(runner.StatusMeasured), sum.Count(runner.StatusFailed),
@@ -214,7 +267,10 @@ func (o *runOptions) printPlan(w io.Writer, p *runner.Plan) {
 			failedBefore++
 		}
 	}
-	fmt.Fprintf(w, "session %s: %d configurations from %s; %d to run", safetext.Quote(p.Session.Name), len(p.Jobs), rows, p.ToRun())
+	fmt.Fprintf(w, "session %s: %d configurations from %s; %d to run", safetext.Quote(p.Session.Name), len(p.Jobs), rows, p.ToRun()-p.Attached())
+	if a := p.Attached(); a > 0 {
+		fmt.Fprintf(w, ", %d still with the scheduler (followed, not submitted again)", a)
+	}
 	if skipped > 0 {
 		fmt.Fprintf(w, ", %d already measured", skipped)
 	}
@@ -231,22 +287,36 @@ type dryRunJob struct {
 	Argv    []string      `json:"argv"`
 	Command string        `json:"command"`
 	Log     string        `json:"log"`
+	JobID   string        `json:"job_id,omitempty"`
 }
 
-func (o *runOptions) printDryRun(g *globalOptions, p *runner.Plan) error {
+func orUnknown(s string) string {
+	if s == "" {
+		return "(id not known yet)"
+	}
+	return s
+}
+
+func (o *runOptions) printDryRun(g *globalOptions, p *runner.Plan, subs []runner.Submission) error {
 	if o.JSON {
 		out := make([]dryRunJob, len(p.Jobs))
 		for i, j := range p.Jobs {
-			out[i] = dryRunJob{Row: j.Row, Config: j.Config, Status: j.Status, Argv: j.Argv, Command: j.Command(), Log: j.LogPath}
+			out[i] = dryRunJob{Row: j.Row, Config: j.Config, Status: j.Status, Argv: j.Argv, Command: j.Command(), Log: j.LogPath, JobID: j.Ref}
 		}
-		return encodeJSON(g, map[string]any{"session": p.Session.Name, "jobs": out})
+		if subs == nil {
+			subs = []runner.Submission{}
+		}
+		return encodeJSON(g, map[string]any{"session": p.Session.Name, "executor": o.cluster.Executor, "jobs": out, "submissions": subs})
 	}
+	defer printSubmissions(g.io.Out, o.cluster.Executor, subs)
 	for _, j := range p.Jobs {
 		switch j.Status {
 		case runner.StatusSkipped:
 			fmt.Fprintf(g.io.Out, "# already measured: %s\n", safetext.Clean(j.Command()))
 		case runner.StatusSkipFailed:
 			fmt.Fprintf(g.io.Out, "# failed before (--retry-failed to run): %s\n", safetext.Clean(j.Command()))
+		case runner.StatusSubmitting, runner.StatusQueued, runner.StatusRunning:
+			fmt.Fprintf(g.io.Out, "# still with %s as job %s (followed, not submitted again): %s\n", o.cluster.Executor, orUnknown(j.Ref), safetext.Clean(j.Command()))
 		default:
 			fmt.Fprintln(g.io.Out, safetext.Clean(j.Command()))
 		}
@@ -310,10 +380,15 @@ func (b *runBar) event(e runner.Event) {
 	cfg := runCfg(e.Job.Config)
 	var line string
 	switch e.Kind {
+	case runner.EventQueued:
+		// The submission, then only news worth reading (a reason to wait).
+		if !b.tty && e.Job.Ref != "" && (e.Job.SchedState == "" || strings.Contains(e.Job.SchedState, "(")) {
+			line = strings.TrimSpace(fmt.Sprintf("queued   %s as job %s %s", cfg, e.Job.Ref, e.Job.SchedState))
+		}
 	case runner.EventStarted:
 		b.current[cfg] = true
 		if !b.tty {
-			line = fmt.Sprintf("start    %s (log: %s)", cfg, e.Job.LogPath)
+			line = fmt.Sprintf("start    %s%s (log: %s)", cfg, jobSuffix(e.Job), e.Job.LogPath)
 		}
 	case runner.EventMeasured:
 		delete(b.current, cfg)
@@ -360,6 +435,20 @@ func (b *runBar) draw() {
 	fmt.Fprintf(b.w, "\r\033[K%s", line)
 }
 
+// inFlight counts the jobs queued or running, for the interrupt question.
+func (b *runBar) inFlight() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.last.Queued + b.last.Running
+}
+
+func jobSuffix(j runner.Job) string {
+	if j.Ref == "" || strings.HasPrefix(j.Ref, "local-") {
+		return ""
+	}
+	return " as job " + j.Ref
+}
+
 func (b *runBar) finish(sum *runner.Summary) {
 	close(b.stop)
 	b.done.Wait()
@@ -398,6 +487,8 @@ type runJobJSON struct {
 	Command  string         `json:"command"`
 	Measured runner.Metrics `json:"measured"`
 	Seconds  float64        `json:"duration_s"`
+	JobID    string         `json:"job_id,omitempty"`
+	State    string         `json:"scheduler_state,omitempty"`
 }
 
 // runOutput is the JSON `perfpilot run` prints on a pipe or with --json.
@@ -422,6 +513,9 @@ func runJSON(sum *runner.Summary, rv *runner.Review) runOutput {
 	for i, j := range sum.Jobs {
 		jobs[i] = runJobJSON{Row: j.Row, Config: j.Config, Status: j.Status, ExitCode: j.ExitCode, Reason: j.Reason, Log: j.LogPath,
 			Command: j.Command(), Measured: j.Metrics, Seconds: j.Duration.Seconds()}
+		if !strings.HasPrefix(j.Ref, "local-") {
+			jobs[i].JobID, jobs[i].State = j.Ref, j.SchedState
+		}
 	}
 	top := rv.Report.Recommendations
 	if len(top) > runTopN {

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/charmbracelet/x/term"
+
+	"perfpilot/cmdtmpl"
+	"perfpilot/engine"
+	"perfpilot/runner"
+	"perfpilot/runner/kube"
+	"perfpilot/runner/placement"
+	"perfpilot/runner/slurm"
+	"perfpilot/store"
+)
+
+// Executor names accepted by --executor.
+var executorNames = []string{"local", slurm.Name, kube.Name}
+
+// clusterOptions are the flags of `run` that place work on a scheduler.
+type clusterOptions struct {
+	Executor      string
+	Placement     string
+	MaxConcurrent int
+	OnInterrupt   string
+	Perfpilot     string
+	Resume        bool
+}
+
+func (c *clusterOptions) validate() error {
+	if c.Executor != "" && !contains(executorNames, c.Executor) {
+		return usagef("--executor: %q is not an executor (valid: %s)", c.Executor, strings.Join(executorNames, ", "))
+	}
+	if c.MaxConcurrent < 0 {
+		return usagef("--max-concurrent: %d is negative", c.MaxConcurrent)
+	}
+	switch c.OnInterrupt {
+	case "", "ask", "cancel", "leave":
+	default:
+		return usagef("--on-interrupt: %q (valid: ask, cancel, leave)", c.OnInterrupt)
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// resolve fills what the flags left unset from the session (a resume
+// uses the executor and placement the first run stored), loads the
+// placement and stores both with the session when they are new.
+func (c *clusterOptions) resolve(ctx context.Context, db *store.DB, cat *engine.Catalog, sess *store.Session) (*placement.File, error) {
+	p := sess.Params
+	if c.Executor == "" {
+		c.Executor = p.Executor
+	}
+	if c.Executor == "" {
+		c.Executor = "local"
+	}
+	var pl *placement.File
+	var err error
+	switch {
+	case c.Placement != "":
+		if pl, err = placement.Load(c.Placement); err != nil {
+			return nil, usagef("--placement: %v", err)
+		}
+		if err := pl.CheckHardware(func(id string) bool { return cat.Hardware(id) != nil }, c.Placement); err != nil {
+			return nil, usagef("--placement: %v", err)
+		}
+	case len(p.Placement) > 0:
+		if pl, err = placement.Parse(p.Placement, "the placement stored with session "+sess.Name+".json"); err != nil {
+			return nil, err
+		}
+	}
+	if c.Executor != "local" && pl == nil {
+		return nil, usagef("--placement: required with --executor %s (a file mapping each hardware id to a %s placement; see `perfpilot run --help`)", c.Executor, c.Executor)
+	}
+	np := p
+	np.Executor = c.Executor
+	if c.Placement != "" {
+		np.PlacementFile, np.Placement = c.Placement, pl.JSON()
+	}
+	if np.Executor != p.Executor || string(np.Placement) != string(p.Placement) {
+		if err := db.UpdateSessionParams(ctx, sess.Name, np); err != nil {
+			return nil, err
+		}
+		sess.Params = np
+	}
+	return pl, nil
+}
+
+// executor builds the chosen executor (nil for local).
+func (c *clusterOptions) executor(o *runOptions, sess *store.Session, pl *placement.File) (runner.Executor, error) {
+	logDir := o.LogDir
+	if logDir == "" {
+		logDir = filepath.Join(o.OutputDir, "logs")
+	}
+	switch c.Executor {
+	case slurm.Name:
+		var limit string
+		if o.Timeout > 0 {
+			limit = slurmTime(o.Timeout.Seconds())
+		}
+		return slurm.New(slurm.Options{Placement: pl, Session: sess.Name, LogDir: logDir, MaxConcurrent: c.MaxConcurrent,
+			Time: limit, Perfpilot: c.Perfpilot, Grace: o.Grace})
+	case kube.Name:
+		return kube.New(kube.Options{Placement: pl, Session: sess.Name, LogDir: logDir, MaxConcurrent: c.MaxConcurrent,
+			Timeout: o.Timeout, Grace: o.Grace})
+	}
+	return nil, nil
+}
+
+// slurmTime renders seconds as Slurm's D-HH:MM:SS, rounded up to a minute
+// (Slurm's resolution).
+func slurmTime(sec float64) string {
+	m := int((sec + 59) / 60)
+	return fmt.Sprintf("%d-%02d:%02d:00", m/1440, m/60%24, m%60)
+}
+
+// onInterrupt says what Ctrl+C does to jobs a scheduler holds: ask on a
+// terminal, else what --on-interrupt says (leave by default: the next
+// run collects them).
+func (c *clusterOptions) onInterrupt(errOut io.Writer, n func() int) func() bool {
+	mode := c.OnInterrupt
+	if mode == "" {
+		mode = "ask"
+	}
+	interactive := term.IsTerminal(os.Stdin.Fd())
+	if mode == "ask" && !interactive {
+		mode = "leave"
+	}
+	return func() bool {
+		switch mode {
+		case "cancel":
+			return true
+		case "leave":
+			return false
+		}
+		fmt.Fprintf(errOut, "\ninterrupted: %d jobs are with %s. Cancel them (c) or leave them running for `run --resume` to collect (L)? ", n(), c.Executor)
+		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return false
+		}
+		return strings.HasPrefix(strings.ToLower(strings.TrimSpace(line)), "c")
+	}
+}
+
+// printSubmissions shows what a scheduler run would submit (--dry-run).
+func printSubmissions(w io.Writer, executor string, subs []runner.Submission) {
+	for _, s := range subs {
+		fmt.Fprintf(w, "# %s: %s, %d configurations\n%s\n", executor, s.Group, len(s.Tasks), cmdtmpl.Line(s.Command))
+	}
+}

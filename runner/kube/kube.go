@@ -1,0 +1,461 @@
+package kube
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"perfpilot/formats"
+	"perfpilot/runner"
+	"perfpilot/runner/placement"
+)
+
+// Name is the executor's --executor value.
+const Name = "kubernetes"
+
+// Commander runs kubectl and returns its standard output; on failure the
+// error carries its standard error. Tests put a recording kubectl on PATH.
+type Commander interface {
+	Run(ctx context.Context, name string, args ...string) ([]byte, error)
+}
+
+// ExecCommander runs the real command.
+type ExecCommander struct{}
+
+func (ExecCommander) Run(ctx context.Context, name string, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, name, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if len(msg) > 300 {
+			msg = msg[:300] + "…"
+		}
+		return out, fmt.Errorf("%s %s: %w: %s", name, firstArg(args), err, msg)
+	}
+	return out, nil
+}
+
+func firstArg(a []string) string {
+	if len(a) == 0 {
+		return ""
+	}
+	return a[0]
+}
+
+// Options configure the executor.
+type Options struct {
+	Placement *placement.File
+	Session   string
+	// LogDir holds the configurations' logs (pod logs are copied there)
+	// and a .kube directory with the applied manifests.
+	LogDir        string
+	MaxConcurrent int
+	// Timeout bounds each pod (activeDeadlineSeconds; 0: none).
+	Timeout time.Duration
+	Grace   time.Duration
+	// Kubectl is the kubectl program ("kubectl" when empty).
+	Kubectl string
+	// Poll is the shortest time between two polls (at least, and by
+	// default, one second); PollMax the longest, reached by doubling while
+	// nothing changes.
+	Poll, PollMax time.Duration
+	Cmd           Commander
+}
+
+// Exec is the Kubernetes executor.
+type Exec struct {
+	o Options
+
+	mu        sync.Mutex
+	last      map[string]runner.Update
+	pods      map[string]string // ref → pod name of its latest pod
+	cancelled map[string]bool   // namespace/job
+	lastCall  time.Time
+	interval  time.Duration
+	polled    bool
+}
+
+// New checks the options and returns the executor.
+func New(o Options) (*Exec, error) {
+	if o.Placement == nil {
+		return nil, errors.New("kubernetes: a placement file is required (--placement FILE)")
+	}
+	if o.LogDir == "" {
+		return nil, errors.New("kubernetes: no log directory")
+	}
+	if o.Kubectl == "" {
+		o.Kubectl = "kubectl"
+	}
+	if o.Grace <= 0 {
+		o.Grace = runner.DefaultGrace
+	}
+	o.Poll = max(o.Poll, time.Second)
+	if o.PollMax < o.Poll {
+		o.PollMax = max(30*time.Second, o.Poll)
+	}
+	if o.Cmd == nil {
+		o.Cmd = ExecCommander{}
+	}
+	return &Exec{o: o, last: map[string]runner.Update{}, pods: map[string]string{}, cancelled: map[string]bool{}, interval: o.Poll}, nil
+}
+
+func (e *Exec) Name() string { return Name }
+
+func (e *Exec) manifestOptions() ManifestOptions {
+	return ManifestOptions{Session: e.o.Session, MaxConcurrent: e.o.MaxConcurrent, TimeoutSeconds: int64((e.o.Timeout + time.Second - 1) / time.Second),
+		Grace: e.o.Grace.String()}
+}
+
+func (e *Exec) manifestPath(g *Group) string {
+	return filepath.Join(e.o.LogDir, ".kube", g.JobName(e.o.Session)+".yaml")
+}
+
+func (e *Exec) Plan(tasks []runner.Task) ([]runner.Submission, error) {
+	gs, err := Groups(e.o.Placement, tasks)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]runner.Submission, len(gs))
+	for i, g := range gs {
+		keys := make([]string, len(g.Tasks))
+		for k, t := range g.Tasks {
+			keys[k] = t.Key
+		}
+		out[i] = runner.Submission{Group: fmt.Sprintf("%s (namespace %s, image %s)", g.Hardware, g.P.Namespace, g.P.Image),
+			Command: []string{e.o.Kubectl, "apply", "-f", e.manifestPath(g)}, Tasks: keys}
+	}
+	return out, nil
+}
+
+// Submit writes each group's ConfigMap and Indexed Job and applies them.
+func (e *Exec) Submit(ctx context.Context, tasks []runner.Task) ([]string, error) {
+	gs, err := Groups(e.o.Placement, tasks)
+	if err != nil {
+		return nil, err
+	}
+	refs := make([]string, len(tasks))
+	if err := os.MkdirAll(filepath.Join(e.o.LogDir, ".kube"), 0o755); err != nil {
+		return refs, fmt.Errorf("kubernetes: %w", err)
+	}
+	for _, g := range gs {
+		cm, job, err := Manifests(g, e.manifestOptions())
+		if err != nil {
+			return refs, err
+		}
+		data, err := YAML(cm, job)
+		if err != nil {
+			return refs, err
+		}
+		path := e.manifestPath(g)
+		if err := formats.WriteFileAtomic(path, data, true); err != nil {
+			return refs, fmt.Errorf("kubernetes: manifest: %w", err)
+		}
+		if _, err := e.o.Cmd.Run(ctx, e.o.Kubectl, "apply", "-f", path); err != nil {
+			return refs, fmt.Errorf("kubernetes: apply %s: %w", g.Hardware, err)
+		}
+		for k, i := range g.idx {
+			refs[i] = ref(g.P.Namespace, job.Metadata.Name, k)
+		}
+	}
+	return refs, nil
+}
+
+// Recover finds Jobs a crashed Submit applied, by their submission label.
+func (e *Exec) Recover(ctx context.Context, tasks []runner.Task) ([]string, error) {
+	refs := make([]string, len(tasks))
+	gs, err := Groups(e.o.Placement, tasks)
+	if err != nil {
+		return refs, err
+	}
+	for _, g := range gs {
+		e.pace()
+		out, err := e.o.Cmd.Run(ctx, e.o.Kubectl, "get", "jobs", "-n", g.P.Namespace, "-l", LabelSubmission+"="+g.Token(), "-o", "name")
+		if err != nil {
+			return refs, fmt.Errorf("kubernetes: %w", err)
+		}
+		if name := g.JobName(e.o.Session); strings.Contains(string(out), "job.batch/"+name) {
+			for k, i := range g.idx {
+				refs[i] = ref(g.P.Namespace, name, k)
+			}
+		}
+	}
+	return refs, nil
+}
+
+// pace keeps kubectl polls at least Poll apart.
+func (e *Exec) pace() {
+	e.mu.Lock()
+	wait := time.Until(e.lastCall.Add(e.o.Poll))
+	e.mu.Unlock()
+	if wait > 0 {
+		time.Sleep(wait)
+	}
+	e.mu.Lock()
+	e.lastCall = time.Now()
+	e.mu.Unlock()
+}
+
+// Wait polls until a task changed: the first call at once, later ones
+// after an interval that doubles while nothing changes. A poll is one
+// `kubectl get pods,jobs` per namespace, for the whole session.
+func (e *Exec) Wait(ctx context.Context, refs []string) ([]runner.Update, error) {
+	for {
+		e.mu.Lock()
+		first := !e.polled
+		e.polled = true
+		interval := e.interval
+		e.mu.Unlock()
+		if !first {
+			t := time.NewTimer(interval)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil, ctx.Err()
+			case <-t.C:
+			}
+		}
+		now, err := e.poll(ctx, refs)
+		if err != nil {
+			return nil, err
+		}
+		var changed []runner.Update
+		e.mu.Lock()
+		for _, r := range refs {
+			u, ok := now[r]
+			if !ok {
+				continue
+			}
+			if prev, seen := e.last[r]; seen && prev == u {
+				continue
+			}
+			e.last[r] = u
+			changed = append(changed, u)
+		}
+		if len(changed) > 0 {
+			e.interval = e.o.Poll
+		} else {
+			e.interval = min(e.interval*2, e.o.PollMax)
+		}
+		e.mu.Unlock()
+		if len(changed) > 0 {
+			return changed, nil
+		}
+	}
+}
+
+// podList is what `kubectl get pods,jobs -o json` prints (the fields read).
+type podList struct {
+	Items []struct {
+		Kind     string `json:"kind"`
+		Metadata struct {
+			Name              string            `json:"name"`
+			Labels            map[string]string `json:"labels"`
+			Annotations       map[string]string `json:"annotations"`
+			CreationTimestamp string            `json:"creationTimestamp"`
+		} `json:"metadata"`
+		Status struct {
+			Phase             string `json:"phase"`
+			Reason            string `json:"reason"`
+			Message           string `json:"message"`
+			ContainerStatuses []struct {
+				State struct {
+					Waiting *struct {
+						Reason  string `json:"reason"`
+						Message string `json:"message"`
+					} `json:"waiting"`
+					Terminated *struct {
+						ExitCode int    `json:"exitCode"`
+						Signal   int    `json:"signal"`
+						Reason   string `json:"reason"`
+					} `json:"terminated"`
+				} `json:"state"`
+			} `json:"containerStatuses"`
+		} `json:"status"`
+	} `json:"items"`
+}
+
+func (e *Exec) poll(ctx context.Context, refs []string) (map[string]runner.Update, error) {
+	now := map[string]runner.Update{}
+	byNS := map[string][]string{}
+	for _, r := range refs {
+		ns, job, _, ok := parseRef(r)
+		if !ok {
+			now[r] = runner.Update{Ref: r, Phase: runner.PhaseGone, State: "bad reference"}
+			continue
+		}
+		e.mu.Lock()
+		cancelled := e.cancelled[ns+"/"+job]
+		e.mu.Unlock()
+		if cancelled {
+			now[r] = runner.Update{Ref: r, Phase: runner.PhaseCancelled, State: "deleted"}
+			continue
+		}
+		byNS[ns] = append(byNS[ns], r)
+	}
+	namespaces := make([]string, 0, len(byNS))
+	for ns := range byNS {
+		namespaces = append(namespaces, ns)
+	}
+	sort.Strings(namespaces)
+	for _, ns := range namespaces {
+		e.pace()
+		out, err := e.o.Cmd.Run(ctx, e.o.Kubectl, "get", "pods,jobs", "-n", ns, "-l", LabelSession+"="+SessionLabel(e.o.Session), "-o", "json")
+		if err != nil {
+			return nil, fmt.Errorf("kubernetes: %w", err)
+		}
+		var list podList
+		if err := json.Unmarshal(out, &list); err != nil {
+			return nil, fmt.Errorf("kubernetes: kubectl get printed no pod list: %w", err)
+		}
+		jobs := map[string]bool{}
+		type podState struct {
+			name, created string
+			u             runner.Update
+		}
+		latest := map[string]podState{}
+		for _, it := range list.Items {
+			if it.Kind == "Job" {
+				jobs[it.Metadata.Name] = true
+				continue
+			}
+			job := firstNonEmpty(it.Metadata.Labels["batch.kubernetes.io/job-name"], it.Metadata.Labels["job-name"])
+			idx := firstNonEmpty(it.Metadata.Labels["batch.kubernetes.io/job-completion-index"], it.Metadata.Annotations["batch.kubernetes.io/job-completion-index"])
+			i, err := strconv.Atoi(idx)
+			if job == "" || err != nil {
+				continue
+			}
+			r := ref(ns, job, i)
+			if p, ok := latest[r]; ok && p.created > it.Metadata.CreationTimestamp {
+				continue
+			}
+			u := runner.Update{Ref: r, State: it.Status.Phase}
+			var waiting, term string
+			code := 0
+			if cs := it.Status.ContainerStatuses; len(cs) > 0 {
+				if w := cs[0].State.Waiting; w != nil {
+					waiting = w.Reason
+				}
+				if t := cs[0].State.Terminated; t != nil {
+					code, term = t.ExitCode, t.Reason
+				}
+			}
+			switch it.Status.Phase {
+			case "Pending", "Unknown", "":
+				u.Phase = runner.PhaseQueued
+				if waiting != "" {
+					u.State += " (" + waiting + ")"
+				}
+				switch waiting {
+				case "InvalidImageName", "ErrImageNeverPull", "CreateContainerConfigError", "CreateContainerError":
+					u.Phase, u.Reason = runner.PhaseFinished, waiting+": the pod cannot start (kubectl describe pod "+it.Metadata.Name+")"
+				}
+			case "Running":
+				u.Phase = runner.PhaseRunning
+			case "Succeeded":
+				u.Phase = runner.PhaseFinished
+			default: // Failed
+				u.Phase, u.ExitCode = runner.PhaseFinished, code
+				switch {
+				case it.Status.Reason == "DeadlineExceeded":
+					u.Reason = "DeadlineExceeded: the time limit (activeDeadlineSeconds) ended it"
+				case term == "OOMKilled":
+					u.Reason = "OOMKilled: the container exceeded its memory limit"
+				case it.Status.Reason != "":
+					u.Reason = it.Status.Reason + ": " + truncate(it.Status.Message, 120)
+				case code == 0:
+					u.Reason = "Failed: " + firstNonEmpty(term, "the pod failed")
+				}
+			}
+			latest[r] = podState{name: it.Metadata.Name, created: it.Metadata.CreationTimestamp, u: u}
+		}
+		for _, r := range byNS[ns] {
+			_, job, _, _ := parseRef(r)
+			if p, ok := latest[r]; ok {
+				now[r] = p.u
+				e.mu.Lock()
+				e.pods[r] = p.name
+				e.mu.Unlock()
+				continue
+			}
+			if jobs[job] {
+				now[r] = runner.Update{Ref: r, Phase: runner.PhaseQueued, State: "no pod yet"}
+			} else {
+				now[r] = runner.Update{Ref: r, Phase: runner.PhaseGone, State: "job not found"}
+			}
+		}
+	}
+	return now, nil
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func truncate(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
+}
+
+// FetchLog appends a finished task's pod log (`kubectl logs`) to its log
+// file, where the runner reads the metrics.
+func (e *Exec) FetchLog(ctx context.Context, r, logPath string) error {
+	ns, _, _, ok := parseRef(r)
+	e.mu.Lock()
+	pod := e.pods[r]
+	e.mu.Unlock()
+	if !ok || pod == "" {
+		return fmt.Errorf("kubernetes: no pod known for %s", r)
+	}
+	out, err := e.o.Cmd.Run(ctx, e.o.Kubectl, "logs", "-n", ns, "pod/"+pod)
+	if err != nil {
+		return fmt.Errorf("kubernetes: %w", err)
+	}
+	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fmt.Fprintf(f, "=== kubectl logs -n %s pod/%s\n", ns, pod)
+	_, err = f.Write(out)
+	return err
+}
+
+// Cancel deletes the Jobs (and their ConfigMaps) holding the tasks; a Job
+// is the unit Kubernetes can stop.
+func (e *Exec) Cancel(ctx context.Context, refs []string) error {
+	byNS := map[string][]string{}
+	e.mu.Lock()
+	for _, r := range refs {
+		ns, job, _, ok := parseRef(r)
+		if ok && !e.cancelled[ns+"/"+job] {
+			e.cancelled[ns+"/"+job] = true
+			byNS[ns] = append(byNS[ns], "job/"+job, "configmap/"+job)
+		}
+	}
+	e.interval = e.o.Poll
+	e.mu.Unlock()
+	for ns, objs := range byNS {
+		args := append([]string{"delete", "-n", ns, "--ignore-not-found", "--wait=false"}, objs...)
+		if _, err := e.o.Cmd.Run(ctx, e.o.Kubectl, args...); err != nil {
+			return fmt.Errorf("kubernetes: %w", err)
+		}
+	}
+	return nil
+}
