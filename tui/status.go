@@ -1,10 +1,12 @@
 package tui
 
 import (
+	"errors"
 	"fmt"
 
 	tea "charm.land/bubbletea/v2"
 
+	"perfpilot/store"
 	"perfpilot/tui/logpanel"
 )
 
@@ -13,7 +15,13 @@ import (
 
 func (m *Model) say(s string) { m.setStatus(m.log.Add(s, false)) }
 
-func (m *Model) fail(err error) { m.setStatus(m.log.Add("error: "+err.Error(), true)) }
+func (m *Model) fail(err error) {
+	if errors.Is(err, store.ErrReadOnly) {
+		m.setStatus(m.log.Add("read-only database: nothing was written ("+err.Error()+")", true))
+		return
+	}
+	m.setStatus(m.log.Add("error: "+err.Error(), true))
+}
 
 func (m *Model) logf(isErr bool, format string, args ...any) {
 	m.log.Add(fmt.Sprintf(format, args...), isErr)

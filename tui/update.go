@@ -126,7 +126,8 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		return m.log.Update(msg)
 	}
 	if m.run != nil && key.Matches(msg, k.Quit) {
-		return m.askStopRun(msg.String() == "q")
+		// ctrl+c stops the run; q stops it and quits.
+		return m.askStopRun(!key.Matches(msg, k.Interrupt))
 	}
 	if cmd, ok := m.globalKey(msg); ok {
 		return cmd

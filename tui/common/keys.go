@@ -18,7 +18,7 @@ type KeyMap struct {
 	// Metric and budget.
 	Throughput, Latency, Memory, BudgetUp, BudgetDown key.Binding
 	// Global actions.
-	Filter, Export, Run, Save, Recompute, Import, Log, Help, Quit, Back key.Binding
+	Filter, Export, Run, Save, Recompute, Import, Log, Help, Quit, Interrupt, Back key.Binding
 	// Recommendation views.
 	Detail, ShowSelection key.Binding
 	// Hardware, overview and Pareto views.
@@ -67,6 +67,7 @@ func DefaultKeyMap(viewNames []string) *KeyMap {
 		Log:       bind([]string{"L"}, "L", "message log"),
 		Help:      bind([]string{"?"}, "?", "help"),
 		Quit:      bind([]string{"q", "ctrl+c"}, "q", "quit"),
+		Interrupt: bind([]string{"ctrl+c"}, "ctrl+c", "stop a run"),
 		Back:      bind([]string{"esc"}, "esc", "close/clear"),
 
 		Detail:        bind([]string{"enter"}, "enter", "detail"),
