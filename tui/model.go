@@ -204,6 +204,3 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	return err
 }
-
-// Report returns the report on screen (nil before the first ranking).
-func (m *Model) Report() *engine.Report { return m.report }

@@ -100,17 +100,3 @@ func DefaultKeyMap(viewNames []string) *KeyMap {
 	}
 	return k
 }
-
-// Bindings lists the table keys.
-func (t TableKeys) Bindings() []key.Binding {
-	return []key.Binding{t.Up, t.Down, t.Top, t.Bottom, t.PageUp, t.PageDown, t.Select, t.SelectAll, t.Sort, t.SortReverse}
-}
-
-// HelpKeys adapts lists of bindings to help.KeyMap.
-type HelpKeys struct {
-	Short []key.Binding
-	Full  [][]key.Binding
-}
-
-func (h HelpKeys) ShortHelp() []key.Binding  { return h.Short }
-func (h HelpKeys) FullHelp() [][]key.Binding { return h.Full }

@@ -47,9 +47,6 @@ func New(ctx *common.Context) *Model { return &Model{ctx: ctx} }
 // SetData shows a row.
 func (m *Model) SetData(d Data) { m.data, m.set = d, true }
 
-// Data returns what the pane shows.
-func (m *Model) Data() (Data, bool) { return m.data, m.set }
-
 // SetSize sets the pane's size.
 func (m *Model) SetSize(w, h int) { m.width, m.height = w, h }
 

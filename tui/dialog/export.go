@@ -54,9 +54,10 @@ func (d *Export) Input() *textinput.Model {
 	return &d.ti
 }
 
-// Format and Path are the choices made.
 func (d *Export) Format() Format { return d.format }
-func (d *Export) Path() string   { return strings.TrimSpace(d.ti.Value()) }
+
+// Path is the path entered.
+func (d *Export) Path() string { return strings.TrimSpace(d.ti.Value()) }
 
 // Failed shows an export error (or, with exists, asks to overwrite).
 func (d *Export) Failed(err error, exists bool) {
