@@ -122,9 +122,11 @@ type volume struct {
 	} `json:"configMap"`
 }
 
-// Group is one Indexed Job: the tasks sharing a Kubernetes placement.
+// Group is one Indexed Job: the tasks sharing a Kubernetes placement and
+// a GPU count.
 type Group struct {
 	Hardware string
+	GPUs     int
 	P        placement.Kubernetes
 	Tasks    []runner.Task
 	idx      []int // positions in the slice given to groups
@@ -145,6 +147,23 @@ func (g *Group) Token() string {
 // hold.
 func (g *Group) JobName(session string) string {
 	return "pp-" + slug(session, 20) + "-" + slug(g.Hardware, 16) + "-" + g.Token()
+}
+
+// resources are the placement's, with every GPU resource (a name ending in
+// "/gpu", e.g. nvidia.com/gpu, amd.com/gpu) set to the group's GPU count
+// when its configurations use several.
+func (g *Group) resources() map[string]string {
+	if g.GPUs <= 1 || len(g.P.Resources) == 0 {
+		return g.P.Resources
+	}
+	out := make(map[string]string, len(g.P.Resources))
+	for k, v := range g.P.Resources {
+		if strings.HasSuffix(k, "/gpu") {
+			v = strconv.Itoa(g.GPUs)
+		}
+		out[k] = v
+	}
+	return out
 }
 
 // slug keeps lower-case letters and digits of s (others become '-', runs
@@ -215,8 +234,8 @@ func Manifests(g *Group, o ManifestOptions) (ConfigMap, Job, error) {
 	c := container{Name: "bench", Image: g.P.Image,
 		Command: []string{perfpilot, "--grace", o.Grace, "--spec", specMount + "/" + specKey, "--index-env", "JOB_COMPLETION_INDEX"},
 		Env:     []envVar{{Name: runner.TaskEnv, Value: "1"}}, VolumeMounts: []volumeMount{{Name: "tasks", MountPath: specMount, ReadOnly: true}}}
-	if len(g.P.Resources) > 0 {
-		c.Resources = &resources{Limits: g.P.Resources, Requests: g.P.Resources}
+	if res := g.resources(); len(res) > 0 {
+		c.Resources = &resources{Limits: res, Requests: res}
 	}
 	job := Job{APIVersion: "batch/v1", Kind: "Job", Metadata: meta{Name: name, Namespace: g.P.Namespace, Labels: labels}}
 	// One failing configuration must not stop the others: no retries per
@@ -254,7 +273,8 @@ func YAML(objs ...any) ([]byte, error) {
 }
 
 // Groups splits tasks by hardware (each hardware has one Kubernetes
-// placement); hardware without one is a MissingError.
+// placement) and GPU count (Config.GPUs); hardware without a placement is
+// an error naming every such configuration.
 func Groups(pl *placement.File, tasks []runner.Task) ([]*Group, error) {
 	hw := make([]string, len(tasks))
 	for i, t := range tasks {
@@ -277,16 +297,22 @@ func Groups(pl *placement.File, tasks []runner.Task) ([]*Group, error) {
 	by := map[string]*Group{}
 	var out []*Group
 	for i, t := range tasks {
-		g := by[t.Config.Hardware]
+		key := t.Config.Hardware + "\x00" + strconv.Itoa(t.Config.GPUs())
+		g := by[key]
 		if g == nil {
-			g = &Group{Hardware: t.Config.Hardware, P: *pl.Placements[t.Config.Hardware].Kubernetes}
-			by[t.Config.Hardware] = g
+			g = &Group{Hardware: t.Config.Hardware, GPUs: t.Config.GPUs(), P: *pl.Placements[t.Config.Hardware].Kubernetes}
+			by[key] = g
 			out = append(out, g)
 		}
 		g.Tasks = append(g.Tasks, t)
 		g.idx = append(g.idx, i)
 	}
-	sort.Slice(out, func(a, b int) bool { return out[a].Hardware < out[b].Hardware })
+	sort.Slice(out, func(a, b int) bool {
+		if out[a].Hardware != out[b].Hardware {
+			return out[a].Hardware < out[b].Hardware
+		}
+		return out[a].GPUs < out[b].GPUs
+	})
 	return out, nil
 }
 

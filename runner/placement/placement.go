@@ -131,6 +131,8 @@ func jsonError(data []byte, name string, err error) error {
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
 	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("%s:%d: the file ends inside a value (a missing } or ]?)", name, lineAt(data, int64(len(data))))
 	case errors.As(err, &se):
 		return fmt.Errorf("%s:%d: %v", name, lineAt(data, se.Offset), se)
 	case errors.As(err, &te):

@@ -25,7 +25,6 @@ import (
 	"time"
 
 	"perfpilot/cmdtmpl"
-	"perfpilot/engine"
 	"perfpilot/formats"
 	"perfpilot/runner"
 	"perfpilot/runner/placement"
@@ -58,8 +57,6 @@ type Options struct {
 	// Perfpilot is the perfpilot binary the nodes run as the task wrapper
 	// (this executable when empty).
 	Perfpilot string
-	// GPUs is a configuration's GPU count for --gres (1 when nil or 0).
-	GPUs func(engine.Config) int
 	// Grace is the wrapper's time between SIGTERM and SIGKILL.
 	Grace time.Duration
 	// Poll is the shortest time between two polls (at least, and by
@@ -198,14 +195,15 @@ func (e *Exec) groups(tasks []runner.Task) ([]*group, error) {
 	byKey := map[string]*group{}
 	var out []*group
 	for i, t := range tasks {
+		p := *e.o.Placement.Placements[t.Config.Hardware].Slurm
 		n := 1
-		if e.o.GPUs != nil {
-			n = max(e.o.GPUs(t.Config), 1)
+		if p.Gres != "" {
+			n = t.Config.GPUs()
 		}
 		key := t.Config.Hardware + "\x00" + strconv.Itoa(n)
 		g := byKey[key]
 		if g == nil {
-			g = &group{hardware: t.Config.Hardware, p: *e.o.Placement.Placements[t.Config.Hardware].Slurm, gpus: n}
+			g = &group{hardware: t.Config.Hardware, p: p, gpus: n}
 			byKey[key] = g
 			out = append(out, g)
 		}
