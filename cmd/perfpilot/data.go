@@ -306,21 +306,22 @@ func newSessionsCmd(g *globalOptions) *cobra.Command {
 }
 
 type exportOptions struct {
-	Session, Format, Output, Template, OutputDir string
-	Force                                        bool
+	Session, Format, Output, Template, OutputDir, Placement string
+	Force                                                   bool
 }
 
 func newExportCmd(g *globalOptions) *cobra.Command {
 	o := &exportOptions{}
 	cmd := &cobra.Command{
-		Use:   "export --session NAME --format json|csv|sh",
+		Use:   "export --session NAME --format json|csv|sh|k8s",
 		Short: "Export a session's selected rows (all rows when none are selected)",
 		Args:  noArgs,
 		RunE:  func(cmd *cobra.Command, args []string) error { return o.run(cmd.Context(), g) },
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.Session, "session", "", "session `NAME`")
-	f.StringVar(&o.Format, "format", "json", "`FORMAT`: json, csv or sh (a shell script of benchmark commands)")
+	f.StringVar(&o.Format, "format", "json", "`FORMAT`: json, csv, sh (a shell script of benchmark commands) or k8s (Kubernetes Indexed Job manifests, YAML)")
+	f.StringVar(&o.Placement, "placement", "", "k8s: placement `FILE` (default: the one stored with the session by `run --placement`)")
 	f.StringVar(&o.Output, "output", "", "`FILE` to write (atomically); stdout when empty")
 	f.BoolVar(&o.Force, "force", false, "overwrite --output if it exists")
 	f.StringVar(&o.Template, "template", cmdtmpl.Default, "sh: benchmark command `TEMPLATE` (rules: README Safety); placeholders {model} {hardware} {batch_size} {precision} {sequence_length} {output_dir}")
@@ -332,10 +333,10 @@ func (o *exportOptions) run(ctx context.Context, g *globalOptions) error {
 	if o.Session == "" {
 		return usagef("export: --session is required (see `perfpilot sessions list`)")
 	}
-	if o.Format != "json" && o.Format != "csv" && o.Format != "sh" {
-		return usagef("--format: unknown %s (valid: json, csv, sh)", safetext.Quote(o.Format))
+	if o.Format != "json" && o.Format != "csv" && o.Format != "sh" && o.Format != "k8s" {
+		return usagef("--format: unknown %s (valid: json, csv, sh, k8s)", safetext.Quote(o.Format))
 	}
-	if o.Format == "sh" {
+	if o.Format == "sh" || o.Format == "k8s" {
 		if _, err := cmdtmpl.Parse(o.Template); err != nil {
 			return usagef("--template: %v", err)
 		}
@@ -366,6 +367,8 @@ func (o *exportOptions) run(ctx context.Context, g *globalOptions) error {
 		var script string
 		script, err = formats.ExportScript(rows, o.Template, o.OutputDir)
 		data = []byte(script)
+	case "k8s":
+		data, err = o.k8s(s, rows)
 	}
 	if err != nil {
 		return err

@@ -163,3 +163,32 @@ func printSubmissions(w io.Writer, executor string, subs []runner.Submission) {
 		fmt.Fprintf(w, "# %s: %s, %d configurations\n%s\n", executor, s.Group, len(s.Tasks), cmdtmpl.Line(s.Command))
 	}
 }
+
+// k8s renders the session's rows as the Indexed Jobs `run --executor
+// kubernetes` would apply.
+func (o *exportOptions) k8s(s *store.Session, rows []engine.Recommendation) ([]byte, error) {
+	var pl *placement.File
+	var err error
+	switch {
+	case o.Placement != "":
+		if pl, err = placement.Load(o.Placement); err != nil {
+			return nil, usagef("--placement: %v", err)
+		}
+	case len(s.Params.Placement) > 0:
+		pl, err = placement.Parse(s.Params.Placement, "the placement stored with session "+s.Name+".json")
+	default:
+		return nil, usagef("--placement: required for --format k8s (this session has none stored)")
+	}
+	if err != nil {
+		return nil, err
+	}
+	tmpl, err := cmdtmpl.Parse(o.Template)
+	if err != nil {
+		return nil, usagef("--template: %v", err)
+	}
+	cfgs := make([]engine.Config, len(rows))
+	for i, r := range rows {
+		cfgs[i] = r.Config()
+	}
+	return kube.Export(pl, s.Name, cfgs, tmpl, o.OutputDir, kube.ManifestOptions{Grace: runner.DefaultGrace.String()})
+}

@@ -22,6 +22,8 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"perfpilot/cmdtmpl"
+	"perfpilot/engine"
 	"perfpilot/runner"
 	"perfpilot/runner/placement"
 )
@@ -326,4 +328,33 @@ func parseRef(r string) (ns, job string, index int, ok bool) {
 	}
 	i, err := strconv.Atoi(parts[2])
 	return parts[0], parts[1], i, err == nil
+}
+
+// Export renders the manifests `run --executor kubernetes` would apply for
+// the configurations (for review or GitOps). Nonces derive from the
+// session and configuration, so the same rows give the same bytes.
+func Export(pl *placement.File, session string, cfgs []engine.Config, tmpl *cmdtmpl.Template, outputDir string, o ManifestOptions) ([]byte, error) {
+	tasks := make([]runner.Task, len(cfgs))
+	for i, c := range cfgs {
+		argv, err := tmpl.Argv(cmdtmpl.Values(c, outputDir))
+		if err != nil {
+			return nil, err
+		}
+		h := sha256.Sum256([]byte(session + "\x00" + c.Key()))
+		tasks[i] = runner.Task{Key: c.Key(), Config: c, Argv: argv, Nonce: hex.EncodeToString(h[:8])}
+	}
+	gs, err := Groups(pl, tasks)
+	if err != nil {
+		return nil, err
+	}
+	o.Session = session
+	var objs []any
+	for _, g := range gs {
+		cm, job, err := Manifests(g, o)
+		if err != nil {
+			return nil, err
+		}
+		objs = append(objs, cm, job)
+	}
+	return YAML(objs...)
 }
