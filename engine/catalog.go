@@ -529,7 +529,7 @@ func parseModel(fsys fs.FS, dir string, raw json.RawMessage) (*Model, string, er
 		cfg := []byte(e.HFConfig)
 		if e.Config != "" {
 			if fsys == nil {
-				return nil, e.ID, fieldErr("config", "%q: a stored catalog entry cannot refer to a file", e.Config)
+				return nil, e.ID, fieldErr("config", "%s: a stored catalog entry cannot refer to a file", safetext.Quote(e.Config))
 			}
 			p := e.Config
 			from := fsys
@@ -547,7 +547,7 @@ func parseModel(fsys fs.FS, dir string, raw json.RawMessage) (*Model, string, er
 		}
 		a, err := ArchitectureFromHFConfig(cfg, e.ModelType)
 		if err != nil {
-			return nil, e.ID, fieldErr("config", "%q: %v", e.Config, err)
+			return nil, e.ID, fieldErr("config", "%s: %v", safetext.Quote(e.Config), err)
 		}
 		arch = a
 		e.HFConfig = compactJSON(cfg)
@@ -623,11 +623,11 @@ func (m *Model) ResolveSequenceLength(seq int) int {
 func (c *Catalog) Normalize(cfg Config) (Config, error) {
 	m := c.Model(cfg.Model)
 	if m == nil {
-		return cfg, fmt.Errorf("unknown model %q (add it with --catalog; known: %s)", cfg.Model, strings.Join(c.ModelIDs(), ", "))
+		return cfg, fmt.Errorf("unknown model %s (add it with --catalog; known: %s)", safetext.Quote(cfg.Model), strings.Join(c.ModelIDs(), ", "))
 	}
 	h := c.Hardware(cfg.Hardware)
 	if h == nil {
-		return cfg, fmt.Errorf("unknown hardware %q (known: %s)", cfg.Hardware, strings.Join(c.HardwareIDs(), ", "))
+		return cfg, fmt.Errorf("unknown hardware %s (known: %s)", safetext.Quote(cfg.Hardware), strings.Join(c.HardwareIDs(), ", "))
 	}
 	if cfg.BatchSize <= 0 {
 		return cfg, fmt.Errorf("batch size %d is not positive", cfg.BatchSize)

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"perfpilot/safetext"
 )
 
 // DefaultBudget is how many configurations a ranking returns when not told:
@@ -85,12 +87,12 @@ func (p RankParams) Validate(cat *Catalog) error {
 	}
 	for _, id := range p.Models {
 		if cat.Model(id) == nil {
-			return fmt.Errorf("models: unknown model %q (valid: %s)", id, strings.Join(cat.ModelIDs(), ", "))
+			return fmt.Errorf("models: unknown model %s (valid: %s)", safetext.Quote(id), strings.Join(cat.ModelIDs(), ", "))
 		}
 	}
 	for _, id := range p.Hardware {
 		if cat.Hardware(id) == nil {
-			return fmt.Errorf("hardware: unknown hardware %q (valid: %s)", id, strings.Join(cat.HardwareIDs(), ", "))
+			return fmt.Errorf("hardware: unknown hardware %s (valid: %s)", safetext.Quote(id), strings.Join(cat.HardwareIDs(), ", "))
 		}
 	}
 	return p.Constraints.Validate()

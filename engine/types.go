@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"perfpilot/safetext"
 )
 
 // Precision is the numeric format a configuration runs in.
@@ -33,7 +35,7 @@ func ParsePrecision(s string) (Precision, error) {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("unknown precision %q (valid: fp32, fp16, bf16, int8, int4, fp8)", s)
+	return "", fmt.Errorf("unknown precision %s (valid: fp32, fp16, bf16, int8, int4, fp8)", safetext.Quote(s))
 }
 
 // BytesPerWeight is the storage size of one parameter: int4 formats carry
@@ -68,7 +70,7 @@ func ParseMetric(s string) (Metric, error) {
 			return m, nil
 		}
 	}
-	return "", fmt.Errorf("unknown metric %q (valid: throughput, latency, memory)", s)
+	return "", fmt.Errorf("unknown metric %s (valid: throughput, latency, memory)", safetext.Quote(s))
 }
 
 // HigherIsBetter tells the direction of a metric.

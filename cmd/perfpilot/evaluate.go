@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"perfpilot/engine"
+	"perfpilot/safetext"
 )
 
 type evaluateOptions struct {
@@ -37,7 +38,12 @@ Spearman correlation of the hardware order per (model, batch, precision), and th
 coverage of the 80% intervals — for the learned predictor and, beside it, the plain
 roofline prior.`,
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd.Context(), g) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("split") && len(o.Splits) == 0 {
+				return usagef("--split: empty (valid: kfold, hardware, model)")
+			}
+			return o.run(cmd.Context(), g)
+		},
 	}
 	f := cmd.Flags()
 	f.StringSliceVar(&o.Splits, "split", nil, "kfold, hardware or model (repeatable; default all three)")
@@ -55,7 +61,7 @@ roofline prior.`,
 // evalData loads results for evaluate and simulate-loop with a sources policy.
 func evalData(ctx context.Context, g *globalOptions, data, sources string) (*dataset, string, error) {
 	if sources != "latest" && sources != "all" {
-		return nil, "", usagef("--sources: unknown %q (valid: latest, all)", sources)
+		return nil, "", usagef("--sources: unknown %s (valid: latest, all)", safetext.Quote(sources))
 	}
 	ds, err := g.load(ctx, data)
 	if err != nil {
@@ -79,7 +85,7 @@ func (o *evaluateOptions) run(ctx context.Context, g *globalOptions) error {
 	}
 	for _, s := range splits {
 		if !slices.Contains(engine.Splits, s) {
-			return usagef("--split: unknown split %q (valid: kfold, hardware, model)", s)
+			return usagef("--split: unknown split %s (valid: kfold, hardware, model)", safetext.Quote(s))
 		}
 	}
 	var metrics []engine.Metric

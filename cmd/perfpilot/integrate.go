@@ -34,6 +34,9 @@ type integrateOptions struct {
 	DecisionWeight float64
 	MaxPower       float64
 	MinMemory      float64
+
+	// saveSet says --save was given, even as "" (which is refused).
+	saveSet bool
 }
 
 func newIntegrateCmd(g *globalOptions) *cobra.Command {
@@ -45,7 +48,10 @@ func newIntegrateCmd(g *globalOptions) *cobra.Command {
   info-weight × expected_information_gain + decision-weight × decision_value
 and print the top --budget as the seed-compatible JSON (SPEC §4), or a table on a terminal.`,
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd.Context(), g) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.saveSet = cmd.Flags().Changed("save")
+			return o.run(cmd.Context(), g)
+		},
 	}
 	f := cmd.Flags()
 	f.IntVar(&o.Budget, "budget", engine.DefaultBudget, "number of configurations to recommend")
@@ -91,7 +97,7 @@ func (o *integrateOptions) params() (engine.RankParams, error) {
 	if o.MaxPerHardware < 0 {
 		return engine.RankParams{}, usagef("--max-per-hardware: %d is negative", o.MaxPerHardware)
 	}
-	if o.Save != "" {
+	if o.saveSet {
 		if err := safetext.CheckID(o.Save); err != nil {
 			return engine.RankParams{}, usagef("--save: %v", err)
 		}

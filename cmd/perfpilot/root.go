@@ -260,7 +260,7 @@ func parsePrecision(s string) (engine.Precision, error) {
 
 func checkModel(cat *engine.Catalog, id string) error {
 	if cat.Model(id) == nil {
-		return usagef("--model: unknown model %q (valid: %s)", id, strings.Join(cat.ModelIDs(), ", "))
+		return usagef("--model: unknown model %s (valid: %s)", safetext.Quote(id), strings.Join(cat.ModelIDs(), ", "))
 	}
 	return nil
 }
@@ -268,7 +268,7 @@ func checkModel(cat *engine.Catalog, id string) error {
 func checkHardware(cat *engine.Catalog, ids ...string) error {
 	for _, id := range ids {
 		if cat.Hardware(id) == nil {
-			return usagef("--hardware: unknown hardware %q (valid: %s)", id, strings.Join(cat.HardwareIDs(), ", "))
+			return usagef("--hardware: unknown hardware %s (valid: %s)", safetext.Quote(id), strings.Join(cat.HardwareIDs(), ", "))
 		}
 	}
 	return nil
