@@ -42,7 +42,9 @@ func TestReadOnlyDatabase(t *testing.T) {
 	if os.Geteuid() == 0 {
 		extra = []string{"--read-only"}
 	}
-	ro := func(args ...string) (string, string, int) { return cli(t, db, append(append([]string{}, extra...), args...)...) }
+	ro := func(args ...string) (string, string, int) {
+		return cli(t, db, append(append([]string{}, extra...), args...)...)
+	}
 
 	for _, args := range [][]string{
 		{"benchmarks", "list"},
