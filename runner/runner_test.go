@@ -128,7 +128,7 @@ case "$action" in
 json)   echo "Throughput: 1 items/s"; echo '{"throughput": 200.5, "latency_ms": 5, "memory_mb": 1024}'; echo "Latency: 9 ms" ;;
 text)   echo "Throughput: 80 samples/s"; echo "Latency: 0.1 s" >&2; echo "Memory: 2 GB" ;;
 fail)   echo '{"throughput": 1}'; echo "CUDA error" >&2; exit 3 ;;
-hang)   sleep 300 & echo $! > ` + cmdtmpl.Quote(filepath.Join(dir, "child.pid")) + `; wait ;;
+hang)   sleep 300 & echo $! > ` + cmdtmpl.Quote(filepath.Join(dir, "child.pid.tmp")) + ` && mv ` + cmdtmpl.Quote(filepath.Join(dir, "child.pid.tmp")) + ` ` + cmdtmpl.Quote(filepath.Join(dir, "child.pid")) + `; wait ;;
 slow)   sleep 2; echo '{"throughput": 7}' ;;
 silent) echo "done, no numbers" ;;
 *)      echo "no action for $key" >&2; exit 64 ;;
