@@ -42,7 +42,14 @@ type blr struct {
 	// pool (kappaPool, used for devices without data).
 	kappa     map[string]float64
 	kappaPool float64
+	// devRows counts training rows per device; calib scales the predictive
+	// variance of a device by its count (engine/calibrate.go).
+	devRows map[string]int
+	calib   *calibration
 }
+
+// varFactor is the calibration factor for predictions on a device.
+func (b *blr) varFactor(hw string) float64 { return b.calib.factor(b.devRows[hw]) }
 
 type levelKey struct {
 	group int
@@ -64,20 +71,22 @@ var defaultHyper = hyper{ell: 1, noise: 0.1, rbf: 0.15, lin: 0.03,
 	re: [nGroups]float64{reHardware: 0.04, reFamily: 0.04, reVendor: 0.04, reModel: 0.1, reHWPrecision: 0.01, reHWBatch: 0.01}}
 
 // logPrior is a weak log-normal prior around the defaults (one e-fold per
-// standard deviation). With many points the likelihood dominates; with a
+// standard deviation, two for the random-effect variances). With many points the likelihood dominates; with a
 // handful it keeps the fit from explaining everything as noise.
 func (h hyper) logPrior() float64 {
 	lp := 0.0
-	add := func(v, d float64) {
-		z := math.Log(v / d)
+	add := func(v, d, sd float64) {
+		z := math.Log(v/d) / sd
 		lp -= 0.5 * z * z
 	}
-	add(h.noise, defaultHyper.noise)
-	add(h.rbf, defaultHyper.rbf)
-	add(h.ell, defaultHyper.ell)
-	add(h.lin, defaultHyper.lin)
+	add(h.noise, defaultHyper.noise, 1)
+	add(h.rbf, defaultHyper.rbf, 1)
+	add(h.ell, defaultHyper.ell, 1)
+	add(h.lin, defaultHyper.lin, 1)
+	// Group variances get a wider prior (two e-folds): how much devices
+	// differ from the spec regression is what the data must tell.
 	for g := range h.re {
-		add(h.re[g], defaultHyper.re[g])
+		add(h.re[g], defaultHyper.re[g], 2)
 	}
 	return lp
 }

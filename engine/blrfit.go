@@ -41,7 +41,7 @@ var hyperGrids = []struct {
 	get  func(*hyper) float64
 	vals []float64
 }{
-	{func(h *hyper, v float64) { h.noise = v }, func(h *hyper) float64 { return h.noise }, []float64{0.02, 0.04, 0.07, 0.1, 0.15, 0.22, 0.32, 0.45}},
+	{func(h *hyper, v float64) { h.noise = v }, func(h *hyper) float64 { return h.noise }, []float64{0.01, 0.02, 0.04, 0.07, 0.1, 0.15, 0.22, 0.32, 0.45}},
 	{func(h *hyper, v float64) { h.rbf = v }, func(h *hyper) float64 { return h.rbf }, []float64{0.01, 0.03, 0.1, 0.3, 1}},
 	{func(h *hyper, v float64) { h.ell = v }, func(h *hyper) float64 { return h.ell }, []float64{0.35, 0.6, 1, 1.7}},
 	{func(h *hyper, v float64) { h.lin = v }, func(h *hyper) float64 { return h.lin }, []float64{0.003, 0.01, 0.03, 0.1, 0.3}},
@@ -57,7 +57,7 @@ func reGrid(g int) struct {
 		set  func(*hyper, float64)
 		get  func(*hyper) float64
 		vals []float64
-	}{func(h *hyper, v float64) { h.re[g] = v }, func(h *hyper) float64 { return h.re[g] }, []float64{0.003, 0.015, 0.06, 0.25}}
+	}{func(h *hyper, v float64) { h.re[g] = v }, func(h *hyper) float64 { return h.re[g] }, []float64{0.001, 0.004, 0.015, 0.06, 0.25}}
 }
 
 // fitResult holds per-training-row diagnostics of the final fit.
@@ -72,6 +72,10 @@ func (b *blr) fit(ctx context.Context, ts *trainSet) (*fitResult, error) {
 	n := len(ts.y)
 	b.n = n
 	b.assignLevels(ts.lev)
+	b.devRows = map[string]int{}
+	for _, l := range ts.lev {
+		b.devRows[l.key[reHardware]]++
+	}
 	d := b.newDesign(ts.x, ts.lev, b.lev, true)
 	if n == 0 {
 		b.setPrior()
@@ -128,17 +132,32 @@ func (b *blr) fit(ctx context.Context, ts *trainSet) (*fitResult, error) {
 			return nil, err
 		}
 	}
-	if sub != nil {
-		// Rows outside the subsample take their device's noise inflation.
-		for i := range w {
-			w[i] = robust[i] / b.kappaOf(ts.lev[i].key[reHardware])
-		}
+	// Calibrate on the rows a posterior was fitted on: all of them, or the
+	// subsample (then refit on everything).
+	if err := b.setPosterior(s, hp); err != nil {
+		return nil, err
+	}
+	if b.calib, err = b.calibrate(ctx, d, subRows, w, ts.y); err != nil {
+		return nil, err
+	}
+	// Rows of a device measured only a few times carry its calibration
+	// factor as extra noise, so one measurement there moves the device no
+	// further than the training devices say it should; rows outside the
+	// subsample take their device's noise inflation.
+	refit := sub != nil
+	for i := range w {
+		hw := ts.lev[i].key[reHardware]
+		wi := robust[i] / (b.kappaOf(hw) * math.Max(b.varFactor(hw), 1))
+		refit = refit || wi != w[i]
+		w[i] = wi
+	}
+	if refit {
 		if s, err = b.gram(ctx, d, nil, w, ts.y, hp.ell, b.dim(), nil); err != nil {
 			return nil, err
 		}
-	}
-	if err := b.setPosterior(s, hp); err != nil {
-		return nil, err
+		if err := b.setPosterior(s, hp); err != nil {
+			return nil, err
+		}
 	}
 	all := make([]int, n)
 	for i := range all {

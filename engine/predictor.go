@@ -310,8 +310,9 @@ func (p *Predictor) predictAll(ctx context.Context, cfgs []Config, keep Metric) 
 	for i := range b.Preds {
 		pr := &b.Preds[i]
 		rf := pr.Roofline
-		pr.Latency = logEstimate(math.Log(rf.LatencyMS)+muT[i], math.Sqrt(epiT[i]+nT[i]))
-		pr.Memory = logEstimate(math.Log(rf.MemoryMB)+muM[i], math.Sqrt(epiM[i]+nM[i]))
+		hw := b.lev[i].key[reHardware]
+		pr.Latency = logEstimate(math.Log(rf.LatencyMS)+muT[i], math.Sqrt((epiT[i]+nT[i])*p.time.varFactor(hw)))
+		pr.Memory = logEstimate(math.Log(rf.MemoryMB)+muM[i], math.Sqrt((epiM[i]+nM[i])*p.mem.varFactor(hw)))
 		pr.LatencyUncertainty = math.Sqrt(epiT[i] / math.Max(priT[i], 1e-12))
 		pr.MemoryUncertainty = math.Sqrt(epiM[i] / math.Max(priM[i], 1e-12))
 		if a := p.measured[pr.Key()]; a != nil {

@@ -137,13 +137,16 @@ func TestKeysDuringRerank(t *testing.T) {
 
 func TestFilterMatchesPrecisionBatchBackend(t *testing.T) {
 	m := newModel(t, newEnv(t))
+	// Batch and hardware of a ranked row, so the filters match whatever the
+	// predictor ranks first.
+	top := m.report.Recommendations[0]
 	for _, tc := range []struct {
 		q  string
 		ok func(rec) bool
 	}{
 		{"int8", func(r rec) bool { return r.Precision == engine.INT8 }},
-		{"b:8", func(r rec) bool { return r.BatchSize == 8 }},
-		{"hw:cuda b:1", func(r rec) bool { return r.Hardware == "cuda" && r.BatchSize == 1 }},
+		{"b:" + itoa(top.BatchSize), func(r rec) bool { return r.BatchSize == top.BatchSize }},
+		{"hw:" + top.Hardware + " b:" + itoa(top.BatchSize), func(r rec) bool { return r.Hardware == top.Hardware && r.BatchSize == top.BatchSize }},
 	} {
 		keys(t, m, "/")
 		clearInput(t, m)

@@ -1,0 +1,208 @@
+package engine
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"sort"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/lapack/lapack64"
+)
+
+// Calibration for devices with few measurements. The posterior is exact
+// for the model, but a new device's configurations differ from the training
+// devices' in ways the model cannot know from specs alone, and its first
+// measurements fix its offset better than its shape. So the predictor
+// measures, on its own training data, how its intervals fare on a device it
+// has seen only k times: for each training device, all of its rows but k
+// (chosen at random) are removed from the posterior in closed form (block
+// leave-out: with H = Φ_B Σ Φ_Bᵀ and D the rows' noise, the held-out
+// residuals are D(D−H)⁻¹r and their epistemic covariance H(D−H)⁻¹D). The
+// 80% quantile of the removed rows' |standardized residual| (each device
+// weighing the same), over the normal's 1.2816, squared, is the variance
+// factor c_k: it makes the 80% interval, the one perfpilot reports, hold
+// on devices like the training ones, whatever the tails. Predictions on a device with m measurements scale
+// their predictive variance by c(m), interpolated between the anchors k.
+var calibAnchors = []int{0, 1, 3, 10}
+
+const (
+	// calibMinDevices is how many devices with enough rows an anchor needs;
+	// with fewer the factor stays 1 (nothing to learn it from).
+	calibMinDevices = 3
+	// calibMaxBlock caps the rows removed at once (the block solve is cubic).
+	calibMaxBlock = 400
+)
+
+// calibration maps a device's measurement count to a variance factor.
+type calibration struct {
+	k []int     // anchors with data, ascending
+	c []float64 // factor per anchor
+}
+
+// factor is c(m): log-linear in log(1+m) between anchors; beyond the last
+// anchor it decays towards 1 as the device's own data takes over.
+func (cb *calibration) factor(m int) float64 {
+	if cb == nil || len(cb.k) == 0 {
+		return 1
+	}
+	x := math.Log1p(float64(m))
+	last := len(cb.k) - 1
+	if m >= cb.k[last] {
+		K := float64(cb.k[last])
+		return math.Exp(math.Log(cb.c[last]) * (1 + K) / (1 + float64(m)))
+	}
+	if m <= cb.k[0] {
+		return cb.c[0]
+	}
+	i := sort.SearchInts(cb.k, m)
+	if cb.k[i] == m {
+		return cb.c[i]
+	}
+	x0, x1 := math.Log1p(float64(cb.k[i-1])), math.Log1p(float64(cb.k[i]))
+	t := (x - x0) / (x1 - x0)
+	return math.Exp((1-t)*math.Log(cb.c[i-1]) + t*math.Log(cb.c[i]))
+}
+
+// calibrate runs the leave-device-out experiments on the rows the current
+// posterior was fitted on.
+func (b *blr) calibrate(ctx context.Context, d *design, rows []int, w, y []float64) (*calibration, error) {
+	byDev := map[string][]int{}
+	var devs []string
+	for _, i := range rows {
+		hw := d.lev[i].key[reHardware]
+		if byDev[hw] == nil {
+			devs = append(devs, hw)
+		}
+		byDev[hw] = append(byDev[hw], i)
+	}
+	sort.Strings(devs)
+	rng := rand.New(rand.NewPCG(b.seed, 0xca1b))
+	type acc struct {
+		z, w []float64 // |z| and its weight (1/rows of its device)
+		nd   int
+	}
+	accs := make([]acc, len(calibAnchors))
+	for _, hw := range devs {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		dev := byDev[hw]
+		if len(dev) > calibMaxBlock+calibAnchors[len(calibAnchors)-1] {
+			continue
+		}
+		order := rng.Perm(len(dev))
+		for ai, k := range calibAnchors {
+			// Enough rows left to score, and a block the solve can take.
+			if len(dev)-k < 3 || len(dev)-k > calibMaxBlock {
+				continue
+			}
+			block := make([]int, 0, len(dev)-k)
+			for _, j := range order[k:] {
+				block = append(block, dev[j])
+			}
+			sort.Ints(block)
+			z2, ok := b.blockOut(d, block, w, y)
+			if !ok {
+				continue
+			}
+			for _, v := range z2 {
+				accs[ai].z = append(accs[ai].z, math.Sqrt(v))
+				accs[ai].w = append(accs[ai].w, 1/float64(len(z2)))
+			}
+			accs[ai].nd++
+		}
+	}
+	cb := &calibration{}
+	for ai, k := range calibAnchors {
+		if accs[ai].nd >= calibMinDevices {
+			q := weightedQuantile(accs[ai].z, accs[ai].w, 0.8) / Z80
+			cb.k = append(cb.k, k)
+			cb.c = append(cb.c, clamp(q*q, 0.25, 9))
+		}
+	}
+	return cb, nil
+}
+
+// weightedQuantile is the q-quantile of values with weights.
+func weightedQuantile(v, w []float64, q float64) float64 {
+	idx := make([]int, len(v))
+	total := 0.0
+	for i := range idx {
+		idx[i] = i
+		total += w[i]
+	}
+	sort.Slice(idx, func(a, b int) bool { return v[idx[a]] < v[idx[b]] })
+	acc := 0.0
+	for _, i := range idx {
+		acc += w[i]
+		if acc >= q*total {
+			return v[i]
+		}
+	}
+	return v[idx[len(idx)-1]]
+}
+
+// blockOut removes rows from the posterior and returns their squared
+// standardized residuals under the remaining data (noise at the pooled
+// level: the device is treated as new).
+func (b *blr) blockOut(d *design, block []int, w, y []float64) ([]float64, bool) {
+	m, P, dd := len(block), b.dim(), b.dd()
+	phi := make([]float64, m*P)
+	dense := make([]float64, m*dd)
+	b.denseBlock(dense, d, block, b.hp.ell)
+	for r, i := range block {
+		row := phi[r*P : (r+1)*P]
+		copy(row, dense[r*dd:(r+1)*dd])
+		for g := 0; g < nGroups; g++ {
+			if c := int(d.col[i][g]); c >= 0 {
+				row[c] += d.val[i][g]
+			}
+		}
+	}
+	gen := func(r, c int, x []float64) blas64.General {
+		return blas64.General{Rows: r, Cols: c, Stride: c, Data: x}
+	}
+	// H = Φ Σ Φᵀ and residuals r = y − Φ m.
+	T := make([]float64, m*P)
+	blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, gen(m, P, phi), gen(P, P, b.cov), 0, gen(m, P, T))
+	H := make([]float64, m*m)
+	blas64.Gemm(blas.NoTrans, blas.Trans, 1, gen(m, P, T), gen(m, P, phi), 0, gen(m, m, H))
+	s2 := b.hp.noise * b.hp.noise
+	res := make([]float64, m)
+	DmH := make([]float64, m*m)
+	for r, i := range block {
+		res[r] = y[i] - dot(phi[r*P:(r+1)*P], b.mean)
+		for c := 0; c < m; c++ {
+			DmH[r*m+c] = -H[r*m+c]
+		}
+		DmH[r*m+r] += s2 / w[i]
+	}
+	// Solve (D − H) X = [r | D] once via Cholesky (D − H is the covariance
+	// of the rows under the rest: positive definite).
+	if _, ok := lapack64.Potrf(blas64.Symmetric{N: m, Stride: m, Data: DmH, Uplo: blas.Upper}); !ok {
+		return nil, false
+	}
+	U := blas64.Triangular{N: m, Stride: m, Data: DmH, Uplo: blas.Upper, Diag: blas.NonUnit}
+	solve := func(v []float64) {
+		x := blas64.Vector{N: m, Inc: 1, Data: v}
+		blas64.Trsv(blas.Trans, U, x)
+		blas64.Trsv(blas.NoTrans, U, x)
+	}
+	solve(res)
+	out := make([]float64, m)
+	e := make([]float64, m)
+	for r, i := range block {
+		di := s2 / w[i]
+		held := di * res[r] // D(D−H)⁻¹r
+		// Epistemic variance of row r: [H(D−H)⁻¹D]_rr = d_r · (H(D−H)⁻¹)_r·e_r.
+		clear(e)
+		e[r] = 1
+		solve(e)
+		epi := di * dot(H[r*m:(r+1)*m], e)
+		v := math.Max(epi, 0) + s2*b.kappaPool
+		out[r] = held * held / v
+	}
+	return out, true
+}
