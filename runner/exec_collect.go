@@ -115,6 +115,8 @@ func collect(path, nonce string, u Update) outcome {
 		return outcome{code: 127, reason: "start: " + m.failed}
 	case u.Reason != "":
 		return outcome{code: code, reason: u.Reason}
+	case code != 0 && !m.started:
+		return outcome{code: code, reason: fmt.Sprintf("exit status %d before the command started (its log is empty: see the scheduler's own output)", code)}
 	case code != 0:
 		return outcome{code: code, reason: fmt.Sprintf("exit status %d", code)}
 	case !m.started:

@@ -54,10 +54,13 @@ type TaskSpec struct {
 	Tasks   []SpecTask `json:"tasks"`
 }
 
-// SpecTask is one task of a TaskSpec.
+// SpecTask is one task of a TaskSpec. Log, when set, is the file the
+// task's output is appended to (Slurm); without it the output goes to the
+// wrapper's own (a pod's log).
 type SpecTask struct {
 	Nonce string   `json:"nonce"`
 	Argv  []string `json:"argv"`
+	Log   string   `json:"log,omitempty"`
 }
 
 // Marker lines the wrapper prints; collect reads the output after the start
@@ -122,6 +125,17 @@ func TaskMain(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		argv, nonce = t.Argv, t.Nonce
+		if t.Log != "" {
+			// The task's output goes to its configuration's log; what the
+			// scheduler itself says stays in the scheduler's output file.
+			f, err := os.OpenFile(t.Log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+			if err != nil {
+				fmt.Fprintf(stderr, "perfpilot task: log: %v (is the log directory on a filesystem this node sees?)\n", err)
+				return 2
+			}
+			defer f.Close()
+			stdout, stderr = f, f
+		}
 	}
 	if len(argv) == 0 {
 		fmt.Fprintln(stderr, "perfpilot task: no command")

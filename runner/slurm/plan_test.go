@@ -2,6 +2,7 @@ package slurm
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -132,12 +133,12 @@ func TestBatchScript(t *testing.T) {
 		!strings.Contains(script, "--index-env SLURM_ARRAY_TASK_ID") {
 		t.Errorf("batch script:\n%s", script)
 	}
-	links, _ := filepath.Glob(filepath.Join(x.dir(), "*-1.out"))
-	if len(links) != 1 {
-		t.Fatal("no output link for task 1")
-	}
-	if target, _ := os.Readlink(links[0]); target != tasks[1].LogPath {
-		t.Errorf("task 1's output goes to %s, want %s", target, tasks[1].LogPath)
+	specs, _ := filepath.Glob(filepath.Join(x.dir(), "*.json"))
+	data, _ = os.ReadFile(specs[0])
+	var spec runner.TaskSpec
+	if err := json.Unmarshal(data, &spec); err != nil || len(spec.Tasks) != 2 || spec.Tasks[1].Log != tasks[1].LogPath ||
+		spec.Tasks[1].Argv[2] != tasks[1].Config.Model {
+		t.Errorf("spec %+v (%v)", spec, err)
 	}
 }
 

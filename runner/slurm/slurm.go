@@ -257,7 +257,7 @@ func (e *Exec) sbatch(g *group) []string {
 		array += "%" + strconv.Itoa(e.o.MaxConcurrent)
 	}
 	args := []string{"sbatch", "--parsable", "--array=" + array, "--job-name=" + e.jobName(), "--comment=perfpilot:" + tok,
-		"--output=" + filepath.Join(e.dir(), tok+"-%a.out"), "--open-mode=append", "--chdir=" + e.o.Dir,
+		"--output=" + filepath.Join(e.dir(), tok+".out"), "--open-mode=append", "--chdir=" + e.o.Dir,
 		"--partition=" + g.p.Partition}
 	for _, f := range []struct{ flag, v string }{{"--gres=", g.gres()}, {"--constraint=", g.p.Constraint},
 		{"--account=", g.p.Account}, {"--qos=", g.p.QOS}, {"--time=", firstOf(g.p.Time, e.o.Time)}} {
@@ -291,9 +291,10 @@ func (e *Exec) Plan(tasks []runner.Task) ([]runner.Submission, error) {
 	return out, nil
 }
 
-// Submit writes each group's task spec, batch script and output links,
-// then submits it. The batch script is fixed text: it runs the wrapper,
-// which reads the task's argv from the spec.
+// Submit writes each group's task spec and batch script, then submits it.
+// The batch script is fixed text: it runs the wrapper, which reads the
+// task's argv and log from the spec and writes the task's output to the
+// configuration's log; Slurm's own messages go to one file per array.
 func (e *Exec) Submit(ctx context.Context, tasks []runner.Task) ([]string, error) {
 	gs, err := e.groups(tasks)
 	if err != nil {
@@ -326,17 +327,12 @@ func (e *Exec) Submit(ctx context.Context, tasks []runner.Task) ([]string, error
 func (e *Exec) prepare(g *group) error {
 	tok := g.token()
 	spec := runner.TaskSpec{Version: 1, Session: e.o.Session}
-	for k, t := range g.tasks {
-		spec.Tasks = append(spec.Tasks, runner.SpecTask{Nonce: t.Nonce, Argv: t.Argv})
-		link := filepath.Join(e.dir(), fmt.Sprintf("%s-%d.out", tok, k))
+	for _, t := range g.tasks {
 		abs, err := filepath.Abs(t.LogPath)
 		if err != nil {
 			return err
 		}
-		_ = os.Remove(link)
-		if err := os.Symlink(abs, link); err != nil {
-			return fmt.Errorf("slurm: output link: %w", err)
-		}
+		spec.Tasks = append(spec.Tasks, runner.SpecTask{Nonce: t.Nonce, Argv: t.Argv, Log: abs})
 	}
 	data, err := json.Marshal(spec)
 	if err != nil {
