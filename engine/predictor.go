@@ -249,14 +249,6 @@ func (p *Predictor) PredictAll(ctx context.Context, cfgs []Config) (*Batch, erro
 	return p.predictAll(ctx, cfgs, "")
 }
 
-// model returns the residual model behind a metric.
-func (p *Predictor) model(m Metric) *blr {
-	if m == Memory {
-		return p.mem
-	}
-	return p.time
-}
-
 // predictAll is PredictAll keeping what the active learner needs for keep's
 // model ("" keeps none).
 func (p *Predictor) predictAll(ctx context.Context, cfgs []Config, keep Metric) (*Batch, error) {

@@ -233,11 +233,3 @@ func TestParseResultsRejectsBadFiles(t *testing.T) {
 		})
 	}
 }
-
-func firstLine(err error) string {
-	if err == nil {
-		return "<nil>"
-	}
-	s, _, _ := strings.Cut(err.Error(), "\n")
-	return s
-}

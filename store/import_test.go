@@ -136,3 +136,26 @@ func firstLine(err error) string {
 	s, _, _ := strings.Cut(err.Error(), "\n")
 	return s
 }
+
+// TestImportPublishedFormat runs on a clean clone: a hand-made file in the
+// published data's layout (testdata/published-format.csv: an extra column,
+// sources naming a version and commit, one configuration under two
+// versions), so the layout is covered even where ../shared is absent.
+func TestImportPublishedFormat(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "published-format.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := newDB(t)
+	sum, err := importData(t, db, "published-format.csv", bytes.NewReader(data), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Rows != 5 || sum.Added != 5 || !reflect.DeepEqual(sum.UnknownColumns, []string{"latency_p99_ms"}) {
+		t.Fatalf("summary %+v", sum)
+	}
+	stored, err := db.Results(context.Background(), ResultFilter{Source: "trt-x.1@0000aaaa"})
+	if err != nil || len(stored) != 3 || stored[2].SequenceLength != 384 || stored[2].LatencyMS != 9.6 || !stored[2].Timestamp.IsZero() {
+		t.Fatalf("stored %+v, %v", stored, err)
+	}
+}
