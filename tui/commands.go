@@ -149,16 +149,25 @@ func (m *Model) startPareto() tea.Cmd {
 	}
 	id, ctx, tick := m.begin(jobPareto)
 	pred := m.pred
+	cat := m.opts.Catalog
 	return tea.Batch(tick, func() tea.Msg {
 		msg := paretoMsg{id: id, title: title}
+		norm := make([]engine.Config, 0, len(cfgs))
 		for _, c := range cfgs {
-			if ctx.Err() != nil {
-				return msg
+			if n, err := cat.Normalize(c); err == nil {
+				norm = append(norm, n)
 			}
-			p, err := pred.Predict(c)
-			if err != nil || !p.Feasible {
+		}
+		batch, err := pred.PredictAll(ctx, norm)
+		if err != nil {
+			msg.err = err
+			return msg
+		}
+		for _, p := range batch.Preds {
+			if !p.Feasible {
 				continue
 			}
+			c := p.Config
 			iv := p.Intervals()
 			msg.points = append(msg.points, pareto.Point{Config: c, X: iv.MemoryMB.Value, Y: iv.Throughput.Value,
 				YLow: iv.Throughput.Low, YHigh: iv.Throughput.High, Measured: p.Measured()})

@@ -132,6 +132,9 @@ func (m *Model) onPareto(msg paretoMsg) tea.Cmd {
 	if !m.jobs.finish(jobPareto, msg.id) {
 		return nil
 	}
+	if msg.err != nil {
+		m.fail(msg.err)
+	}
 	m.pareto.SetPoints(msg.title, msg.points)
 	return nil
 }
