@@ -115,6 +115,7 @@ type Model struct {
 	filtering  bool
 
 	run         *runState
+	runDone     bool // the last run had failures: its panel stays until esc
 	runTemplate string
 	runTick     time.Duration
 	runNote     *logpanel.Entry // the last run's summary, kept until the ranking refreshes

@@ -125,6 +125,7 @@ func (m *Model) startRun(rep *engine.Report, rows []rec, cursor bool, session st
 	m.run = &runState{id: id, ch: ch, cancel: cancel, rows: map[engine.Config]int{},
 		info: runpanel.Info{Session: session, Started: m.opts.Now(), Progress: runner.Progress{Total: len(selected), Remaining: len(selected)}}}
 	m.runTemplate = tmpl
+	m.runDone = false
 	m.layout()
 	job := runJob{
 		runner: m.opts.Runner, st: m.opts.Store, mode: mode, session: session, report: rep, selected: selected,

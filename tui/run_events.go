@@ -153,6 +153,12 @@ func (m *Model) onRunFinished(r *runState, msg runFinishedMsg) tea.Cmd {
 			break
 		}
 	}
+	if failed > 0 {
+		r.info.Finished = true
+		m.runPanel.SetInfo(r.info)
+		m.runDone = true
+		m.layout()
+	}
 	e := m.log.Add(st, failed > 0 || msg.err != nil)
 	m.setStatus(e)
 	m.runNote = &e

@@ -83,6 +83,11 @@ func TestRunFailureVisibleInTableAndLog(t *testing.T) {
 		t.Fatal("a failed configuration is not shown as an error")
 	}
 	mustContain(t, m.status.Text, "run done: 1 measured, 1 failed", "exit 1", "ranking refreshed")
+	// The finished run's panel stays with the failed row: exit code and
+	// the last line it wrote; esc hides it.
+	mustContain(t, screen(m), "■ finished run "+runSession, "✗ "+bad.Config().String()+" · exit 1 · CUDA error: out of memory")
+	keys(t, m, "esc")
+	mustNotContain(t, screen(m), "finished run")
 	goTo := m.recs.Table().(interface{ GoTo(engine.Config) bool }).GoTo
 	if !goTo(bad.Config()) {
 		keys(t, m, "v") // it left the ranking: still selected, shown with v

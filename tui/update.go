@@ -145,6 +145,8 @@ func (m *Model) back() tea.Cmd {
 	switch {
 	case m.detailOpen && m.view.isRecs():
 		m.detailOpen = false
+	case m.runDone:
+		m.runDone = false
 	case t != nil && t.Filter() != "":
 		t.SetFilter("")
 		m.filter.SetValue("")

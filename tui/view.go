@@ -108,7 +108,7 @@ func (m *Model) body() string {
 // the detail pane and the run panel.
 func (m *Model) paneHeights() (table, det, run int) {
 	body := m.bodyHeight()
-	if m.run != nil {
+	if m.run != nil || m.runDone {
 		run = runpanel.WantHeight(body)
 	}
 	if m.detailOpen {

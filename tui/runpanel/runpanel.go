@@ -35,6 +35,7 @@ type Info struct {
 	Progress   runner.Progress
 	Started    time.Time
 	Stopping   bool
+	Finished   bool // the run is over; the panel shows what failed
 	Current    engine.Config
 	Running    bool // Current is running
 	HasCurrent bool // a configuration has started
@@ -73,10 +74,17 @@ func (m *Model) View() string {
 	if session == "" {
 		session = "…"
 	}
-	head := th.DialogTitle.Render("▶ run "+common.Safe(session)) + th.Muted.Render(" · ") +
+	mark := "▶ run "
+	if r.Finished {
+		mark = "■ finished run "
+	}
+	head := th.DialogTitle.Render(mark+common.Safe(session)) + th.Muted.Render(" · ") +
 		fmt.Sprintf("%d measured · %d failed · %d remaining", p.Done, p.Failed, p.Remaining)
 	if p.Skipped > 0 {
 		head += fmt.Sprintf(" · %d skipped", p.Skipped)
+	}
+	if r.Finished {
+		return strings.Join(append([]string{head + th.Muted.Render("  enter on a ✗ row opens its log · esc hides")}, m.failedRows()...), "\n")
 	}
 	head += th.Muted.Render(" · " + m.ctx.Now().Sub(r.Started).Round(time.Second).String())
 	if r.Stopping {
