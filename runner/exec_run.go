@@ -216,7 +216,11 @@ func (r *run) event(kind EventKind, i int) {
 	pr := &r.sum.Progress
 	pr.Elapsed = time.Since(r.start)
 	if r.progress != nil {
-		r.progress(Event{Kind: kind, Job: *j, Progress: *pr})
+		ev := Event{Kind: kind, Job: *j, Progress: *pr}
+		if _, local := r.exe.(*localExec); local {
+			ev.Job.Ref = "" // an internal handle, not a job id anyone can look up
+		}
+		r.progress(ev)
 	}
 }
 

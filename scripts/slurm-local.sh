@@ -91,8 +91,10 @@ start() {
   [ "$(id -u)" -eq 0 ] || die "needs root (to start munged and the Slurm daemons)"
   install_packages
   mkdir -p "$DIR"
+  # One start at a time (parallel test packages may call it). The daemons
+  # must not inherit the lock's descriptor (9>&- below), or it is never freed.
   exec 9>"$DIR/lock"
-  flock 9
+  flock -w 120 9 || die "another slurm-local.sh start holds $DIR/lock"
   if idle; then echo "$CONF"; return; fi
   write_conf
 
@@ -101,18 +103,18 @@ start() {
     chown munge:munge /etc/munge/munge.key && chmod 400 /etc/munge/munge.key
     mkdir -p /run/munge /var/log/munge /var/lib/munge
     chown munge:munge /run/munge /var/log/munge /var/lib/munge
-    runuser -u munge -- /usr/sbin/munged --force
+    runuser -u munge -- /usr/sbin/munged --force 9>&-
     touch "$DIR/munged.ours"
   fi
   for _ in $(seq 50); do munge -n </dev/null >/dev/null 2>&1 && break; sleep 0.1; done
   munge -n </dev/null >/dev/null 2>&1 || die "munged did not start"
 
   if ! [ -s "$DIR/slurmctld.pid" ] || ! kill -0 "$(cat "$DIR/slurmctld.pid")" 2>/dev/null; then
-    /usr/sbin/slurmctld -f "$CONF" -i || die "slurmctld did not start: $(tail -n 5 "$DIR/log/slurmctld.log" 2>/dev/null)"
+    /usr/sbin/slurmctld -f "$CONF" -i 9>&- || die "slurmctld did not start: $(tail -n 5 "$DIR/log/slurmctld.log" 2>/dev/null)"
   fi
   for _ in $(seq 100); do running && break; sleep 0.1; done
   if ! [ -s "$DIR/slurmd.pid" ] || ! kill -0 "$(cat "$DIR/slurmd.pid")" 2>/dev/null; then
-    /usr/sbin/slurmd -f "$CONF" || die "slurmd did not start: $(tail -n 5 "$DIR/log/slurmd.log" 2>/dev/null)"
+    /usr/sbin/slurmd -f "$CONF" 9>&- || die "slurmd did not start: $(tail -n 5 "$DIR/log/slurmd.log" 2>/dev/null)"
   fi
   for _ in $(seq 300); do
     if idle; then echo "$CONF"; return; fi

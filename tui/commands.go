@@ -289,5 +289,5 @@ func (m *Model) readLog(title, path string) tea.Cmd {
 // parameters and the template x runs.
 func (m *Model) sessionParams() store.SessionParams {
 	return store.SessionParams{RankParams: engine.RankParams{Metric: m.report.OptimizationMetric, Budget: m.budget, Seed: m.opts.Seed},
-		Template: m.runTemplate}
+		Template: m.runTemplate, Executor: m.runExecutor, Placement: m.runPlacement, PlacementFile: m.runPlacementFile}
 }

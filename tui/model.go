@@ -117,8 +117,13 @@ type Model struct {
 	run         *runState
 	runDone     bool // the last run had failures: its panel stays until esc
 	runTemplate string
-	runTick     time.Duration
-	runNote     *logpanel.Entry // the last run's summary, kept until the ranking refreshes
+	// runExecutor and runPlacement are the open session's executor and
+	// placement (canonical JSON), the defaults of x and kept when it saves.
+	runExecutor      string
+	runPlacement     []byte
+	runPlacementFile string
+	runTick          time.Duration
+	runNote          *logpanel.Entry // the last run's summary, kept until the ranking refreshes
 
 	status     logpanel.Entry
 	statusSeq  int

@@ -2,6 +2,8 @@ package tui
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -12,6 +14,8 @@ import (
 
 	"perfpilot/engine"
 	"perfpilot/runner"
+	"perfpilot/runner/cluster"
+	"perfpilot/runner/placement"
 	"perfpilot/store"
 	"perfpilot/tui/common"
 	"perfpilot/tui/dialog"
@@ -92,15 +96,22 @@ func (m *Model) openRun() tea.Cmd {
 	}
 	dir := filepath.Join(m.opts.ExportDir, runDirName, m.opts.Now().Format("20060102-150405"))
 	rep := m.report
-	m.dialog = dialog.NewRun(m.ctx, len(rows), cursor, note, dir, m.runTemplate,
-		func(tmpl string) tea.Cmd { return m.startRun(rep, rows, cursor, session, mode, dir, tmpl) },
+	pl, err := m.placement()
+	if err != nil {
+		m.fail(err)
+		return nil
+	}
+	m.dialog = dialog.NewRun(m.ctx, len(rows), cursor, note, dir, m.runTemplate, cluster.Available(pl), m.runExecutor,
+		func(tmpl, executor string) tea.Cmd {
+			return m.startRun(rep, rows, cursor, session, mode, dir, tmpl, executor, pl)
+		},
 		func() tea.Cmd { m.say("run cancelled"); return nil })
 	return nil
 }
 
 // startRun saves the session as the dialog said and runs it in the
 // background.
-func (m *Model) startRun(rep *engine.Report, rows []rec, cursor bool, session string, mode runSessionMode, dir, tmpl string) tea.Cmd {
+func (m *Model) startRun(rep *engine.Report, rows []rec, cursor bool, session string, mode runSessionMode, dir, tmpl, executor string, pl *placement.File) tea.Cmd {
 	if m.report != rep {
 		m.say("the ranking changed while the dialog was open: press x again")
 		return nil
@@ -121,16 +132,19 @@ func (m *Model) startRun(rep *engine.Report, rows []rec, cursor bool, session st
 	ctx, cancel := context.WithCancel(m.baseCtx)
 	// Room for every message the run sends (prepared, a start and a finish
 	// per configuration, finished), so the runner never waits for the UI.
-	ch := make(chan tea.Msg, 2*len(selected)+4)
+	ch := make(chan tea.Msg, 4*len(selected)+4)
 	m.run = &runState{id: id, ch: ch, cancel: cancel, rows: map[engine.Config]int{},
 		info: runpanel.Info{Session: session, Started: m.opts.Now(), Progress: runner.Progress{Total: len(selected), Remaining: len(selected)}}}
-	m.runTemplate = tmpl
+	m.runTemplate, m.runExecutor = tmpl, executor
 	m.runDone = false
 	m.layout()
 	job := runJob{
 		runner: m.opts.Runner, st: m.opts.Store, mode: mode, session: session, report: rep, selected: selected,
-		params: m.sessionParams(),
-		opts:   runner.Options{Template: tmpl, OutputDir: dir, LogDir: dir, RetryFailed: true, Now: m.opts.Now},
+		params: m.sessionParams(), executor: executor, placement: pl,
+		opts: runner.Options{Template: tmpl, OutputDir: dir, LogDir: dir, RetryFailed: true, Now: m.opts.Now,
+			// Esc leaves scheduled jobs running: x again on the session, or
+			// `perfpilot run --session NAME --resume`, collects them.
+			OnInterrupt: func() bool { return false }},
 	}
 	if mode == runSaveNew {
 		m.say(fmt.Sprintf("saving the ranking as session %q, then running %d configuration(s)…", session, len(selected)))
@@ -151,6 +165,9 @@ type runJob struct {
 	selected []int
 	params   store.SessionParams
 	opts     runner.Options
+	// executor names where the rows run; placement serves a scheduler.
+	executor  string
+	placement *placement.File
 }
 
 // do saves the session, runs it and sends every message to ch, the last
@@ -170,10 +187,28 @@ func (j runJob) do(ctx, base context.Context, id int, ch chan<- tea.Msg) {
 	}
 	o := j.opts
 	o.Session = name
+	if j.executor != "" && j.executor != cluster.Local {
+		// A scheduler's jobs outlive the run: one log directory per session
+		// keeps their ids, so running the session again follows them.
+		o.LogDir = filepath.Join(filepath.Dir(o.OutputDir), "session-"+safeName(name), "logs")
+		x, err := cluster.New(j.executor, cluster.Options{Placement: j.placement, Session: name, LogDir: o.LogDir, Grace: o.Grace})
+		if err != nil {
+			send(runFinishedMsg{id: id, session: name, err: err})
+			return
+		}
+		o.Executor = x
+	}
 	plan, err := j.runner.Plan(ctx, o)
 	if err != nil {
 		send(runFinishedMsg{id: id, session: name, err: err})
 		return
+	}
+	if o.Executor != nil {
+		// Every configuration needs a placement before anything is submitted.
+		if _, err := o.Executor.Plan(plan.Tasks()); err != nil {
+			send(runFinishedMsg{id: id, session: name, err: err})
+			return
+		}
 	}
 	prep := runPreparedMsg{id: id, session: name, how: j.mode, report: j.report, toRun: plan.ToRun(), logDir: plan.LogDir}
 	for _, job := range plan.Jobs {
@@ -204,6 +239,27 @@ func (j runJob) saveSession(ctx context.Context) (string, error) {
 		}
 		s.Name = fmt.Sprintf("%s-%d", j.session, i)
 	}
+}
+
+// placement is the open session's placement (nil when it has none).
+func (m *Model) placement() (*placement.File, error) {
+	if len(m.runPlacement) == 0 {
+		return nil, nil
+	}
+	return placement.Parse(m.runPlacement, "the placement stored with the session.json")
+}
+
+// safeName keeps a session name's letters, digits, '.', '-' and '_' for a
+// directory name; a hash keeps different names apart.
+func safeName(s string) string {
+	var b strings.Builder
+	for _, c := range s {
+		if c < 0x80 && (c == '-' || c == '_' || c == '.' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') && b.Len() < 40 {
+			b.WriteRune(c)
+		}
+	}
+	h := sha256.Sum256([]byte(s))
+	return b.String() + "-" + hex.EncodeToString(h[:4])
 }
 
 // listenRun waits for the run's next message.

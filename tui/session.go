@@ -71,6 +71,7 @@ func (m *Model) onSessionOpened(msg sessionOpenedMsg) tea.Cmd {
 	if s.Params.Template != "" {
 		m.runTemplate = s.Params.Template
 	}
+	m.runExecutor, m.runPlacement, m.runPlacementFile = s.Params.Executor, s.Params.Placement, s.Params.PlacementFile
 	m.setReport(s.Report)
 	in := map[any]bool{}
 	for _, r := range s.Report.Recommendations {

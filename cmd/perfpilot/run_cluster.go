@@ -15,14 +15,13 @@ import (
 	"perfpilot/cmdtmpl"
 	"perfpilot/engine"
 	"perfpilot/runner"
+	"perfpilot/runner/cluster"
 	"perfpilot/runner/kube"
 	"perfpilot/runner/placement"
-	"perfpilot/runner/slurm"
 	"perfpilot/store"
 )
 
-// Executor names accepted by --executor.
-var executorNames = []string{"local", slurm.Name, kube.Name}
+var executorNames = cluster.Names
 
 // clusterOptions are the flags of `run` that place work on a scheduler.
 type clusterOptions struct {
@@ -107,26 +106,8 @@ func (c *clusterOptions) executor(o *runOptions, sess *store.Session, pl *placem
 	if logDir == "" {
 		logDir = filepath.Join(o.OutputDir, "logs")
 	}
-	switch c.Executor {
-	case slurm.Name:
-		var limit string
-		if o.Timeout > 0 {
-			limit = slurmTime(o.Timeout.Seconds())
-		}
-		return slurm.New(slurm.Options{Placement: pl, Session: sess.Name, LogDir: logDir, MaxConcurrent: c.MaxConcurrent,
-			Time: limit, Perfpilot: c.Perfpilot, Grace: o.Grace})
-	case kube.Name:
-		return kube.New(kube.Options{Placement: pl, Session: sess.Name, LogDir: logDir, MaxConcurrent: c.MaxConcurrent,
-			Timeout: o.Timeout, Grace: o.Grace})
-	}
-	return nil, nil
-}
-
-// slurmTime renders seconds as Slurm's D-HH:MM:SS, rounded up to a minute
-// (Slurm's resolution).
-func slurmTime(sec float64) string {
-	m := int((sec + 59) / 60)
-	return fmt.Sprintf("%d-%02d:%02d:00", m/1440, m/60%24, m%60)
+	return cluster.New(c.Executor, cluster.Options{Placement: pl, Session: sess.Name, LogDir: logDir, MaxConcurrent: c.MaxConcurrent,
+		Timeout: o.Timeout, Grace: o.Grace, NodePerfpilot: c.Perfpilot})
 }
 
 // onInterrupt says what Ctrl+C does to jobs a scheduler holds: ask on a

@@ -13,7 +13,7 @@ import (
 )
 
 // Run confirms a run. The default is No: only y runs; n, esc and enter
-// decline. tab edits the command template.
+// decline. tab edits the command template; up/down choose the executor.
 type Run struct {
 	ctx     *common.Context
 	Title   string
@@ -22,12 +22,18 @@ type Run struct {
 	editing bool
 	before  string // the template before editing (esc restores it)
 	err     string // why the template is refused
-	onRun   func(template string) tea.Cmd
+	onRun   func(template, executor string) tea.Cmd
 	onNo    func() tea.Cmd
+	// executors are the choices (local first), exec the chosen one.
+	executors []string
+	exec      int
 }
 
 // NewRun makes the dialog for n rows (cursor: the row under the cursor).
-func NewRun(ctx *common.Context, n int, cursor bool, sessionNote, dir, tmpl string, onRun func(string) tea.Cmd, onNo func() tea.Cmd) *Run {
+// executors lists the executors to choose from and executor is the
+// default (the session's).
+func NewRun(ctx *common.Context, n int, cursor bool, sessionNote, dir, tmpl string, executors []string, executor string,
+	onRun func(template, executor string) tea.Cmd, onNo func() tea.Cmd) *Run {
 	title := fmt.Sprintf("Run %d configurations?", n)
 	what := fmt.Sprintf("the %d selected rows", n)
 	switch {
@@ -37,7 +43,15 @@ func NewRun(ctx *common.Context, n int, cursor bool, sessionNote, dir, tmpl stri
 		title, what = "Run 1 configuration?", "the selected row"
 	}
 	body := fmt.Sprintf("Runs %s one at a time and imports what each command prints as run:<session>. %s Output and logs: %s", what, sessionNote, dir)
-	d := &Run{ctx: ctx, Title: title, Body: body, ti: NewInput("> ", cmdtmpl.Default, tmpl), onRun: onRun, onNo: onNo}
+	if len(executors) == 0 {
+		executors = []string{"local"}
+	}
+	d := &Run{ctx: ctx, Title: title, Body: body, ti: NewInput("> ", cmdtmpl.Default, tmpl), onRun: onRun, onNo: onNo, executors: executors}
+	for i, e := range executors {
+		if e == executor {
+			d.exec = i
+		}
+	}
 	d.validate()
 	return d
 }
@@ -49,6 +63,9 @@ func (d *Run) Input() *textinput.Model {
 	}
 	return nil
 }
+
+// Executor is the chosen executor.
+func (d *Run) Executor() string { return d.executors[d.exec] }
 
 // Template is the command template.
 func (d *Run) Template() string { return strings.TrimSpace(d.ti.Value()) }
@@ -91,7 +108,7 @@ func (d *Run) Update(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 		if d.err != "" {
 			return nil, false // the dialog says why
 		}
-		return d.onRun(d.Template()), true
+		return d.onRun(d.Template(), d.Executor()), true
 	case key.Matches(msg, k.No):
 		return d.onNo(), true
 	case key.Matches(msg, k.Edit):
@@ -99,6 +116,10 @@ func (d *Run) Update(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 		d.before = d.ti.Value()
 		d.ti.CursorEnd()
 		return d.ti.Focus(), false
+	case key.Matches(msg, k.NextChoice):
+		d.exec = (d.exec + 1) % len(d.executors)
+	case key.Matches(msg, k.PrevChoice):
+		d.exec = (d.exec + len(d.executors) - 1) % len(d.executors)
 	}
 	return nil, false
 }
@@ -114,6 +135,16 @@ func (d *Run) View(width, _ int) string {
 		cmd = th.Bold.Render(common.Wrap(common.Safe(d.Template()), width))
 	}
 	s := th.DialogTitle.Render(d.Title) + "\n" + common.Wrap(common.Safe(d.Body), width) + "\n\n" + th.Muted.Render("command:") + "\n" + cmd
+	if len(d.executors) > 1 {
+		var ex []string
+		for i, e := range d.executors {
+			if i == d.exec {
+				e = th.Bold.Render("[" + e + "]")
+			}
+			ex = append(ex, e)
+		}
+		s += "\n" + th.Muted.Render("executor: ") + strings.Join(ex, " ")
+	}
 	if d.err != "" {
 		s += "\n" + th.Error.Render(common.Wrap(common.Safe("invalid template: "+d.err), width))
 	}
@@ -121,6 +152,9 @@ func (d *Run) View(width, _ int) string {
 		s += "\n" + th.Muted.Render(common.Wrap("placeholders: {model} {hardware} {batch_size} {precision} {sequence_length} {output_dir}", width))
 		return s + "\n\n" + th.Bold.Render("enter") + " done   " + th.Bold.Render("esc") + " undo edit"
 	}
-	return s + "\n\n" + th.Bold.Render("y") + " run   " + th.Bold.Render("n/enter/esc") + " no (default)   " +
-		th.Bold.Render("tab") + " edit command"
+	s += "\n\n" + th.Bold.Render("y") + " run   " + th.Bold.Render("n/enter/esc") + " no (default)   " + th.Bold.Render("tab") + " edit command"
+	if len(d.executors) > 1 {
+		s += "   " + th.Bold.Render("↑/↓") + " executor"
+	}
+	return s
 }

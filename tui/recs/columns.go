@@ -28,6 +28,8 @@ func valueCell(r rec, m engine.Metric, marks common.Marks) string {
 		return "✗exit " + common.Itoa(mk.ExitCode)
 	case ok && mk.State == "running":
 		return "▶" + common.FmtVal(r.Predicted.Get(m).Value)
+	case ok && mk.JobID != "" && mk.State != "interrupted":
+		return "◌" + common.FmtVal(r.Predicted.Get(m).Value) // queued with a scheduler
 	}
 	return common.FmtVal(r.Predicted.Get(m).Value)
 }

@@ -83,6 +83,9 @@ func (m *Model) View() string {
 	if p.Skipped > 0 {
 		head += fmt.Sprintf(" · %d skipped", p.Skipped)
 	}
+	if p.Queued > 0 || p.Running > 1 {
+		head += fmt.Sprintf(" · %d queued · %d running", p.Queued, p.Running)
+	}
 	if r.Finished {
 		return strings.Join(append([]string{head + th.Muted.Render("  enter on a ✗ row opens its log · esc hides")}, m.failedRows()...), "\n")
 	}
@@ -100,7 +103,7 @@ func (m *Model) View() string {
 	bar := " " + ProgressBar(th, max(m.width-len(count)-2, 10), pct) + count
 	lines := []string{head, bar, m.now()}
 	room := m.height - 3
-	for _, row := range m.failedRows() {
+	for _, row := range append(m.jobRows(), m.failedRows()...) {
 		if room <= 0 {
 			break
 		}
@@ -127,6 +130,25 @@ func (m *Model) now() string {
 		return th.Muted.Render(" now: ") + th.Bold.Render(common.Safe(r.Current.String()))
 	}
 	return th.Muted.Render(" last: " + common.Safe(r.Current.String()))
+}
+
+// jobRows are one line per configuration a scheduler holds (queued or
+// running): its job id and the scheduler's word for its state.
+func (m *Model) jobRows() []string {
+	th := m.ctx.Theme
+	var out []string
+	for _, r := range m.info.Rows {
+		if r.JobID == "" || r.Failed() || r.Measured != nil || r.State == "interrupted" {
+			continue
+		}
+		icon := "◌"
+		if strings.HasPrefix(strings.ToLower(r.State), "running") {
+			icon = "▶"
+		}
+		s := fmt.Sprintf(" %s %s · job %s · %s", icon, r.Config, r.JobID, r.State)
+		out = append(out, th.Muted.Render(ansi.Truncate(common.Safe(s), m.width, "…")))
+	}
+	return out
 }
 
 // failedRows are one line per failed configuration: exit code and the
