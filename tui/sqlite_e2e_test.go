@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -88,9 +89,11 @@ func startProgram(t *testing.T, m *Model) (*teatest.TestModel, func(...string)) 
 	var logged string
 	observe := func(mod tea.Model, msg tea.Msg) tea.Msg {
 		var b strings.Builder
-		for _, e := range mod.(*Model).log.Entries() {
+		m := mod.(*Model)
+		for _, e := range m.log.Entries() {
 			b.WriteString(e.Text + "\n")
 		}
+		fmt.Fprintf(&b, "[%d results loaded]\n", len(m.results))
 		mu.Lock()
 		logged = b.String()
 		mu.Unlock()

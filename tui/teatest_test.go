@@ -6,6 +6,8 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/exp/teatest/v2"
+
+	"perfpilot/engine"
 )
 
 // TestProgramFlows drives the real program (teatest): a selection made
@@ -47,4 +49,39 @@ func TestProgramFlows(t *testing.T) {
 	if !cleared {
 		t.Fatal("the selection made with the mouse did not survive t→m→t to be cleared by esc")
 	}
+}
+
+// TestProgramStaleSession: a session saved, then measured, then reopened
+// in the running program says how stale it is and marks the row.
+func TestProgramStaleSession(t *testing.T) {
+	e := newEnv(t)
+	m := New(t.Context(), e.options())
+	tm, wait := startProgram(t, m)
+	wait("ranked 20 of")
+	tm.Send(press("ctrl+s"))
+	tm.Type("monday")
+	tm.Send(press("enter"))
+	wait(`saved session "monday"`)
+	later := fixedNow.Add(time.Hour)
+	e.st.mu.Lock()
+	e.st.now = func() time.Time { return later }
+	e.st.mu.Unlock()
+	r := firstRow(t, e)
+	if _, _, err := e.st.InsertResults(t.Context(), []engine.Result{{Config: r.Config(), ModelType: r.ModelType, Throughput: 42, Source: "lab"}}); err != nil {
+		t.Fatal(err)
+	}
+	tm.Send(press("r"))
+	wait("[97 results loaded]")
+	tm.Send(press("7"))
+	tm.Send(press("enter"))
+	wait(`opened session "monday"`)
+	tm.Send(press("q"))
+	tm.WaitFinished(t, teatest.WithFinalTimeout(20*time.Second))
+	final := tm.FinalModel(t).(*Model)
+	mustContain(t, screen(final), "snapshot from", "1 row(s) measured since", "✓42")
+}
+
+// firstRow is the first row of the demo ranking.
+func firstRow(t *testing.T, e *testEnv) engine.Recommendation {
+	return newModel(t, e).report.Recommendations[0]
 }

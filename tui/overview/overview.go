@@ -36,6 +36,7 @@ type Model struct {
 	space    engine.Space
 	pick     [2]int // batch, precision
 	rows     []Row
+	version  int // the data version the rows were ranked on
 	metric   engine.Metric
 	cur, col int
 	offset   int
@@ -70,7 +71,7 @@ func (m *Model) Pick() (common.OverviewMsg, bool) {
 
 // SetRows shows the rankings (one per model, in space order).
 func (m *Model) SetRows(metric engine.Metric, rows []Row) {
-	m.metric, m.rows = metric, rows
+	m.metric, m.rows, m.version = metric, rows, m.ctx.DataVersion
 	m.cur = min(m.cur, max(len(rows)-1, 0))
 	m.clamp()
 }
@@ -240,6 +241,9 @@ func (m *Model) View() string {
 		th.Bold.Render("‹"+string(p.Precision)+"›") + th.Muted.Render(" p/P  ·  "+common.MetricLabel(m.metric)+" · bold best · ★ recommended · m measured · / jump")
 	if len(m.rows) == 0 {
 		return head + "\n" + th.Muted.Render("  ranking every model on every hardware…")
+	}
+	if m.version != m.ctx.DataVersion {
+		head += th.Warn.Render(" · new data: re-ranking…")
 	}
 	lines := []string{head, m.titles()}
 	end := min(len(m.rows), m.offset+m.page())
