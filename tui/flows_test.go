@@ -80,6 +80,14 @@ func TestSelectionSurvivesReranks(t *testing.T) {
 	if got := configs(m.recs.Selected()); len(got) != 3 || !sameSet(got, want) {
 		t.Fatalf("after t m t: %v, want %v", got, want)
 	}
+	csv := filepath.Join(m.opts.ExportDir, "lab.csv")
+	os.WriteFile(csv, []byte("model_name,hardware,batch_size,precision,latency_ms\ngpt2,cuda,4,fp16,3.2\n"), 0o644)
+	keys(t, m, "i")
+	typeText(t, m, csv)
+	keys(t, m, "enter")
+	if len(m.results) != 97 || !sameSet(configs(m.recs.Selected()), want) {
+		t.Fatalf("after an import: %d results, selection %v", len(m.results), configs(m.recs.Selected()))
+	}
 	m.budget = 2
 	keys(t, m, "-")
 	if len(m.report.Recommendations) != 1 {
