@@ -49,7 +49,7 @@ func (o *tuiOptions) run(ctx context.Context, g *globalOptions) error {
 	}
 	// A bad template is a usage error now, not a surprise at x.
 	if _, err := cmdtmpl.Parse(o.Template); err != nil {
-		return usagef("--template: %v", err)
+		return templateUsage(err)
 	}
 	db, cat, err := g.openWithCatalog(ctx)
 	if err != nil {

@@ -338,7 +338,7 @@ func (o *exportOptions) run(ctx context.Context, g *globalOptions) error {
 	}
 	if o.Format == "sh" || o.Format == "k8s" {
 		if _, err := cmdtmpl.Parse(o.Template); err != nil {
-			return usagef("--template: %v", err)
+			return templateUsage(err)
 		}
 	}
 	db, err := g.openDB(ctx)

@@ -16,6 +16,7 @@ import (
 	"github.com/charmbracelet/x/term"
 
 	"perfpilot/safetext"
+	"perfpilot/store"
 )
 
 // IO is where a command writes: Out for results, Err for messages and
@@ -57,8 +58,9 @@ func run(ctx context.Context, args []string, io IO) int {
 	fmt.Fprintln(io.Err, "perfpilot:", strings.Join(lines, "\n"))
 	var ue *usageError
 	// Anything cobra refuses before a command starts (unknown command or
-	// flag, missing required flag, extra argument) is a usage error too.
-	if errors.As(err, &ue) || !*started {
+	// flag, missing required flag, extra argument) is a usage error too, and
+	// so is a session named on the command line that does not exist.
+	if errors.As(err, &ue) || !*started || errors.Is(err, store.ErrSessionNotFound) {
 		return exitUsage
 	}
 	return exitFailure

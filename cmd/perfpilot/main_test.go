@@ -172,7 +172,7 @@ func TestImportSessionsExportFlow(t *testing.T) {
 	if _, _, code = cli(t, db, "sessions", "rename", "s1", "s2"); code != 0 {
 		t.Error("rename failed")
 	}
-	if _, errOut, code = cli(t, db, "sessions", "show", "s1"); code != 1 || !strings.Contains(errOut, "not found") {
+	if _, errOut, code = cli(t, db, "sessions", "show", "s1"); code != 2 || !strings.Contains(errOut, "not found") {
 		t.Errorf("show renamed-away session: exit %d %q", code, errOut)
 	}
 	out, _, _ = cli(t, db, "benchmarks", "delete", "--source", "lab")

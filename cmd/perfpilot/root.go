@@ -273,3 +273,9 @@ func checkHardware(cat *engine.Catalog, ids ...string) error {
 	}
 	return nil
 }
+
+// templateUsage turns a cmdtmpl error into the --template usage error
+// without saying "template" twice.
+func templateUsage(err error) error {
+	return usagef("--template: %s", strings.TrimPrefix(err.Error(), "template: "))
+}

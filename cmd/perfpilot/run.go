@@ -152,7 +152,7 @@ func (o *runOptions) validate() error {
 		return err
 	}
 	if _, err := cmdtmpl.Parse(o.Template); err != nil {
-		return usagef("--template: %v", err)
+		return templateUsage(err)
 	}
 	return nil
 }

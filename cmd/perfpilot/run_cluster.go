@@ -165,7 +165,7 @@ func (o *exportOptions) k8s(s *store.Session, rows []engine.Recommendation) ([]b
 	}
 	tmpl, err := cmdtmpl.Parse(o.Template)
 	if err != nil {
-		return nil, usagef("--template: %v", err)
+		return nil, templateUsage(err)
 	}
 	cfgs := make([]engine.Config, len(rows))
 	for i, r := range rows {
