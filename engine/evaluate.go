@@ -53,6 +53,12 @@ type EvalRow struct {
 	Within25   float64 `json:"within_25"`
 	Spearman   float64 `json:"spearman"`
 	Coverage80 float64 `json:"coverage_80"`
+	// Coverage50 and Coverage95 are the shares inside the central 50% and
+	// 95% intervals of the same predictive distributions (the calibration
+	// table); Width80 is the median ratio high/low of the 80% intervals.
+	Coverage50 float64 `json:"coverage_50"`
+	Coverage95 float64 `json:"coverage_95"`
+	Width80    float64 `json:"interval_width_80"`
 }
 
 // MarshalJSON writes an undefined Spearman (no group with three or more
@@ -325,9 +331,15 @@ func evalFold(ctx context.Context, cat *Catalog, pts []point, f fold, opts EvalO
 	return out, nil
 }
 
+// Standard normal quantiles of the central 50% and 95% intervals.
+const (
+	z50 = 0.6744897501960817
+	z95 = 1.959963984540054
+)
+
 func summarize(held []heldPred, m Metric, group string) EvalRow {
-	var apes []float64
-	var in float64
+	var apes, widths []float64
+	var in, in50, in95 float64
 	type gk struct {
 		model string
 		batch int
@@ -349,6 +361,14 @@ func summarize(held []heldPred, m Metric, group string) EvalRow {
 		if truth >= e.Low && truth <= e.High {
 			in++
 		}
+		z := math.Abs(math.Log(truth / e.Value))
+		if z <= z50*e.Std {
+			in50++
+		}
+		if z <= z95*e.Std {
+			in95++
+		}
+		widths = append(widths, e.High/e.Low)
 		k := gk{h.pt.cfg.Model, h.pt.cfg.BatchSize, h.pt.cfg.Precision, h.pt.cfg.SequenceLength}
 		if _, ok := groups[k]; !ok {
 			order = append(order, k)
@@ -375,6 +395,9 @@ func summarize(held []heldPred, m Metric, group string) EvalRow {
 	row.Within10 = round4(w10 / n * 100)
 	row.Within25 = round4(w25 / n * 100)
 	row.Coverage80 = round4(in / n)
+	row.Coverage50 = round4(in50 / n)
+	row.Coverage95 = round4(in95 / n)
+	row.Width80 = round4(median(widths))
 	// Spearman of the hardware order within each (model, batch, precision,
 	// sequence) group with at least three hardware, averaged over groups.
 	var rhoSum float64

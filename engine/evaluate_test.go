@@ -39,7 +39,7 @@ func TestSummarizeByHand(t *testing.T) {
 	}
 	mk := func(hw string, truth, pred float64) heldPred {
 		pt := &point{cfg: cfg(hw), lat: truth}
-		return heldPred{pt: pt, pred: Prediction{Latency: Estimate{Value: pred, Low: pred * 0.9, High: pred * 1.1}}}
+		return heldPred{pt: pt, pred: Prediction{Latency: Estimate{Value: pred, Low: pred * 0.9, High: pred * 1.1, Std: math.Log(1.1) / Z80}}}
 	}
 	// APEs 5%, 20%, 50%; only the first truth lies in its interval; the
 	// predicted order of the three hardware is exactly the true one.
@@ -48,6 +48,11 @@ func TestSummarizeByHand(t *testing.T) {
 	if r.N != 3 || math.Abs(r.MAPE-25) > 1e-9 || r.MedianAPE != 20 || math.Abs(r.Within10-100.0/3) > 0.01 ||
 		math.Abs(r.Within25-200.0/3) > 0.01 || math.Abs(r.Coverage80-1.0/3) > 1e-3 || r.Spearman != 1 {
 		t.Errorf("summary %+v", r)
+	}
+	// Only the first truth (4.9% off, 0.65 standard deviations) lies
+	// inside the 50% interval; the others are outside even the 95% one.
+	if math.Abs(r.Coverage50-1.0/3) > 1e-3 || math.Abs(r.Coverage95-1.0/3) > 1e-3 || math.Abs(r.Width80-1.1/0.9) > 1e-3 {
+		t.Errorf("calibration %+v", r)
 	}
 }
 

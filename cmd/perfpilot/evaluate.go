@@ -153,7 +153,7 @@ func printEval(w io.Writer, rows []engine.EvalRow) {
 		}
 		fmt.Fprintf(w, "\n%s\n", title)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "predictor\theld out\tn\tMAPE %\tmedian APE %\t≤10% \t≤25% \tspearman\tcover 80%\t")
+		fmt.Fprintln(tw, "predictor\theld out\tn\tMAPE %\tmedian APE %\t≤10% \t≤25% \tspearman\tcover 80%\t80% width\t")
 		for _, r := range by[k] {
 			group := r.Group
 			if group == "" {
@@ -163,12 +163,28 @@ func printEval(w io.Writer, rows []engine.EvalRow) {
 			if !math.IsNaN(r.Spearman) {
 				rho = fmt.Sprintf("%.3f", r.Spearman)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f\t%.1f\t%.0f%%\t%.0f%%\t%s\t%.0f%%\t\n", r.Predictor, group, r.N, r.MAPE, r.MedianAPE,
-				r.Within10, r.Within25, rho, r.Coverage80*100)
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f\t%.1f\t%.0f%%\t%.0f%%\t%s\t%.0f%%\t±%.0f%%\t\n", r.Predictor, group, r.N, r.MAPE, r.MedianAPE,
+				r.Within10, r.Within25, rho, r.Coverage80*100, (math.Sqrt(r.Width80)-1)*100)
 		}
 		tw.Flush()
+		printCalibration(w, by[k])
 	}
 	fmt.Fprintln(w, strings.TrimSpace(`
 spearman: rank correlation of predicted vs measured hardware order per (model, batch, precision, sequence), averaged
-over groups with ≥3 hardware; "–" when a held-out group has a single hardware.`))
+over groups with ≥3 hardware; "–" when a held-out group has a single hardware. 80% width: median half-width of the
+80% interval (±, geometric). calibration: share of held-out values inside the central interval of each nominal
+level (calibrated: observed ≈ nominal).`))
+}
+
+// printCalibration writes the nominal-vs-observed coverage of each
+// predictor's whole split (the rows without a group).
+func printCalibration(w io.Writer, rows []engine.EvalRow) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "calibration\tnominal 50%\tnominal 80%\tnominal 95%\t")
+	for _, r := range rows {
+		if r.Group == "" {
+			fmt.Fprintf(tw, "%s observed\t%.0f%%\t%.0f%%\t%.0f%%\t\n", r.Predictor, r.Coverage50*100, r.Coverage80*100, r.Coverage95*100)
+		}
+	}
+	tw.Flush()
 }
