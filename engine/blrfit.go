@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 
@@ -16,16 +17,15 @@ import (
 // (a subsample of) the data, then a robust, per-device reweighting, then the
 // posterior on all rows.
 //
-// Robustness: a row's weight is 1 while its leave-one-out standardized
-// residual |z| ≤ robustC, and decays like a Student-t (ν = robustNu) beyond,
-// so one wrong row cannot drag a device; iterated as reweighted least
-// squares. Per-device noise: a device whose leave-one-out residuals are
+// Robustness: a heavy-tailed (contaminated normal) likelihood fitted by
+// iteratively reweighted least squares on leave-one-out residuals (see
+// robustWeight), so one wrong row cannot drag a device. Per-device noise: a device whose leave-one-out residuals are
 // larger than the pooled noise predicts gets a larger noise variance, shrunk
 // towards the pool with kappaPrior pseudo-observations.
 const (
 	maxHyperRows = 2000
-	robustC      = 2.5
-	robustNu     = 4
+	outlierShare = 0.02
+	outlierScale = 10.0
 	robustRounds = 2
 	kappaPrior   = 6.0
 	// FlagSigma is how far outside its predictive distribution (in standard
@@ -100,21 +100,19 @@ func (b *blr) fit(ctx context.Context, ts *trainSet) (*fitResult, error) {
 	for i := range w {
 		w[i], robust[i] = 1, 1
 	}
-	st := &searchState{b: b, d: d, rows: sub, y: ts.y, phi: map[float64][]float64{}, unit: map[float64]*suff{}}
+	st := &searchState{b: b, d: d, rows: sub, y: ts.y, phi: map[float64][]float64{}, cache: map[float64]*suff{}}
 	hp := b.hp
 	learn := n >= 8 // too few points to learn hyperparameters: keep the prior
-	var err error
-	if learn {
-		if hp, err = st.search(ctx, hp, nil, false); err != nil {
-			return nil, err
-		}
-	}
+	// Screen under the prior first, so outliers cannot steer the search
+	// (an outlier fitted as noise would inflate it for every row), then
+	// search with those weights, then reweight and refine.
 	var s *suff
-	for round := 0; round <= robustRounds; round++ {
-		if s, err = st.gram(ctx, hp.ell, w, round > 0); err != nil {
+	var err error
+	for round := 0; round <= robustRounds+1; round++ {
+		if s, err = st.gram(ctx, hp.ell, w, false); err != nil {
 			return nil, err
 		}
-		if round == robustRounds {
+		if round == robustRounds+1 {
 			break
 		}
 		if err := b.setPosterior(s, hp); err != nil {
@@ -125,6 +123,12 @@ func (b *blr) fit(ctx context.Context, ts *trainSet) (*fitResult, error) {
 			return nil, err
 		}
 		b.reweight(ts.lev, subRows, z, robust, w)
+		if round == 0 && learn {
+			st.w = slices.Clone(w)
+			if hp, err = st.search(ctx, hp, nil, false); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if learn {
 		// Refine the noise and prior variances under the final weights.
@@ -221,24 +225,26 @@ func (b *blr) setPosterior(s *suff, hp hyper) error {
 }
 
 // searchState caches, per lengthscale, the subsample's dense rows and its
-// unit-weight sufficient statistics: every other hyperparameter candidate
-// reuses them.
+// sufficient statistics under the search's weights w: every other
+// hyperparameter candidate reuses them.
 type searchState struct {
-	b    *blr
-	d    *design
-	rows []int // subsample (nil: all rows)
-	y    []float64
-	phi  map[float64][]float64
-	unit map[float64]*suff
+	b     *blr
+	d     *design
+	rows  []int // subsample (nil: all rows)
+	y     []float64
+	w     []float64
+	phi   map[float64][]float64
+	cache map[float64]*suff
 }
 
-// gram returns the statistics at ell with weights w (unit weights when not
-// weighted, cached).
-func (st *searchState) gram(ctx context.Context, ell float64, w []float64, weighted bool) (*suff, error) {
-	if !weighted {
-		if s, ok := st.unit[ell]; ok {
+// gram returns the statistics at ell: with the search's weights (cached)
+// when cached, else with w.
+func (st *searchState) gram(ctx context.Context, ell float64, w []float64, cached bool) (*suff, error) {
+	if cached {
+		if s, ok := st.cache[ell]; ok {
 			return s, nil
 		}
+		w = st.w
 	}
 	phi, ok := st.phi[ell]
 	if !ok {
@@ -248,13 +254,9 @@ func (st *searchState) gram(ctx context.Context, ell float64, w []float64, weigh
 		}
 		st.phi[ell] = phi
 	}
-	var wt []float64
-	if weighted {
-		wt = w
-	}
-	s, err := st.b.gram(ctx, st.d, st.rows, wt, st.y, ell, st.b.dim(), phi)
-	if err == nil && !weighted {
-		st.unit[ell] = s
+	s, err := st.b.gram(ctx, st.d, st.rows, w, st.y, ell, st.b.dim(), phi)
+	if err == nil && cached {
+		st.cache[ell] = s
 	}
 	return s, err
 }
@@ -270,7 +272,7 @@ func (st *searchState) search(ctx context.Context, hp hyper, fixed *suff, local 
 		s := fixed
 		if s == nil {
 			var err error
-			if s, err = st.gram(ctx, h.ell, nil, false); err != nil {
+			if s, err = st.gram(ctx, h.ell, nil, true); err != nil {
 				return 0, err
 			}
 		}
@@ -304,7 +306,7 @@ func (st *searchState) search(ctx context.Context, hp hyper, fixed *suff, local 
 			if gi == ellGrid {
 				// New lengthscales need their statistics first (in order).
 				for _, h := range cands {
-					if _, err := st.gram(ctx, h.ell, nil, false); err != nil {
+					if _, err := st.gram(ctx, h.ell, nil, true); err != nil {
 						return hp, err
 					}
 				}
@@ -418,14 +420,20 @@ func (b *blr) reweight(lev []levels, rows []int, z, robust, w []float64) {
 	}
 }
 
-// robustWeight is 1 within robustC standard deviations and a Student-t
-// weight, continuous at robustC, beyond.
+// robustWeight is the probability that a row with leave-one-out residual z
+// is an ordinary measurement under a contaminated-normal likelihood: a
+// share outlierShare of rows comes from a component outlierScale times
+// wider. That is the weight iteratively reweighted least squares (EM)
+// gives it: 1 for ordinary residuals, ~0.3 at 4σ, ~0 beyond 5σ, so a wrong
+// row neither drags its device nor inflates the noise.
 func robustWeight(z float64) float64 {
-	a := math.Abs(z)
-	if a <= robustC || math.IsNaN(a) {
+	if math.IsNaN(z) {
 		return 1
 	}
-	return (robustNu + robustC*robustC) / (robustNu + a*a)
+	in := (1 - outlierShare) * math.Exp(-0.5*z*z)
+	u := z / outlierScale
+	out := outlierShare * math.Exp(-0.5*u*u) / outlierScale
+	return in / (in + out)
 }
 
 // predictDesign returns, for design rows (all when rows is nil), the

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -301,5 +302,55 @@ func TestPredictorDeterministic(t *testing.T) {
 	b, _ := mustPredictor(t, cat, h).Predict(cfg)
 	if a.Latency != b.Latency || a.Memory != b.Memory {
 		t.Errorf("same data and seed gave %+v and %+v", a.Latency, b.Latency)
+	}
+}
+
+func TestOneWrongRowCannotDragADevice(t *testing.T) {
+	// Every device measured in the simulated world; one device's rows
+	// include a measurement 4× too fast. The model must flag that row
+	// (and no other) and keep the device's other predictions where the
+	// clean fit puts them.
+	ctx := context.Background()
+	cat := MustBuiltinCatalog()
+	clean := SimulateHistory(cat, DemoWorld, DefaultSpace(cat), 160, 9)
+	var bad int = -1
+	for i, r := range clean {
+		if r.Hardware == "rocm" {
+			bad = i
+			break
+		}
+	}
+	dirty := slices.Clone(clean)
+	dirty[bad].LatencyMS /= 4
+	dirty[bad].Throughput *= 4
+	pc, pd := mustPredictor(t, cat, clean), mustPredictor(t, cat, dirty)
+	flags := pd.Flags()
+	if len(flags) != 1 || flags[0].Key() != dirty[bad].Key() || flags[0].Metric != Latency || flags[0].Ratio > 0.35 {
+		t.Fatalf("flags %+v; want exactly %s, about 4× fast", flags, dirty[bad].Config)
+	}
+	if !strings.Contains(flags[0].Why, "faster than similar configurations predict") {
+		t.Errorf("why: %q", flags[0].Why)
+	}
+	if f := pc.Flags(); len(f) != 0 {
+		t.Errorf("clean data flagged: %+v", f)
+	}
+	var cfgs []Config
+	for _, c := range DefaultSpace(cat).Configs(cat) {
+		if c.Hardware == "rocm" && !pc.Measured(c) {
+			cfgs = append(cfgs, c)
+		}
+	}
+	bc, _ := pc.PredictAll(ctx, cfgs)
+	bd, _ := pd.PredictAll(ctx, cfgs)
+	worst := 0.0
+	for i := range cfgs {
+		worst = math.Max(worst, math.Abs(math.Log(bd.Preds[i].Latency.Value/bc.Preds[i].Latency.Value)))
+	}
+	if worst > 0.05 {
+		t.Errorf("one wrong row moved the device's predictions by up to %.1f%%", (math.Exp(worst)-1)*100)
+	}
+	pr, _ := pd.Predict(dirty[bad].Config)
+	if len(pr.Flags) != 1 {
+		t.Errorf("the flagged configuration's prediction carries flags %+v", pr.Flags)
 	}
 }
