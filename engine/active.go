@@ -217,6 +217,9 @@ func (s *selector) apply(j int, x []float64) float64 {
 	return v
 }
 
+// measuredOn reports whether the model has any measurement on a device.
+func (s *selector) measuredOn(hw string) bool { return s.model != nil && s.model.devRows[hw] > 0 }
+
 // reduction is R_j under the current conditioning.
 func (s *selector) reduction(j int) float64 {
 	return math.Max(s.q[j], 0) / (s.noise2[j] + s.s[j])
@@ -362,6 +365,9 @@ type ActiveChoice struct {
 	Config
 	InformationGain float64
 	Uncertainty     float64
+	// Narrows and FirstOnHardware are as in Recommendation.
+	Narrows         int
+	FirstOnHardware bool
 }
 
 // SelectBatch picks k configurations to measure next by expected
@@ -401,8 +407,13 @@ func (p *Predictor) SelectBatch(ctx context.Context, candidates []Config, metric
 		if metric == Memory {
 			u = pr.MemoryUncertainty
 		}
-		out = append(out, ActiveChoice{Config: pr.Config, InformationGain: sel.gain(best), Uncertainty: u})
-		sel.condition(best)
+		first := !sel.measuredOn(pr.Hardware)
+		for _, c := range out {
+			first = first && c.Hardware != pr.Hardware
+		}
+		ch := ActiveChoice{Config: pr.Config, InformationGain: sel.gain(best), Uncertainty: u, FirstOnHardware: first}
+		ch.Narrows = sel.condition(best)
+		out = append(out, ch)
 	}
 	return out, nil
 }

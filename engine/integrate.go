@@ -318,10 +318,11 @@ func integrate(ctx context.Context, p *Predictor, opts integrateOptions) (*Repor
 		rec.ExpectedInformationGain = round4(sel.gain(best))
 		rec.CombinedScore = round4(opts.InfoWeight*sel.gain(best) + opts.DecisionWeight*dv[best])
 		rec.Rank = len(rep.Recommendations) + 1
+		rec.FirstOnHardware = perHW[rec.Hardware] == 0 && !sel.measuredOn(rec.Hardware)
+		rec.Narrows = sel.condition(best)
 		rep.Recommendations = append(rep.Recommendations, *rec)
 		perHW[rec.Hardware]++
 		pickIndex = append(pickIndex, best)
-		sel.condition(best)
 	}
 	rep.FinalRecommendations = len(rep.Recommendations)
 	// Diversity is reported, not scored: compute it for the picks only,

@@ -278,3 +278,48 @@ func TestGainEqualsVarianceRemoved(t *testing.T) {
 		}
 	}
 }
+
+func TestFirstMeasurementOnNewDeviceRanksNearTop(t *testing.T) {
+	// The demo history without any qnn result: measuring qnn once informs
+	// every qnn configuration (the device's offset is shared), so the
+	// learner's first pick is on qnn, and the ranking puts a qnn row near
+	// the top, marked as the first measurement there.
+	ctx := context.Background()
+	cat := MustBuiltinCatalog()
+	var hist []Result
+	for _, r := range DemoHistory(cat) {
+		if r.Hardware != "qnn" {
+			hist = append(hist, r)
+		}
+	}
+	p, err := NewPredictor(ctx, cat, hist, PredictorOptions{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	picks, err := p.SelectBatch(ctx, DefaultSpace(cat).Configs(cat), Latency, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if picks[0].Hardware != "qnn" || !picks[0].FirstOnHardware || picks[0].Narrows < 20 {
+		t.Fatalf("first pick %+v; want the first qnn measurement, narrowing many configurations", picks[0])
+	}
+	for _, c := range picks[1:] {
+		if c.Hardware == "qnn" && c.FirstOnHardware {
+			t.Errorf("a second qnn pick is marked first: %+v", c)
+		}
+	}
+	rep, err := Rank(ctx, p, RankParams{Budget: 10, Metric: Throughput}, testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rep.Recommendations {
+		if r.Hardware == "qnn" {
+			if r.Rank > 3 || !r.FirstOnHardware || r.Narrows < 20 {
+				t.Fatalf("first qnn row: rank %d first %v narrows %d", r.Rank, r.FirstOnHardware, r.Narrows)
+			}
+			t.Logf("first measurement on qnn: rank %d, narrows %d configurations", r.Rank, r.Narrows)
+			return
+		}
+	}
+	t.Fatal("no qnn row in the top 10")
+}

@@ -55,6 +55,12 @@ type Recommendation struct {
 	CombinedScore           float64          `json:"combined_score"`
 	Alternatives            []Alternative    `json:"alternatives"`
 	Predicted               PredictedMetrics `json:"predicted"`
+	// Narrows counts the candidates whose 80% interval measuring this
+	// narrows by 10% or more (after the picks ranked above it);
+	// FirstOnHardware marks the first measurement of a device that has
+	// none, which informs every configuration on it.
+	Narrows         int  `json:"narrows"`
+	FirstOnHardware bool `json:"first_on_hardware,omitempty"`
 }
 
 // Config returns the configuration the recommendation is about.
