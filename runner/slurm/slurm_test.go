@@ -533,3 +533,47 @@ func TestSlurmHostileModel(t *testing.T) {
 		t.Error("the canary file appeared: a shell ran part of the model id")
 	}
 }
+
+// Ctrl+C answered "cancel": one scancel for the session's jobs, nothing
+// left in the queue, nothing imported or failed; the next run submits the
+// configurations again.
+func TestSlurmInterruptCancel(t *testing.T) {
+	needSlurm(t)
+	t.Parallel()
+	session := fmt.Sprintf("cancel-%d", time.Now().UnixNano())
+	cfgs := []engine.Config{cfg("gpt2", "cpu", 1), cfg("gpt2", "cuda", 1), cfg("t5-small", "cpu", 1)}
+	e := newEnv(t, session, engine.MustBuiltinCatalog(), cfgs)
+	script := filepath.Join(e.dir, "bench.sh")
+	os.WriteFile(script, []byte("#!/bin/sh\n[ -e \"$1\" ] || sleep 300\necho '{\"throughput\": 5}'\n"), 0o755)
+	release := filepath.Join(e.dir, "release")
+	o := e.options(script + " " + cmdtmpl.Quote(release) + " {model}")
+	cmd := &counting{}
+	o.Executor = e.executor(t, twoPartitions, cmd)
+	o.OnInterrupt = func() bool { return true }
+	ctx, cancel := context.WithCancel(context.Background())
+	var once sync.Once
+	sum, err := runner.Run(ctx, o, func(ev runner.Event) {
+		if ev.Kind == runner.EventStarted {
+			once.Do(cancel)
+		}
+	})
+	if !errors.Is(err, runner.ErrInterrupted) || sum.Left != 0 || cmd.n("scancel") != 1 {
+		t.Fatalf("cancelled run: %v, left %d, %d scancel calls", err, sum.Left, cmd.n("scancel"))
+	}
+	for _, j := range sum.Jobs {
+		if j.Status != runner.StatusInterrupted && j.Status != runner.StatusPending {
+			t.Errorf("%s: %s %q", j.Config, j.Status, j.Reason)
+		}
+	}
+	out, _ := exec.Command("squeue", "-h", "--name=perfpilot-"+session).Output()
+	if strings.TrimSpace(string(out)) != "" {
+		t.Errorf("jobs still queued after the cancel:\n%s", out)
+	}
+	os.WriteFile(release, nil, 0o644)
+	o.Executor = e.executor(t, twoPartitions, &counting{})
+	o.OnInterrupt = nil
+	sum, err = runner.Run(context.Background(), o, nil)
+	if err != nil || sum.Count(runner.StatusMeasured) != 3 {
+		t.Errorf("rerun: %v, %d measured", err, sum.Count(runner.StatusMeasured))
+	}
+}
