@@ -76,7 +76,9 @@ func (e *Exec) Wait(ctx context.Context, refs []string) ([]runner.Update, error)
 			if !ok {
 				continue
 			}
-			if e.cancelled[ref] && u.Phase == runner.PhaseFinished && strings.HasPrefix(u.State, "CANCELLED") {
+			// A task this run cancelled reads CANCELLED, or is gone at once
+			// (a pending array element may leave no record).
+			if e.cancelled[ref] && (u.Phase == runner.PhaseGone || u.Phase == runner.PhaseFinished && strings.HasPrefix(u.State, "CANCELLED")) {
 				u.Phase, u.Reason = runner.PhaseCancelled, ""
 			}
 			if prev, seen := e.last[ref]; seen && prev == u {
