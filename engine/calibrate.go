@@ -31,8 +31,10 @@ const (
 	// calibMinDevices is how many devices with enough rows an anchor needs;
 	// with fewer the factor stays 1 (nothing to learn it from).
 	calibMinDevices = 3
-	// calibMaxBlock caps the rows removed at once (the block solve is cubic).
-	calibMaxBlock = 400
+	// calibMaxBlock caps the rows removed at once (the block solve is
+	// cubic); calibMaxDevices the devices held out.
+	calibMaxBlock   = 400
+	calibMaxDevices = 8
 )
 
 // calibration maps a device's measurement count to a variance factor.
@@ -78,6 +80,15 @@ func (b *blr) calibrate(ctx context.Context, d *design, rows []int, w, y []float
 		byDev[hw] = append(byDev[hw], i)
 	}
 	sort.Strings(devs)
+	if len(devs) > calibMaxDevices {
+		// An even, deterministic choice bounds the cost.
+		step := float64(len(devs)) / calibMaxDevices
+		picked := make([]string, calibMaxDevices)
+		for i := range picked {
+			picked[i] = devs[int(float64(i)*step)]
+		}
+		devs = picked
+	}
 	rng := rand.New(rand.NewPCG(b.seed, 0xca1b))
 	type acc struct {
 		z, w []float64 // |z| and its weight (1/rows of its device)
@@ -179,29 +190,28 @@ func (b *blr) blockOut(d *design, block []int, w, y []float64) ([]float64, bool)
 		}
 		DmH[r*m+r] += s2 / w[i]
 	}
-	// Solve (D − H) X = [r | D] once via Cholesky (D − H is the covariance
-	// of the rows under the rest: positive definite).
+	// Factor D − H (the rows' covariance under the rest: positive
+	// definite) and solve for the residuals.
 	if _, ok := lapack64.Potrf(blas64.Symmetric{N: m, Stride: m, Data: DmH, Uplo: blas.Upper}); !ok {
 		return nil, false
 	}
 	U := blas64.Triangular{N: m, Stride: m, Data: DmH, Uplo: blas.Upper, Diag: blas.NonUnit}
-	solve := func(v []float64) {
-		x := blas64.Vector{N: m, Inc: 1, Data: v}
-		blas64.Trsv(blas.Trans, U, x)
-		blas64.Trsv(blas.NoTrans, U, x)
+	x := blas64.Vector{N: m, Inc: 1, Data: res}
+	blas64.Trsv(blas.Trans, U, x)
+	blas64.Trsv(blas.NoTrans, U, x)
+	// With C = D − H: H C⁻¹ D = D C⁻¹ D − D, so a row's held-out epistemic
+	// variance is d² (C⁻¹)_rr − d, and (C⁻¹)_rr is the squared norm of row
+	// r of U⁻¹ (C = UᵀU).
+	if !lapack64.Trtri(U) {
+		return nil, false
 	}
-	solve(res)
 	out := make([]float64, m)
-	e := make([]float64, m)
 	for r, i := range block {
 		di := s2 / w[i]
-		held := di * res[r] // D(D−H)⁻¹r
-		// Epistemic variance of row r: [H(D−H)⁻¹D]_rr = d_r · (H(D−H)⁻¹)_r·e_r.
-		clear(e)
-		e[r] = 1
-		solve(e)
-		epi := di * dot(H[r*m:(r+1)*m], e)
-		v := math.Max(epi, 0) + s2*b.kappaPool
+		held := di * res[r] // D C⁻¹ r
+		row := DmH[r*m+r : (r+1)*m]
+		cii := dot(row, row)
+		v := math.Max(di*di*cii-di, 0) + s2*b.kappaPool
 		out[r] = held * held / v
 	}
 	return out, true

@@ -35,7 +35,7 @@ var worldBackend = map[string]struct{ eff, overhead, memory float64 }{
 
 // precisionShare: lower precisions reach a smaller share of their (higher)
 // peak because not every op runs at that precision.
-var precisionShare = map[Precision]float64{FP32: 1.0, FP16: 0.85, BF16: 0.85, INT8: 0.6, INT4: 0.45}
+var precisionShare = map[Precision]float64{FP32: 1.0, FP16: 0.85, BF16: 0.85, FP8: 0.6, INT8: 0.6, INT4: 0.45}
 
 // True returns the noiseless latency (ms) and peak memory (MB) of a
 // configuration in this world.

@@ -112,15 +112,21 @@ func NewPredictor(ctx context.Context, cat *Catalog, results []Result, opts Pred
 		rf := RooflineFor(m, h, cfg)
 		rawFeatures(x, m, h, cfg, rf)
 		l := levelsOf(h, cfg)
+		// A target that is not finite (a roofline of zero) would poison the
+		// fit: such a row is kept as measured but not learned from.
 		if len(a.lat) > 0 {
 			v, _, _ := geo(a.lat)
-			tsT.add(x, l, math.Log(v/rf.LatencyMS))
-			aggT = append(aggT, a)
+			if y := math.Log(v / rf.LatencyMS); !math.IsInf(y, 0) && !math.IsNaN(y) {
+				tsT.add(x, l, y)
+				aggT = append(aggT, a)
+			}
 		}
 		if len(a.mem) > 0 {
 			v, _, _ := geo(a.mem)
-			tsM.add(x, l, math.Log(v/rf.MemoryMB))
-			aggM = append(aggM, a)
+			if y := math.Log(v / rf.MemoryMB); !math.IsInf(y, 0) && !math.IsNaN(y) {
+				tsM.add(x, l, y)
+				aggM = append(aggM, a)
+			}
 		}
 	}
 	fr, err := p.time.fit(ctx, tsT)
