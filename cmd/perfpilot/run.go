@@ -176,7 +176,12 @@ func (o *runOptions) run(ctx context.Context, g *globalOptions) error {
 	if o.cluster.Resume && !o.templateSet && sess.Params.Template != "" {
 		o.Template = sess.Params.Template
 	}
-	pl, err := o.cluster.resolve(ctx, db, cat, sess)
+	var given string
+	if o.templateSet {
+		given = o.Template
+	}
+	o.cluster.dryRun = o.DryRun
+	pl, err := o.cluster.resolve(ctx, db, cat, sess, given)
 	if err != nil {
 		return err
 	}

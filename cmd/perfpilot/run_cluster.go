@@ -31,6 +31,8 @@ type clusterOptions struct {
 	OnInterrupt   string
 	Perfpilot     string
 	Resume        bool
+	// dryRun: nothing is stored with the session.
+	dryRun bool
 }
 
 func (c *clusterOptions) validate() error {
@@ -60,7 +62,9 @@ func contains(list []string, s string) bool {
 // resolve fills what the flags left unset from the session (a resume
 // uses the executor and placement the first run stored), loads the
 // placement and stores both with the session when they are new.
-func (c *clusterOptions) resolve(ctx context.Context, db *store.DB, cat *engine.Catalog, sess *store.Session) (*placement.File, error) {
+// A template given on the command line is stored too, so `--resume`
+// submits what is left with the same command.
+func (c *clusterOptions) resolve(ctx context.Context, db *store.DB, cat *engine.Catalog, sess *store.Session, template string) (*placement.File, error) {
 	p := sess.Params
 	if c.Executor == "" {
 		c.Executor = p.Executor
@@ -91,7 +95,10 @@ func (c *clusterOptions) resolve(ctx context.Context, db *store.DB, cat *engine.
 	if c.Placement != "" {
 		np.PlacementFile, np.Placement = c.Placement, pl.JSON()
 	}
-	if np.Executor != p.Executor || string(np.Placement) != string(p.Placement) {
+	if template != "" {
+		np.Template = template
+	}
+	if !c.dryRun && (np.Executor != p.Executor || string(np.Placement) != string(p.Placement) || np.Template != p.Template) {
 		if err := db.UpdateSessionParams(ctx, sess.Name, np); err != nil {
 			return nil, err
 		}
