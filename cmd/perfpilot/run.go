@@ -211,7 +211,7 @@ func (o *runOptions) run(ctx context.Context, g *globalOptions) error {
 	o.printPlan(g.io.Err, plan)
 
 	bar := newRunBar(g.io.Err, plan.ToRun())
-	left = bar.inFlight
+	left = bar.pause
 	sum, runErr := runner.Execute(ctx, opts, plan, bar.event)
 	bar.finish(sum)
 	if errors.Is(runErr, runner.ErrInterrupted) && sum.Left > 0 {
@@ -342,6 +342,7 @@ type runBar struct {
 	start   time.Time
 	stop    chan struct{}
 	done    sync.WaitGroup
+	paused  bool // the interrupt question is on screen
 }
 
 func newRunBar(w io.Writer, total int) *runBar {
@@ -418,7 +419,7 @@ func (b *runBar) event(e runner.Event) {
 
 // draw redraws the bar; the caller holds mu.
 func (b *runBar) draw() {
-	if !b.tty || b.total == 0 {
+	if !b.tty || b.total == 0 || b.paused {
 		return
 	}
 	p := b.last
@@ -440,10 +441,15 @@ func (b *runBar) draw() {
 	fmt.Fprintf(b.w, "\r\033[K%s", line)
 }
 
-// inFlight counts the jobs queued or running, for the interrupt question.
-func (b *runBar) inFlight() int {
+// pause stops redrawing (the interrupt question is being asked below the
+// bar) and counts the jobs queued or running.
+func (b *runBar) pause() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.paused = true
+	if b.tty {
+		fmt.Fprint(b.w, "\r\033[K")
+	}
 	return b.last.Queued + b.last.Running
 }
 

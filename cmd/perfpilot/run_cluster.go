@@ -136,7 +136,7 @@ func (c *clusterOptions) onInterrupt(errOut io.Writer, n func() int) func() bool
 		case "leave":
 			return false
 		}
-		fmt.Fprintf(errOut, "\ninterrupted: %d jobs are with %s. Cancel them (c) or leave them running for `run --resume` to collect (L)? ", n(), c.Executor)
+		fmt.Fprintf(errOut, "interrupted: %d jobs are with %s. Cancel them (c) or leave them running for `run --resume` to collect (L)? ", n(), c.Executor)
 		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
 		if err != nil && !errors.Is(err, io.EOF) {
 			return false
