@@ -41,7 +41,8 @@ const Default = "python run_benchmark.py --model {model} --hardware {hardware} -
 const DefaultOutputDir = "benchmark_results"
 
 // Placeholders are the names a template may use.
-var Placeholders = []string{"model", "hardware", "batch_size", "precision", "sequence_length", "output_dir"}
+var Placeholders = []string{"model", "hardware", "batch_size", "precision", "sequence_length", "output_dir",
+	"phase", "gpu_count", "parallelism", "prompt_tokens", "output_tokens", "precision_label"}
 
 // Template is a parsed command template: argv words made of literal text
 // and placeholders.
@@ -96,11 +97,17 @@ func (t *Template) Argv(values map[string]string) ([]string, error) {
 	return argv, nil
 }
 
-// Values are the placeholder values of a configuration.
+// Values are the placeholder values of a configuration. The text-
+// generation ones ({prompt_tokens}, {output_tokens}, {gpu_count}, …) are
+// what an LLM benchmark needs: llama-bench -p {prompt_tokens} -n
+// {output_tokens}, vllm bench serve --max-concurrency {batch_size}.
 func Values(cfg engine.Config, outputDir string) map[string]string {
 	return map[string]string{
 		"model": cfg.Model, "hardware": cfg.Hardware, "batch_size": strconv.Itoa(cfg.BatchSize),
 		"precision": string(cfg.Precision), "sequence_length": strconv.Itoa(cfg.SequenceLength), "output_dir": outputDir,
+		"phase": cfg.Phase.String(), "gpu_count": strconv.Itoa(cfg.GPUs()), "parallelism": string(cfg.Parallelism),
+		"prompt_tokens": strconv.Itoa(cfg.PromptTokens), "output_tokens": strconv.Itoa(cfg.OutputTokens),
+		"precision_label": cfg.PrecisionLabel,
 	}
 }
 

@@ -131,12 +131,15 @@ func FuzzTemplateValues(f *testing.F) {
 		if err != nil {
 			return
 		}
-		vals := map[string]string{"model": v, "hardware": v, "batch_size": v, "precision": v, "sequence_length": v, "output_dir": v}
+		vals, blank := map[string]string{}, map[string]string{}
+		for _, name := range Placeholders {
+			vals[name], blank[name] = v, ""
+		}
 		argv, err := tm.Argv(vals)
 		if err != nil {
 			t.Fatal(err)
 		}
-		empty, _ := tm.Argv(map[string]string{"model": "", "hardware": "", "batch_size": "", "precision": "", "sequence_length": "", "output_dir": ""})
+		empty, _ := tm.Argv(blank)
 		if len(argv) != len(empty) {
 			t.Fatalf("value %q changed the word count: %q", v, argv)
 		}

@@ -68,7 +68,8 @@ type hyper struct {
 const biasVar = 0.25
 
 var defaultHyper = hyper{ell: 1, noise: 0.1, rbf: 0.15, lin: 0.03,
-	re: [nGroups]float64{reHardware: 0.04, reFamily: 0.04, reVendor: 0.04, reModel: 0.1, reHWPrecision: 0.01, reHWBatch: 0.01}}
+	re: [nGroups]float64{reHardware: 0.04, reFamily: 0.04, reVendor: 0.04, reModel: 0.1, reHWPrecision: 0.01, reHWBatch: 0.01,
+		reHWPhase: 0.04, reHWSplit: 0.25}}
 
 // logPrior is a weak log-normal prior around the defaults (one e-fold per
 // standard deviation, two for the random-effect variances). With many points the likelihood dominates; with a

@@ -46,6 +46,17 @@ var hyperGrids = []struct {
 	{func(h *hyper, v float64) { h.ell = v }, func(h *hyper) float64 { return h.ell }, []float64{0.35, 0.6, 1, 1.7}},
 	{func(h *hyper, v float64) { h.lin = v }, func(h *hyper) float64 { return h.lin }, []float64{0.003, 0.01, 0.03, 0.1, 0.3}},
 	reGrid(reHardware), reGrid(reFamily), reGrid(reVendor), reGrid(reModel), reGrid(reHWPrecision), reGrid(reHWBatch),
+	reGrid(reHWPhase), reGrid(reHWSplit),
+}
+
+// reValues is the grid of a random effect's prior variance. A machine's
+// links may be several times slower than the prior assumes (llama.cpp rigs
+// measured 2–12 GB/s between cards), so its split effect reaches further.
+func reValues(g int) []float64 {
+	if g == reHWSplit {
+		return []float64{0.06, 0.25, 1, 4}
+	}
+	return []float64{0.001, 0.004, 0.015, 0.06, 0.25}
 }
 
 func reGrid(g int) struct {
@@ -57,7 +68,7 @@ func reGrid(g int) struct {
 		set  func(*hyper, float64)
 		get  func(*hyper) float64
 		vals []float64
-	}{func(h *hyper, v float64) { h.re[g] = v }, func(h *hyper) float64 { return h.re[g] }, []float64{0.001, 0.004, 0.015, 0.06, 0.25}}
+	}{func(h *hyper, v float64) { h.re[g] = v }, func(h *hyper) float64 { return h.re[g] }, reValues(g)}
 }
 
 // fitResult holds per-training-row diagnostics of the final fit.

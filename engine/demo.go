@@ -37,17 +37,36 @@ var worldBackend = map[string]struct{ eff, overhead, memory float64 }{
 // peak because not every op runs at that precision.
 var precisionShare = map[Precision]float64{FP32: 1.0, FP16: 0.85, BF16: 0.85, FP8: 0.6, INT8: 0.6, INT4: 0.45}
 
+// worldPhase: how much slower than the prior each backend's LLM runtime
+// runs a prefill and a decode step, and how a decode step slows per
+// doubling of the batch (batched kernels leave the bandwidth roofline).
+var worldPhase = map[string]struct{ prefill, decode, batchSlope float64 }{
+	"cpu":      {1.25, 1.30, 0.06},
+	"cuda":     {1.35, 1.10, 0.04},
+	"rocm":     {1.60, 1.25, 0.05},
+	"mps":      {0.85, 1.15, 0.03},
+	"openvino": {1.30, 1.20, 0.05},
+	"qnn":      {1.80, 1.40, 0.08},
+	"webnn":    {2.10, 1.60, 0.06},
+	"webgpu":   {1.90, 1.50, 0.06},
+}
+
 // True returns the noiseless latency (ms) and peak memory (MB) of a
-// configuration in this world.
+// configuration in this world. A generation request takes its prefill and
+// (output − 1) decode steps at its mean context, as its prediction does.
 func (w World) True(m *Model, h *Hardware, cfg Config) (latencyMS, memoryMB float64) {
 	batch, p, seq := cfg.BatchSize, cfg.Precision, cfg.SequenceLength
 	prior := RooflineFor(m, h, cfg)
-	cost := m.Arch.Cost(seq, p)
-	_, _, _, _, _, slow := h.Knobs()
 	wb, ok := worldBackend[h.Backend]
 	if !ok {
 		wb = worldBackend["cuda"]
 	}
+	memoryMB = prior.MemoryMB*wb.memory + 64
+	if cfg.Generative() {
+		return w.generationTrue(m, h, cfg), memoryMB
+	}
+	cost := m.Arch.Cost(seq, p)
+	_, _, _, _, _, slow := h.Knobs()
 	peak := h.PeakTFLOPS[p]
 	if peak <= 0 {
 		peak = h.PeakTFLOPS[FP32]
@@ -63,8 +82,40 @@ func (w World) True(m *Model, h *Hardware, cfg Config) (latencyMS, memoryMB floa
 	overhead := prior.OverheadMS * wb.overhead
 	hi, lo := math.Max(compute, memory), math.Min(compute, memory)
 	latencyMS = overhead + hi + 0.25*lo
-	memoryMB = prior.MemoryMB*wb.memory + 64
 	return latencyMS, memoryMB
+}
+
+// generationTrue is the noiseless latency of a text-generation phase or
+// request: the prior's, slower by the backend's runtime, with batched
+// decode steps and int4 prompts (dequantization) slower still.
+func (w World) generationTrue(m *Model, h *Hardware, cfg Config) float64 {
+	if cfg.Phase == Generate {
+		pre, dec := cfg.phaseConfigs()
+		return w.generationTrue(m, h, pre) + float64(max(cfg.OutputTokens, 1)-1)*w.generationTrue(m, h, dec)
+	}
+	wp, ok := worldPhase[h.Backend]
+	if !ok {
+		wp = worldPhase["cuda"]
+	}
+	lat := RooflineFor(m, h, cfg).LatencyMS
+	if cfg.Phase == Prefill {
+		if cfg.Precision == INT4 {
+			lat *= 1.15
+		}
+		return lat * wp.prefill
+	}
+	return lat * wp.decode * (1 + wp.batchSlope*math.Log2(float64(cfg.BatchSize)))
+}
+
+// Run returns what benchmarking a configuration reports: one result, or
+// for a generation request its prefill and its mean decode step, as LLM
+// benchmark tools report them.
+func (w World) Run(m *Model, h *Hardware, cfg Config, rng *rand.Rand) []Result {
+	if cfg.Phase != Generate {
+		return []Result{w.Measure(m, h, cfg, rng)}
+	}
+	pre, dec := cfg.phaseConfigs()
+	return []Result{w.Measure(m, h, pre, rng), w.Measure(m, h, dec, rng)}
 }
 
 // Measure returns one noisy simulated result.
@@ -73,7 +124,7 @@ func (w World) Measure(m *Model, h *Hardware, cfg Config, rng *rand.Rand) Result
 	lat *= math.Exp(w.Noise * rng.NormFloat64())
 	mem *= math.Exp(w.Noise / 2 * rng.NormFloat64())
 	return Result{Config: cfg, ModelType: m.ModelType, LatencyMS: round4(lat), MemoryMB: round4(mem),
-		Throughput: round4(float64(cfg.BatchSize) * 1000 / lat), Source: "simulated"}
+		Throughput: round4(cfg.ItemsPerPass() * 1000 / lat), Source: "simulated"}
 }
 
 // DemoWorld is the world the demo history is drawn from.
@@ -88,9 +139,9 @@ func DemoHistory(cat *Catalog) []Result {
 	return SimulateHistory(cat, DemoWorld, DefaultSpace(cat), 96, 20260105)
 }
 
-// SimulateHistory draws n distinct feasible configurations of the space,
-// round-robin over hardware so every device gets some, and measures them in
-// the world.
+// SimulateHistory draws distinct feasible configurations of the space,
+// round-robin over hardware so every device gets some, and runs them in the
+// world (World.Run) until it has n results.
 func SimulateHistory(cat *Catalog, w World, space Space, n int, seed uint64) []Result {
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	byHW := map[string][]Config{}
@@ -113,9 +164,12 @@ func SimulateHistory(cat *Catalog, w World, space Space, n int, seed uint64) []R
 			}
 			if i < len(byHW[hw]) {
 				c := byHW[hw][i]
-				r := w.Measure(cat.Model(c.Model), cat.Hardware(c.Hardware), c, rng)
-				r.Timestamp = demoEpoch.Add(time.Duration(len(out)) * 17 * time.Minute)
-				out = append(out, r)
+				for _, r := range w.Run(cat.Model(c.Model), cat.Hardware(c.Hardware), c, rng) {
+					if len(out) < n {
+						r.Timestamp = demoEpoch.Add(time.Duration(len(out)) * 17 * time.Minute)
+						out = append(out, r)
+					}
+				}
 				progressed = true
 			}
 		}

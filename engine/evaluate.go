@@ -33,6 +33,9 @@ type EvalOptions struct {
 	Seed   uint64
 	// RooflineOnly evaluates the plain roofline prior (no learning).
 	RooflineOnly bool
+	// Phases limits the held-out configurations scored to these phases
+	// (empty: all); training still sees every other measurement.
+	Phases []Phase
 	// Progress, if set, is called after each fold.
 	Progress func(done, total int)
 }
@@ -41,10 +44,12 @@ type EvalOptions struct {
 // and coverage as 0..1. Group names the held-out hardware or model for the
 // per-group rows of hardware and model splits ("" for the whole split).
 type EvalRow struct {
-	Split      string  `json:"split"`
-	Metric     Metric  `json:"metric"`
-	Predictor  string  `json:"predictor"`
-	Group      string  `json:"group,omitempty"`
+	Split     string `json:"split"`
+	Metric    Metric `json:"metric"`
+	Predictor string `json:"predictor"`
+	Group     string `json:"group,omitempty"`
+	// Phase names the text-generation phase the row scores ("" all of them).
+	Phase      string  `json:"phase,omitempty"`
 	Revealed   int     `json:"revealed,omitempty"`
 	N          int     `json:"n"`
 	MAPE       float64 `json:"mape"`
@@ -87,7 +92,7 @@ func (pt point) truth(m Metric) float64 {
 	switch m {
 	case Throughput:
 		if pt.lat > 0 {
-			return float64(pt.cfg.BatchSize) * 1000 / pt.lat
+			return pt.cfg.ItemsPerPass() * 1000 / pt.lat
 		}
 		return 0
 	case Latency:
@@ -193,24 +198,41 @@ func Evaluate(ctx context.Context, cat *Catalog, results []Result, opts EvalOpti
 	if opts.RooflineOnly {
 		name = "roofline"
 	}
+	// With several phases each is scored on its own too: a prefill and a
+	// decode step differ by orders of magnitude and in what limits them.
+	phases := []string{""}
+	seen := map[Phase]bool{}
+	for _, h := range held {
+		if !seen[h.pt.cfg.Phase] {
+			seen[h.pt.cfg.Phase] = true
+			phases = append(phases, h.pt.cfg.Phase.String())
+		}
+	}
+	if len(phases) == 2 {
+		phases = phases[:1]
+	} else {
+		slices.Sort(phases[1:])
+	}
 	var rows []EvalRow
 	for _, m := range opts.Metrics {
-		row := summarize(held, m, "")
-		if row.N == 0 {
-			continue
-		}
-		row.Split, row.Metric, row.Predictor, row.Revealed = opts.Split, m, name, opts.Reveal
-		rows = append(rows, row)
-		if opts.Split == SplitKFold {
-			continue
-		}
-		for _, f := range folds {
-			g := summarize(held, m, f.group)
-			if g.N == 0 {
+		for _, ph := range phases {
+			row := summarize(held, m, "", ph)
+			if row.N == 0 {
 				continue
 			}
-			g.Split, g.Metric, g.Predictor, g.Group, g.Revealed = opts.Split, m, name, f.group, opts.Reveal
-			rows = append(rows, g)
+			row.Split, row.Metric, row.Predictor, row.Revealed, row.Phase = opts.Split, m, name, opts.Reveal, ph
+			rows = append(rows, row)
+			if opts.Split == SplitKFold {
+				continue
+			}
+			for _, f := range folds {
+				g := summarize(held, m, f.group, ph)
+				if g.N == 0 {
+					continue
+				}
+				g.Split, g.Metric, g.Predictor, g.Group, g.Revealed, g.Phase = opts.Split, m, name, f.group, opts.Reveal, ph
+				rows = append(rows, g)
+			}
 		}
 	}
 	return rows, nil
@@ -272,7 +294,9 @@ func evalFold(ctx context.Context, cat *Catalog, pts []point, f fold, opts EvalO
 	var testIdx []int
 	for i := range pts {
 		if f.test[i] {
-			testIdx = append(testIdx, i)
+			if len(opts.Phases) == 0 || slices.Contains(opts.Phases, pts[i].cfg.Phase) {
+				testIdx = append(testIdx, i)
+			}
 		} else {
 			train = append(train, pts[i].results...)
 		}
@@ -337,19 +361,15 @@ const (
 	z95 = 1.959963984540054
 )
 
-func summarize(held []heldPred, m Metric, group string) EvalRow {
+// summarize scores the held-out predictions of a group ("" all) and phase
+// ("" all).
+func summarize(held []heldPred, m Metric, group, phase string) EvalRow {
 	var apes, widths []float64
 	var in, in50, in95 float64
-	type gk struct {
-		model string
-		batch int
-		prec  Precision
-		seq   int
-	}
-	groups := map[gk][][2]float64{}
-	var order []gk
+	groups := map[Config][][2]float64{}
+	var order []Config
 	for _, h := range held {
-		if group != "" && h.group != group {
+		if group != "" && h.group != group || phase != "" && h.pt.cfg.Phase.String() != phase {
 			continue
 		}
 		truth := h.pt.truth(m)
@@ -369,7 +389,7 @@ func summarize(held []heldPred, m Metric, group string) EvalRow {
 			in95++
 		}
 		widths = append(widths, e.High/e.Low)
-		k := gk{h.pt.cfg.Model, h.pt.cfg.BatchSize, h.pt.cfg.Precision, h.pt.cfg.SequenceLength}
+		k := h.pt.cfg.Group()
 		if _, ok := groups[k]; !ok {
 			order = append(order, k)
 		}
@@ -398,8 +418,8 @@ func summarize(held []heldPred, m Metric, group string) EvalRow {
 	row.Coverage50 = round4(in50 / n)
 	row.Coverage95 = round4(in95 / n)
 	row.Width80 = round4(median(widths))
-	// Spearman of the hardware order within each (model, batch, precision,
-	// sequence) group with at least three hardware, averaged over groups.
+	// Spearman of the hardware order within each group (the configuration
+	// without its hardware) with at least three hardware, averaged.
 	var rhoSum float64
 	var rhoN int
 	for _, k := range order {

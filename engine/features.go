@@ -23,10 +23,11 @@ import (
 // Raw feature layout: continuous, then one-hots. The one-hots are scaled so
 // two different categories are at distance 1.
 const (
-	nContinuous = 15
+	nContinuous = 16
 	nMemClass   = 3
 	nPrecisions = 6 // len(Precisions)
-	nRaw        = nContinuous + nMemClass + 8 + nPrecisions + 5
+	nPhaseSlots = 3 // forward, prefill, decode (a whole request is its decode steps)
+	nRaw        = nContinuous + nMemClass + 8 + nPrecisions + 5 + nPhaseSlots
 )
 
 var oneHotScale = 1 / math.Sqrt2
@@ -39,10 +40,13 @@ const (
 	reModel
 	reHWPrecision
 	reHWBatch
+	reHWPhase
+	reHWSplit
 	nGroups
 )
 
-var groupNames = [nGroups]string{"hardware", "family", "vendor", "model", "hardware×precision", "hardware×batch"}
+var groupNames = [nGroups]string{"hardware", "family", "vendor", "model", "hardware×precision", "hardware×batch",
+	"hardware×phase", "hardware×split"}
 
 // levels are one configuration's random-effect levels and their values
 // (the feature multiplying the effect); an empty key means no level.
@@ -129,10 +133,32 @@ func rawFeatures(x []float64, m *Model, h *Hardware, cfg Config, rf Roofline) {
 	if i := slices.Index(ModelTypes, m.ModelType); i >= 0 {
 		x[o+i] = oneHotScale
 	}
+	o += 5
+	generationFeatures(x, o, cfg)
+}
+
+// generationFeatures fills the text-generation part of a raw feature row:
+// the decode context among the continuous features and the phase as a
+// one-hot from o (a whole request is featurized as its decode steps, which
+// dominate it). How fast several GPUs exchange data is a property of the
+// machine (its links), not a shape shared across machines, so the split is
+// a random effect (levelsOf), not a dense feature.
+func generationFeatures(x []float64, o int, cfg Config) {
+	if cfg.Phase == Decode {
+		x[15] = math.Log10(float64(max(cfg.ContextTokens, 1))) / 4
+	}
+	slot := 0
+	switch cfg.Phase {
+	case Prefill:
+		slot = 1
+	case Decode, Generate:
+		slot = 2
+	}
+	x[o+slot] = oneHotScale
 }
 
 // levelsOf returns a configuration's random-effect levels.
-func levelsOf(h *Hardware, cfg Config) levels {
+func levelsOf(h *Hardware, cfg Config, rf Roofline) levels {
 	var l levels
 	l.key[reHardware], l.val[reHardware] = h.ID, 1
 	l.key[reFamily], l.val[reFamily] = h.FamilyKey(), 1
@@ -142,5 +168,19 @@ func levelsOf(h *Hardware, cfg Config) levels {
 	l.key[reModel], l.val[reModel] = cfg.Model, 1
 	l.key[reHWPrecision], l.val[reHWPrecision] = h.ID+"|"+string(cfg.Precision), 1
 	l.key[reHWBatch], l.val[reHWBatch] = h.ID, batchFeature(cfg.BatchSize)
+	// Prefill and decode stress different units, so a device's efficiency
+	// differs per phase; several GPUs of a machine share its interconnect.
+	if cfg.Generative() {
+		ph := cfg.Phase
+		if ph == Generate {
+			ph = Decode
+		}
+		l.key[reHWPhase], l.val[reHWPhase] = h.ID+"|"+string(ph), 1
+	}
+	// A machine's links scale the time spent between its GPUs: the effect
+	// weighs by that share of the prior's time.
+	if cfg.GPUs() > 1 && rf.LatencyMS > 0 {
+		l.key[reHWSplit], l.val[reHWSplit] = h.ID+"|"+string(cfg.Parallelism), rf.CommMS/rf.LatencyMS
+	}
 	return l
 }

@@ -45,6 +45,12 @@ type RankParams struct {
 	AvailabilityWeighted bool `json:"availability_weighted,omitempty"`
 	// Constraints exclude hardware from the recommendations.
 	Constraints Constraints `json:"constraints"`
+	// PromptTokens and OutputTokens shape the text-generation candidates
+	// (0: each model's defaults); GPUCount fixes their GPU count (0: one,
+	// and more where the weights need them).
+	PromptTokens int `json:"prompt_tokens,omitempty"`
+	OutputTokens int `json:"output_tokens,omitempty"`
+	GPUCount     int `json:"gpu_count,omitempty"`
 }
 
 // WithDefaults fills the zero fields: throughput, DefaultBudget and the
@@ -84,6 +90,14 @@ func (p RankParams) Validate(cat *Catalog) error {
 	}
 	if p.MaxPerHardware < 0 {
 		return fmt.Errorf("max_per_hardware: %d is negative", p.MaxPerHardware)
+	}
+	for _, f := range []struct {
+		name   string
+		v, max int
+	}{{"prompt_tokens", p.PromptTokens, MaxTokens}, {"output_tokens", p.OutputTokens, MaxTokens}, {"gpu_count", p.GPUCount, MaxGPUCount}} {
+		if f.v < 0 || f.v > f.max {
+			return fmt.Errorf("%s: %d is outside 0..%d", f.name, f.v, f.max)
+		}
 	}
 	for _, id := range p.Models {
 		if cat.Model(id) == nil {
@@ -131,17 +145,15 @@ func Rank(ctx context.Context, p *Predictor, params RankParams, now time.Time) (
 	if err := params.Validate(p.cat); err != nil {
 		return nil, err
 	}
-	opts := integrateOptions{RankParams: params, Now: now}
-	if len(params.Hardware) > 0 || len(params.Models) > 0 {
-		space := DefaultSpace(p.cat).WithMeasured(p.results)
-		if len(params.Hardware) > 0 {
-			space.Hardware = slices.Clone(params.Hardware)
-		}
-		if len(params.Models) > 0 {
-			space.Models = slices.Clone(params.Models)
-		}
-		opts.Space = &space
+	space := DefaultSpace(p.cat).WithMeasured(p.results)
+	if len(params.Hardware) > 0 {
+		space.Hardware = slices.Clone(params.Hardware)
 	}
+	if len(params.Models) > 0 {
+		space.Models = slices.Clone(params.Models)
+	}
+	space.PromptTokens, space.OutputTokens, space.GPUCount = params.PromptTokens, params.OutputTokens, params.GPUCount
+	opts := integrateOptions{RankParams: params, Now: now, Space: &space}
 	rep, err := integrate(ctx, p, opts)
 	if err != nil {
 		return nil, err
@@ -271,9 +283,9 @@ func integrate(ctx context.Context, p *Predictor, opts integrateOptions) (*Repor
 		if opts.Metric == Memory {
 			u = pr.MemoryUncertainty
 		}
-		rec := &Recommendation{ModelName: pr.Model, ModelType: pr.ModelType, Hardware: pr.Hardware, BatchSize: pr.BatchSize,
-			Precision: pr.Precision, SequenceLength: pr.SequenceLength, Uncertainty: round4(u),
-			Alternatives: []Alternative{}, Predicted: pr.Intervals()}
+		r := NewRecommendation(pr.Config, pr.ModelType)
+		r.Uncertainty, r.Alternatives, r.Predicted = round4(u), []Alternative{}, pr.Intervals()
+		rec := &r
 		if hr != nil {
 			rep.EnhancedCandidates++
 			rec.RecommendedHardware = hr.RecommendedHardware

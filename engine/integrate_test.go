@@ -55,9 +55,9 @@ func TestIntegrateInvariants(t *testing.T) {
 				if r.Rank != i+1 {
 					t.Errorf("row %d has rank %d", i, r.Rank)
 				}
-				if i > 0 && r.CombinedScore > rep.Recommendations[i-1].CombinedScore {
-					t.Errorf("rank %d scores %.4f above rank %d's %.4f", r.Rank, r.CombinedScore, i, rep.Recommendations[i-1].CombinedScore)
-				}
+				// Scores need not fall with rank: a pick is the best when
+				// made, and conditioning on it can raise another candidate's
+				// relative gain (its predictive variance shrinks too).
 				want := 0.7*r.ExpectedInformationGain + 0.3*r.DecisionValue
 				if math.Abs(r.CombinedScore-want) > 2e-4 {
 					t.Errorf("rank %d: combined %.4f != 0.7×%.4f + 0.3×%.4f", r.Rank, r.CombinedScore, r.ExpectedInformationGain, r.DecisionValue)
@@ -81,7 +81,7 @@ func TestIntegrateInvariants(t *testing.T) {
 					t.Errorf("rank %d is already measured", r.Rank)
 				}
 				// Alternatives: the others scoring at least 0.8 × the best, at most 3.
-				hr, err := p.RecommendHardware(ctx, Config{Model: r.ModelName, BatchSize: r.BatchSize, Precision: r.Precision, SequenceLength: r.SequenceLength}, metric, nil, Recommender{})
+				hr, err := p.RecommendHardware(ctx, r.Config().Group(), metric, nil, Recommender{})
 				if err != nil {
 					t.Fatal(err)
 				}

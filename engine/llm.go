@@ -322,3 +322,19 @@ func DefaultParallelism(stack string) Parallelism {
 	}
 	return Tensor
 }
+
+// Unit is the unit a metric of this configuration is reported in: a
+// request's throughput is output tokens/s, a decode step's tokens/s, a
+// prefill's prompts/s.
+func (c Config) Unit(m Metric) string {
+	if m != Throughput {
+		return m.Unit()
+	}
+	switch c.Phase {
+	case Prefill:
+		return "prompts/s"
+	case Decode, Generate:
+		return "tokens/s"
+	}
+	return m.Unit()
+}

@@ -262,7 +262,7 @@ func SimulatedTruth(cat *Catalog, w World, space Space, seed uint64) []Result {
 	for _, c := range space.Configs(cat) {
 		m, h := cat.Model(c.Model), cat.Hardware(c.Hardware)
 		if RooflineFor(m, h, c).Feasible {
-			out = append(out, w.Measure(m, h, c, rng))
+			out = append(out, w.Run(m, h, c, rng)...)
 		}
 	}
 	return out

@@ -111,10 +111,11 @@ func NewPredictor(ctx context.Context, cat *Catalog, results []Result, opts Pred
 		m, h := cat.Model(cfg.Model), cat.Hardware(cfg.Hardware)
 		rf := RooflineFor(m, h, cfg)
 		rawFeatures(x, m, h, cfg, rf)
-		l := levelsOf(h, cfg)
+		l := levelsOf(h, cfg, rf)
 		// A target that is not finite (a roofline of zero) would poison the
-		// fit: such a row is kept as measured but not learned from.
-		if len(a.lat) > 0 {
+		// fit: such a row is kept as measured but not learned from. A whole
+		// request is learned through its phases (engine/predict_generation.go).
+		if len(a.lat) > 0 && cfg.Phase != Generate {
 			v, _, _ := geo(a.lat)
 			if y := math.Log(v / rf.LatencyMS); !math.IsInf(y, 0) && !math.IsNaN(y) {
 				tsT.add(x, l, y)
@@ -200,6 +201,9 @@ type Prediction struct {
 	// Flags are set on measured configurations whose measurement the model
 	// finds implausible (see Flag).
 	Flags []Flag
+	// Text generation (engine/predict_generation.go): time to first token
+	// and per output token, the batch's KV cache and how many sequences fit.
+	TTFT, TPOT, KVCacheMB, MaxConcurrency Estimate
 }
 
 // Get returns the estimate of a metric.
@@ -217,12 +221,27 @@ func (p *Prediction) Get(m Metric) Estimate {
 // Measured reports whether any metric of the prediction was measured.
 func (p *Prediction) Measured() bool { return p.Latency.Measured || p.Memory.Measured }
 
-// Intervals converts to the JSON "predicted" object.
+// Intervals converts to the JSON "predicted" object; text-generation rows
+// add TTFT, TPOT, output tokens/s, max concurrency and KV cache.
 func (p *Prediction) Intervals() PredictedMetrics {
 	c := func(e Estimate) Interval {
 		return Interval{Value: round4(e.Value), Low: round4(e.Low), High: round4(e.High), Measured: e.Measured}
 	}
-	return PredictedMetrics{Throughput: c(p.Throughput), LatencyMS: c(p.Latency), MemoryMB: c(p.Memory)}
+	out := PredictedMetrics{Throughput: c(p.Throughput), LatencyMS: c(p.Latency), MemoryMB: c(p.Memory)}
+	opt := func(e Estimate) *Interval {
+		if e.Value <= 0 && e.High <= 0 {
+			return nil
+		}
+		iv := c(e)
+		return &iv
+	}
+	if p.Generative() {
+		out.TTFTMS, out.TPOTMS, out.KVCacheMB, out.MaxConcurrency = opt(p.TTFT), opt(p.TPOT), opt(p.KVCacheMB), opt(p.MaxConcurrency)
+		if p.Phase != Prefill {
+			out.OutputTokensPerS = opt(p.Throughput)
+		}
+	}
+	return out
 }
 
 // Batch holds predictions for many configurations, plus, for the model of
@@ -255,9 +274,10 @@ func (p *Predictor) PredictAll(ctx context.Context, cfgs []Config) (*Batch, erro
 	return p.predictAll(ctx, cfgs, "")
 }
 
-// predictAll is PredictAll keeping what the active learner needs for keep's
-// model ("" keeps none).
-func (p *Predictor) predictAll(ctx context.Context, cfgs []Config, keep Metric) (*Batch, error) {
+// predictDirect predicts each configuration with its own features, keeping
+// what the active learner needs for keep's model ("" keeps none);
+// predictAll composes whole requests from it.
+func (p *Predictor) predictDirect(ctx context.Context, cfgs []Config, keep Metric) (*Batch, error) {
 	n := len(cfgs)
 	b := &Batch{Preds: make([]Prediction, n), raw: mat.NewDense(max(n, 1), nRaw, nil), lev: make([]levels, n)}
 	if n == 0 {
@@ -271,7 +291,7 @@ func (p *Predictor) predictAll(ctx context.Context, cfgs []Config, keep Metric) 
 		}
 		rf := RooflineFor(m, h, cfg)
 		rawFeatures(b.raw.RawRowView(i), m, h, cfg, rf)
-		b.lev[i] = levelsOf(h, cfg)
+		b.lev[i] = levelsOf(h, cfg, rf)
 		b.Preds[i] = Prediction{Config: cfg, ModelType: m.ModelType, Roofline: rf}
 		if a := p.measured[cfg.Key()]; a != nil {
 			// Measured values win: the model is not needed there.
@@ -327,17 +347,15 @@ func (p *Predictor) predictAll(ctx context.Context, cfgs []Config, keep Metric) 
 				pr.MemoryUncertainty = 0
 			}
 		}
-		bs := float64(pr.BatchSize) * 1000
-		pr.Throughput = Estimate{Value: bs / pr.Latency.Value, Low: bs / pr.Latency.High, High: bs / pr.Latency.Low,
-			Std: pr.Latency.Std, Measured: pr.Latency.Measured}
+		pr.Throughput = throughputOf(pr.Config, pr.Latency)
 		h := p.cat.Hardware(pr.Hardware)
 		switch {
 		case pr.Measured():
 			pr.Feasible = true
 		case !rf.Supported:
 			pr.Reason = rf.Reason
-		case pr.Memory.Value > h.UsableMemoryMB():
-			pr.Reason = fmt.Sprintf("out of memory: needs %.0f MB of %.0f MB", pr.Memory.Value, h.UsableMemoryMB())
+		case pr.Memory.Value > float64(pr.GPUs())*h.UsableMemoryMB():
+			pr.Reason = fmt.Sprintf("out of memory: needs %.0f MB of %.0f MB", pr.Memory.Value, float64(pr.GPUs())*h.UsableMemoryMB())
 		default:
 			pr.Feasible = true
 		}

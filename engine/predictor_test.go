@@ -240,7 +240,7 @@ func trainSetFor(t *testing.T, p *Predictor, rs []Result, memory bool) *trainSet
 		if memory {
 			y = math.Log(r.MemoryMB / rf.MemoryMB)
 		}
-		ts.add(x, levelsOf(h, cfg), y)
+		ts.add(x, levelsOf(h, cfg, rf), y)
 	}
 	return &ts
 }

@@ -128,14 +128,32 @@ type HardwareScore struct {
 
 // HardwareRanking ranks every hardware for one model, batch and precision.
 type HardwareRanking struct {
-	Model               string          `json:"model_name"`
-	BatchSize           int             `json:"batch_size"`
-	Precision           Precision       `json:"precision"`
-	SequenceLength      int             `json:"sequence_length"`
+	Model          string    `json:"model_name"`
+	BatchSize      int       `json:"batch_size"`
+	Precision      Precision `json:"precision"`
+	SequenceLength int       `json:"sequence_length"`
+	// Text generation (omitted for a forward pass).
+	Phase               Phase           `json:"phase,omitempty"`
+	GPUCount            int             `json:"gpu_count,omitempty"`
+	PromptTokens        int             `json:"prompt_tokens,omitempty"`
+	OutputTokens        int             `json:"output_tokens,omitempty"`
+	PrecisionLabel      string          `json:"precision_label,omitempty"`
 	Metric              Metric          `json:"optimization_metric"`
 	RecommendedHardware string          `json:"recommended_hardware"`
 	Alternatives        []Alternative   `json:"alternatives"`
 	Ranking             []HardwareScore `json:"ranking"`
+}
+
+// Config is the configuration ranked, without hardware (the split and KV
+// type are those of the ranked rows).
+func (h *HardwareRanking) Config() Config {
+	c := Config{Model: h.Model, BatchSize: h.BatchSize, Precision: h.Precision, SequenceLength: h.SequenceLength,
+		Phase: h.Phase, GPUCount: h.GPUCount, PromptTokens: h.PromptTokens, OutputTokens: h.OutputTokens, PrecisionLabel: h.PrecisionLabel}
+	if len(h.Ranking) > 0 && h.Ranking[0].pred != nil {
+		c = h.Ranking[0].pred.Config
+		c.Hardware = ""
+	}
+	return c
 }
 
 // NoHardwareError says why no hardware qualified.
@@ -174,7 +192,8 @@ func (r Recommender) Rank(cat *Catalog, preds []*Prediction, metric Metric) (*Ha
 	tot := w.sum()
 	first := preds[0]
 	out := &HardwareRanking{Model: first.Model, BatchSize: first.BatchSize, Precision: first.Precision,
-		SequenceLength: first.SequenceLength, Metric: metric}
+		SequenceLength: first.SequenceLength, Phase: first.Phase, GPUCount: first.GPUCount, PromptTokens: first.PromptTokens,
+		OutputTokens: first.OutputTokens, PrecisionLabel: first.PrecisionLabel, Metric: metric}
 	scores := make([]HardwareScore, len(preds))
 	best, minTDP := 0.0, math.Inf(1)
 	if !metric.HigherIsBetter() {
@@ -282,6 +301,9 @@ func (p *Predictor) RecommendHardware(ctx context.Context, cfg Config, metric Me
 	for _, hw := range hardware {
 		c := cfg
 		c.Hardware = hw
+		if h := p.cat.Hardware(hw); h != nil && c.GPUCount > h.MaxGPUs() {
+			continue // no machine holds that many: not a candidate
+		}
 		cfg, err := p.cat.Normalize(c)
 		if err != nil {
 			return nil, err

@@ -21,6 +21,13 @@ type PredictedMetrics struct {
 	Throughput Interval `json:"throughput"`
 	LatencyMS  Interval `json:"latency_ms"`
 	MemoryMB   Interval `json:"memory_mb"`
+	// Text generation only: a request's throughput is output tokens/s and
+	// its latency TTFT + (output − 1) × TPOT.
+	TTFTMS           *Interval `json:"ttft_ms,omitempty"`
+	TPOTMS           *Interval `json:"tpot_ms,omitempty"`
+	OutputTokensPerS *Interval `json:"output_tokens_per_s,omitempty"`
+	MaxConcurrency   *Interval `json:"max_concurrency,omitempty"`
+	KVCacheMB        *Interval `json:"kv_cache_mb,omitempty"`
 }
 
 // Get returns the interval of a metric.
@@ -61,11 +68,32 @@ type Recommendation struct {
 	// none, which informs every configuration on it.
 	Narrows         int  `json:"narrows"`
 	FirstOnHardware bool `json:"first_on_hardware,omitempty"`
+	// Text generation (omitted for a forward pass): see Config.
+	Phase          Phase       `json:"phase,omitempty"`
+	GPUCount       int         `json:"gpu_count,omitempty"`
+	Parallelism    Parallelism `json:"parallelism,omitempty"`
+	PromptTokens   int         `json:"prompt_tokens,omitempty"`
+	OutputTokens   int         `json:"output_tokens,omitempty"`
+	ContextTokens  int         `json:"context_tokens,omitempty"`
+	ContextSize    int         `json:"context_size,omitempty"`
+	PrecisionLabel string      `json:"precision_label,omitempty"`
+	WeightBits     float64     `json:"weight_bits,omitempty"`
+	KVCache        Precision   `json:"kv_cache_dtype,omitempty"`
+}
+
+// NewRecommendation spells a configuration out as a recommendation row.
+func NewRecommendation(c Config, modelType string) Recommendation {
+	return Recommendation{ModelName: c.Model, ModelType: modelType, Hardware: c.Hardware, BatchSize: c.BatchSize,
+		Precision: c.Precision, SequenceLength: c.SequenceLength, Phase: c.Phase, GPUCount: c.GPUCount,
+		Parallelism: c.Parallelism, PromptTokens: c.PromptTokens, OutputTokens: c.OutputTokens, ContextTokens: c.ContextTokens,
+		ContextSize: c.ContextSize, PrecisionLabel: c.PrecisionLabel, WeightBits: c.WeightBits, KVCache: c.KVCache}
 }
 
 // Config returns the configuration the recommendation is about.
 func (r Recommendation) Config() Config {
-	return Config{Model: r.ModelName, Hardware: r.Hardware, BatchSize: r.BatchSize, Precision: r.Precision, SequenceLength: r.SequenceLength}
+	return Config{Model: r.ModelName, Hardware: r.Hardware, BatchSize: r.BatchSize, Precision: r.Precision, SequenceLength: r.SequenceLength,
+		Phase: r.Phase, GPUCount: r.GPUCount, Parallelism: r.Parallelism, PromptTokens: r.PromptTokens, OutputTokens: r.OutputTokens,
+		ContextTokens: r.ContextTokens, ContextSize: r.ContextSize, PrecisionLabel: r.PrecisionLabel, WeightBits: r.WeightBits, KVCache: r.KVCache}
 }
 
 // DataSummary says what the predictions were learned from.

@@ -5,18 +5,27 @@ import (
 	"sort"
 )
 
-// Space is a candidate space: the cross product of its lists.
+// Space is a candidate space: the cross product of its lists. A
+// text-generation model's candidates are whole requests (Generate) of
+// PromptTokens and OutputTokens (0: the model's defaults), at the
+// precisions plus the weight formats LLMs are served in, on GPUCount
+// devices (0: one, and more where the weights need them; see gpuCounts).
 type Space struct {
-	Models     []string
-	Hardware   []string
-	BatchSizes []int
-	Precisions []Precision
+	Models       []string
+	Hardware     []string
+	BatchSizes   []int
+	Precisions   []Precision
+	PromptTokens int
+	OutputTokens int
+	GPUCount     int
 }
 
-// DefaultBatchSizes and DefaultPrecisions span SPEC §2's default space.
+// DefaultBatchSizes and DefaultPrecisions span SPEC §2's default space;
+// text-generation models add GenerationPrecisions.
 var (
-	DefaultBatchSizes = []int{1, 2, 4, 8, 16, 32, 64}
-	DefaultPrecisions = []Precision{FP32, FP16, INT8}
+	DefaultBatchSizes    = []int{1, 2, 4, 8, 16, 32, 64}
+	DefaultPrecisions    = []Precision{FP32, FP16, INT8}
+	GenerationPrecisions = []Precision{INT4, FP8}
 )
 
 // DefaultSpace is the built-in models × the eight backends × default batches
@@ -50,15 +59,18 @@ func (s Space) WithMeasured(results []Result) Space {
 		}
 		return list
 	}
-	out := Space{Models: slices.Clone(s.Models), Hardware: slices.Clone(s.Hardware),
-		BatchSizes: slices.Clone(s.BatchSizes), Precisions: slices.Clone(s.Precisions)}
+	out := s
+	out.Models, out.Hardware = slices.Clone(s.Models), slices.Clone(s.Hardware)
+	out.BatchSizes, out.Precisions = slices.Clone(s.BatchSizes), slices.Clone(s.Precisions)
 	for _, r := range results {
 		out.Models = add(out.Models, r.Model)
 		out.Hardware = add(out.Hardware, r.Hardware)
 		if !slices.Contains(out.BatchSizes, r.BatchSize) {
 			out.BatchSizes = append(out.BatchSizes, r.BatchSize)
 		}
-		if !slices.Contains(out.Precisions, r.Precision) {
+		// A text-generation model's candidates already span the formats
+		// LLMs run in; one measured in int4 says nothing about encoders.
+		if !slices.Contains(out.Precisions, r.Precision) && !(r.Generative() && slices.Contains(GenerationPrecisions, r.Precision)) {
 			out.Precisions = append(out.Precisions, r.Precision)
 		}
 	}
@@ -68,7 +80,7 @@ func (s Space) WithMeasured(results []Result) Space {
 
 // Configs enumerates the space in a fixed order, skipping ids the catalog
 // does not know and precisions the hardware lacks. Text models run at their
-// default sequence length.
+// default sequence length; text-generation models as whole requests.
 func (s Space) Configs(cat *Catalog) []Config {
 	var out []Config
 	for _, mid := range s.Models {
@@ -76,20 +88,62 @@ func (s Space) Configs(cat *Catalog) []Config {
 		if m == nil {
 			continue
 		}
+		gen := m.ModelType == "text_generation" && m.Arch.Generates()
+		precisions := s.Precisions
+		if gen {
+			precisions = slices.Clone(precisions)
+			for _, p := range GenerationPrecisions {
+				if !slices.Contains(precisions, p) {
+					precisions = append(precisions, p)
+				}
+			}
+		}
 		for _, hid := range s.Hardware {
 			h := cat.Hardware(hid)
 			if h == nil {
 				continue
 			}
-			for _, p := range s.Precisions {
+			for _, p := range precisions {
 				if !h.Supports(p) {
 					continue
 				}
-				for _, b := range s.BatchSizes {
-					out = append(out, Config{Model: mid, Hardware: hid, BatchSize: b, Precision: p, SequenceLength: m.Arch.SequenceLength})
+				base := Config{Model: mid, Hardware: hid, Precision: p, SequenceLength: m.Arch.SequenceLength}
+				gpus := []int{0}
+				if gen {
+					base.Phase, base.PromptTokens, base.OutputTokens = Generate, firstPositive(s.PromptTokens, m.PromptTokens), firstPositive(s.OutputTokens, m.OutputTokens)
+					gpus = s.gpuCounts(m, h, base)
+				}
+				for _, g := range gpus {
+					for _, b := range s.BatchSizes {
+						c := base
+						c.BatchSize, c.GPUCount = b, g
+						if g > 1 {
+							c.Parallelism = Tensor
+						}
+						out = append(out, c.Canonical())
+					}
 				}
 			}
 		}
+	}
+	return out
+}
+
+// gpuCounts are the GPU counts of a text-generation model's candidates on
+// a device: the space's, when it names one the machine holds; otherwise one
+// GPU, and 2, 4 and 8 while the weights fill more than half of the devices
+// one step fewer would have (more GPUs than that buy little but cost).
+func (s Space) gpuCounts(m *Model, h *Hardware, c Config) []int {
+	if s.GPUCount > 0 {
+		if s.GPUCount > h.MaxGPUs() {
+			return nil
+		}
+		return []int{s.GPUCount}
+	}
+	weightsMB := m.Arch.Params * c.weightBits() / 8 / (1 << 20)
+	out := []int{0}
+	for g := 2; g <= h.MaxGPUs() && weightsMB > 0.5*float64(g/2)*h.UsableMemoryMB(); g *= 2 {
+		out = append(out, g)
 	}
 	return out
 }

@@ -155,6 +155,9 @@ func (c Config) generationFieldsSet() bool {
 
 func (c Config) String() string {
 	s := fmt.Sprintf("%s on %s, batch %d, %s", c.Model, c.Hardware, c.BatchSize, c.Precision)
+	if c.Hardware == "" {
+		s = fmt.Sprintf("%s, batch %d, %s", c.Model, c.BatchSize, c.Precision)
+	}
 	if c.PrecisionLabel != "" {
 		s += " (" + c.PrecisionLabel + ")"
 	}

@@ -30,10 +30,6 @@ type SessionParams struct {
 	// runner/placement), so a later run or resume does not depend on the
 	// file still being there or unchanged.
 	Placement json.RawMessage `json:"placement,omitempty"`
-	// PromptTokens and OutputTokens shape LLM generation runs (0: the
-	// model's defaults).
-	PromptTokens int `json:"prompt_tokens,omitempty"`
-	OutputTokens int `json:"output_tokens,omitempty"`
 }
 
 // legacyParams is schema 1's session parameters: flags by name as text.

@@ -25,6 +25,7 @@ type evaluateOptions struct {
 	Folds    int
 	Seed     uint64
 	NoGroups bool
+	Phases   []string
 }
 
 func newEvaluateCmd(g *globalOptions) *cobra.Command {
@@ -55,6 +56,7 @@ roofline prior.`,
 	f.IntVar(&o.Folds, "folds", 5, "folds for k-fold")
 	f.Uint64Var(&o.Seed, "seed", 1, "random seed")
 	f.BoolVar(&o.NoGroups, "no-groups", false, "omit the per-hardware / per-model rows")
+	f.StringSliceVar(&o.Phases, "phase", nil, "score only held-out configurations of this phase: forward, prefill, decode or generate (repeatable; default all, each also on its own)")
 	return cmd
 }
 
@@ -96,6 +98,14 @@ func (o *evaluateOptions) run(ctx context.Context, g *globalOptions) error {
 		}
 		metrics = []engine.Metric{m}
 	}
+	var phases []engine.Phase
+	for _, s := range o.Phases {
+		ph, err := engine.ParsePhase(s)
+		if err != nil || strings.TrimSpace(s) == "" {
+			return usagef("--phase: unknown phase %q (valid: forward, prefill, decode, generate)", s)
+		}
+		phases = append(phases, ph)
+	}
 	if o.Reveal < 0 || o.Folds < 2 {
 		return usagef("--reveal must be ≥ 0 and --folds ≥ 2")
 	}
@@ -109,7 +119,7 @@ func (o *evaluateOptions) run(ctx context.Context, g *globalOptions) error {
 		for _, baseline := range []bool{false, true} {
 			pb := newProgress(fmt.Sprintf("evaluate %s %s", split, map[bool]string{false: "learned", true: "roofline"}[baseline]))
 			rs, err := engine.Evaluate(ctx, ds.cat, ds.results, engine.EvalOptions{Split: split, Metrics: metrics, Folds: o.Folds,
-				Reveal: o.Reveal, Seed: o.Seed, RooflineOnly: baseline, Progress: pb.update})
+				Reveal: o.Reveal, Seed: o.Seed, RooflineOnly: baseline, Phases: phases, Progress: pb.update})
 			pb.finish()
 			if err != nil {
 				return err
@@ -136,11 +146,12 @@ func printEval(w io.Writer, rows []engine.EvalRow) {
 	type key struct {
 		split  string
 		metric engine.Metric
+		phase  string
 	}
 	var order []key
 	by := map[key][]engine.EvalRow{}
 	for _, r := range rows {
-		k := key{r.Split, r.Metric}
+		k := key{r.Split, r.Metric, r.Phase}
 		if _, ok := by[k]; !ok {
 			order = append(order, k)
 		}
@@ -148,6 +159,9 @@ func printEval(w io.Writer, rows []engine.EvalRow) {
 	}
 	for _, k := range order {
 		title := fmt.Sprintf("%s — %s", k.split, k.metric)
+		if k.phase != "" {
+			title += " — " + k.phase
+		}
 		if rv := by[k][0].Revealed; rv > 0 {
 			title += fmt.Sprintf(" (after %d actively chosen measurements of each held-out group)", rv)
 		}
@@ -170,7 +184,7 @@ func printEval(w io.Writer, rows []engine.EvalRow) {
 		printCalibration(w, by[k])
 	}
 	fmt.Fprintln(w, strings.TrimSpace(`
-spearman: rank correlation of predicted vs measured hardware order per (model, batch, precision, sequence), averaged
+spearman: rank correlation of predicted vs measured hardware order per configuration (all but the hardware), averaged
 over groups with ≥3 hardware; "–" when a held-out group has a single hardware. 80% width: median half-width of the
 80% interval (±, geometric). calibration: share of held-out values inside the central interval of each nominal
 level (calibrated: observed ≈ nominal).`))

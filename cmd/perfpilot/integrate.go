@@ -37,6 +37,7 @@ type integrateOptions struct {
 
 	// saveSet says --save was given, even as "" (which is refused).
 	saveSet bool
+	Gen            generationFlags
 }
 
 func newIntegrateCmd(g *globalOptions) *cobra.Command {
@@ -70,6 +71,7 @@ and print the top --budget as the seed-compatible JSON (SPEC §4), or a table on
 	f.Float64Var(&o.DecisionWeight, "decision-weight", engine.DefaultDecisionWeight, "weight of decision value in the combined score")
 	f.Float64Var(&o.MaxPower, "max-power", 0, "exclude hardware above this TDP in watts from recommendations")
 	f.Float64Var(&o.MinMemory, "min-memory", 0, "exclude hardware with less memory (GB) from recommendations")
+	o.Gen.add(f, false)
 	return cmd
 }
 
@@ -105,9 +107,13 @@ func (o *integrateOptions) params() (engine.RankParams, error) {
 	if o.Save != "" && o.Data != "" {
 		return engine.RankParams{}, usagef("--save: sessions live in the database; it cannot be combined with --data")
 	}
+	if err := o.Gen.check(); err != nil {
+		return engine.RankParams{}, err
+	}
 	return engine.RankParams{Metric: metric, Budget: o.Budget, Seed: o.Seed, InfoWeight: o.InfoWeight, DecisionWeight: o.DecisionWeight,
 		Models: o.Models, Hardware: o.Hardware, MaxPerHardware: o.MaxPerHardware, AvailabilityWeighted: o.Availability,
-		Constraints: engine.Constraints{MaxPowerW: o.MaxPower, MinMemoryGB: o.MinMemory}}, nil
+		Constraints:  engine.Constraints{MaxPowerW: o.MaxPower, MinMemoryGB: o.MinMemory},
+		PromptTokens: o.Gen.PromptTokens, OutputTokens: o.Gen.OutputTokens, GPUCount: o.Gen.GPUCount}, nil
 }
 
 func (o *integrateOptions) run(ctx context.Context, g *globalOptions) error {
@@ -166,15 +172,22 @@ func printReport(w io.Writer, rep *engine.Report) {
 	m := rep.OptimizationMetric
 	fmt.Fprintf(w, "Top %d of %d candidates, optimising %s (data: %s)\n\n", rep.FinalRecommendations, rep.TotalCandidates, m, dataLine(rep.Data))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "#\tMODEL\tHARDWARE\tBATCH\tPREC\t%s (80%%)\tINFO\tDECIDE\tRECOMMENDED\tSCORE\n", strings.ToUpper(string(m)))
+	fmt.Fprintf(tw, "#\tMODEL\tHARDWARE\tBATCH\tPREC\tTOKENS\t%s (80%%)\tINFO\tDECIDE\tRECOMMENDED\tSCORE\n", strings.ToUpper(string(m)))
 	for _, r := range rep.Recommendations {
 		iv := r.Predicted.Get(m)
 		match := "="
 		if !r.HardwareMatch {
 			match = fmt.Sprintf("≠ %+.0f%%", r.ExpectedImprovementPct)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\t%.3f\t%.3f\t%s %s\t%.3f\n", r.Rank, safetext.Clean(r.ModelName), safetext.Clean(r.Hardware),
-			r.BatchSize, safetext.Clean(string(r.Precision)), formatInterval(iv, m), r.ExpectedInformationGain, r.DecisionValue,
+		tokens := "–"
+		if r.Phase != engine.Forward {
+			tokens = fmt.Sprintf("%d+%d", r.PromptTokens, r.OutputTokens)
+			if r.GPUCount > 1 {
+				tokens += fmt.Sprintf(" ×%d", r.GPUCount)
+			}
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\t%s\t%.3f\t%.3f\t%s %s\t%.3f\n", r.Rank, safetext.Clean(r.ModelName), safetext.Clean(r.Hardware),
+			r.BatchSize, safetext.Clean(string(r.Precision)), tokens, formatInterval(iv, r.Config().Unit(m)), r.ExpectedInformationGain, r.DecisionValue,
 			safetext.Clean(r.RecommendedHardware), match, r.CombinedScore)
 	}
 	tw.Flush()
@@ -191,12 +204,12 @@ func dataLine(d engine.DataSummary) string {
 	return fmt.Sprintf("%d results: %s", d.Benchmarks, strings.Join(parts, ", "))
 }
 
-func formatInterval(iv engine.Interval, m engine.Metric) string {
+func formatInterval(iv engine.Interval, unit string) string {
 	mark := ""
 	if iv.Measured {
 		mark = " measured"
 	}
-	return fmt.Sprintf("%s [%s–%s] %s%s", num(iv.Value), num(iv.Low), num(iv.High), m.Unit(), mark)
+	return fmt.Sprintf("%s [%s–%s] %s%s", num(iv.Value), num(iv.Low), num(iv.High), unit, mark)
 }
 
 // num prints 3–4 significant digits without exponent noise.

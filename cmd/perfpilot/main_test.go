@@ -190,8 +190,18 @@ func TestEvaluateJSONShape(t *testing.T) {
 	var res struct {
 		Results []map[string]any `json:"results"`
 	}
-	if err := json.Unmarshal([]byte(out), &res); err != nil || len(res.Results) != 2 {
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatalf("evaluate JSON: %v\n%s", err, out)
+	}
+	// One row per predictor over every phase, then one per phase the demo
+	// history holds (forward passes, and prefills and decode steps of LLMs).
+	phases := map[string]int{}
+	for _, r := range res.Results {
+		ph, _ := r["phase"].(string)
+		phases[ph]++
+	}
+	if phases[""] != 2 || phases["forward"] != 2 || phases["prefill"] != 2 || phases["decode"] != 2 {
+		t.Fatalf("evaluate rows by phase %v, want 2 each of all, forward, prefill, decode\n%s", phases, out)
 	}
 	for _, k := range []string{"split", "metric", "n", "mape", "median_ape", "within_10", "within_25", "spearman", "coverage_80"} {
 		if _, ok := res.Results[0][k]; !ok {

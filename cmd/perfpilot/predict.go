@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -18,6 +17,7 @@ type predictOptions struct {
 	Seed                       uint64
 	Data                       string
 	JSON                       bool
+	Gen                        generationFlags
 }
 
 func newPredictCmd(g *globalOptions) *cobra.Command {
@@ -32,8 +32,9 @@ func newPredictCmd(g *globalOptions) *cobra.Command {
 	f.StringVar(&o.Model, "model", "", "`MODEL` id (see perfpilot catalog models)")
 	f.StringVar(&o.Hardware, "hardware", "", "`HARDWARE` id (see perfpilot catalog hardware)")
 	f.IntVar(&o.BatchSize, "batch-size", 1, "batch size")
-	f.StringVar(&o.Precision, "precision", "fp32", "precision: fp32, fp16, bf16, int8 or int4")
+	f.StringVar(&o.Precision, "precision", "fp32", "precision: fp32, fp16, bf16, int8, int4 (weight-only) or fp8")
 	f.IntVar(&o.SequenceLength, "sequence-length", 0, "sequence length in tokens (default: the model's)")
+	o.Gen.add(f, true)
 	f.Uint64Var(&o.Seed, "seed", 1, "random seed")
 	f.StringVar(&o.Data, "data", "", "results `FILE` to use instead of the database")
 	f.BoolVar(&o.JSON, "json", false, "print JSON")
@@ -78,7 +79,12 @@ func (o *predictOptions) run(ctx context.Context, g *globalOptions) error {
 	if err != nil {
 		return err
 	}
-	pr, err := p.Predict(engine.Config{Model: o.Model, Hardware: o.Hardware, BatchSize: o.BatchSize, Precision: prec, SequenceLength: o.SequenceLength})
+	cfg, err := o.Gen.apply(engine.Config{Model: o.Model, Hardware: o.Hardware, BatchSize: o.BatchSize, Precision: prec, SequenceLength: o.SequenceLength},
+		ds.cat.Model(o.Model), ds.cat.Hardware(o.Hardware))
+	if err != nil {
+		return err
+	}
+	pr, err := p.Predict(cfg)
 	if err != nil {
 		return err
 	}
@@ -91,20 +97,13 @@ func (o *predictOptions) run(ctx context.Context, g *globalOptions) error {
 	if !pr.Feasible {
 		fmt.Fprintf(g.io.Out, "INFEASIBLE: %s\n", safetext.Clean(pr.Reason))
 	}
-	tw := tabwriter.NewWriter(g.io.Out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "METRIC\tVALUE\t80% INTERVAL\tUNIT\tKIND")
-	for _, m := range engine.Metrics {
-		iv := out.Predicted.Get(m)
-		kind := "predicted"
-		if iv.Measured {
-			kind = "measured"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s – %s\t%s\t%s\n", m, num(iv.Value), num(iv.Low), num(iv.High), m.Unit(), kind)
-	}
-	tw.Flush()
+	printMetricRows(g.io.Out, metricRows(pr.Config, out.Predicted))
 	rf := pr.Roofline
-	fmt.Fprintf(g.io.Out, "\nroofline prior: %.3g ms (compute %.3g ms, memory %.3g ms, overhead %.3g ms), %.4g GFLOP/item, %.0f MB\n",
-		rf.LatencyMS, rf.ComputeMS, rf.MemoryMS, rf.OverheadMS, rf.GFLOPs, rf.MemoryMB)
+	fmt.Fprintf(g.io.Out, "\nroofline prior: %.3g ms (compute %.3g ms, memory %.3g ms, overhead %.3g ms", rf.LatencyMS, rf.ComputeMS, rf.MemoryMS, rf.OverheadMS)
+	if rf.CommMS > 0 {
+		fmt.Fprintf(g.io.Out, ", between GPUs %.3g ms", rf.CommMS)
+	}
+	fmt.Fprintf(g.io.Out, "), %.4g GFLOP/item, %.0f MB\n", rf.GFLOPs, rf.MemoryMB)
 	if len(pr.Sources) > 0 {
 		fmt.Fprintf(g.io.Out, "measured by: %s\n", safetext.Clean(fmt.Sprint(pr.Sources)))
 	}

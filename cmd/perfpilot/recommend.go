@@ -22,6 +22,7 @@ type recommendOptions struct {
 	Seed                     uint64
 	Data                     string
 	JSON                     bool
+	Gen                      generationFlags
 }
 
 func newRecommendCmd(g *globalOptions) *cobra.Command {
@@ -35,8 +36,9 @@ func newRecommendCmd(g *globalOptions) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&o.Model, "model", "", "`MODEL` id (see perfpilot catalog models)")
 	f.IntVar(&o.BatchSize, "batch-size", 1, "batch size")
-	f.StringVar(&o.Precision, "precision", "fp32", "precision: fp32, fp16, bf16, int8 or int4")
+	f.StringVar(&o.Precision, "precision", "fp32", "precision: fp32, fp16, bf16, int8, int4 (weight-only) or fp8")
 	f.IntVar(&o.Sequence, "sequence-length", 0, "sequence length (default: the model's)")
+	o.Gen.add(f, true)
 	f.StringVar(&o.Metric, "metric", "throughput", "metric: throughput, latency or memory")
 	f.Float64Var(&o.MaxPower, "max-power", 0, "only hardware with TDP at most this many watts")
 	f.Float64Var(&o.MinMemory, "min-memory", 0, "only hardware with at least this many GB of memory")
@@ -92,7 +94,11 @@ func (o *recommendOptions) run(ctx context.Context, g *globalOptions) error {
 		return err
 	}
 	rec := engine.Recommender{Weights: engine.DefaultScoreWeights, Constraints: cons}
-	hr, err := p.RecommendHardware(ctx, engine.Config{Model: o.Model, BatchSize: o.BatchSize, Precision: prec, SequenceLength: o.Sequence}, metric, o.Hardware, rec)
+	cfg, err := o.Gen.apply(engine.Config{Model: o.Model, BatchSize: o.BatchSize, Precision: prec, SequenceLength: o.Sequence}, ds.cat.Model(o.Model), nil)
+	if err != nil {
+		return err
+	}
+	hr, err := p.RecommendHardware(ctx, cfg, metric, o.Hardware, rec)
 	var none *engine.NoHardwareError
 	if errors.As(err, &none) && (o.JSON || !g.io.TTY) {
 		// Still print the ranking so scripts see why each was excluded.
@@ -115,7 +121,7 @@ func printRankingJSON(g *globalOptions, hr *engine.HardwareRanking) error {
 
 func printRanking(g *globalOptions, hr *engine.HardwareRanking) {
 	m := hr.Metric
-	fmt.Fprintf(g.io.Out, "%s, batch %d, %s, seq %d — optimising %s\n", safetext.Clean(hr.Model), hr.BatchSize, hr.Precision, hr.SequenceLength, m)
+	fmt.Fprintf(g.io.Out, "%s — optimising %s\n", safetext.Clean(hr.Config().String()), m)
 	fmt.Fprintf(g.io.Out, "recommended: %s", safetext.Clean(hr.RecommendedHardware))
 	if len(hr.Alternatives) > 0 {
 		var alts []string
@@ -130,14 +136,14 @@ func printRanking(g *globalOptions, hr *engine.HardwareRanking) {
 	for _, s := range hr.Ranking {
 		iv := s.Predicted.Get(m)
 		if !s.Eligible {
-			fmt.Fprintf(tw, "%s\t-\t%s\t\t\t\t\t\t%s\n", safetext.Clean(s.Hardware), formatInterval(iv, m), safetext.Clean(s.Reason))
+			fmt.Fprintf(tw, "%s\t-\t%s\t\t\t\t\t\t%s\n", safetext.Clean(s.Hardware), formatInterval(iv, hr.Config().Unit(m)), safetext.Clean(s.Reason))
 			continue
 		}
 		parts := make([]string, len(s.Breakdown))
 		for i, c := range s.Breakdown {
 			parts[i] = fmt.Sprintf("%.2f", c.Value)
 		}
-		fmt.Fprintf(tw, "%s\t%.3f\t%s\t%s\t\n", safetext.Clean(s.Hardware), s.Score, formatInterval(iv, m), strings.Join(parts, "\t"))
+		fmt.Fprintf(tw, "%s\t%.3f\t%s\t%s\t\n", safetext.Clean(s.Hardware), s.Score, formatInterval(iv, hr.Config().Unit(m)), strings.Join(parts, "\t"))
 	}
 	tw.Flush()
 	w := engine.DefaultScoreWeights

@@ -569,7 +569,7 @@ func printRunReview(w io.Writer, sum *runner.Summary, rv *runner.Review) {
 				note = " (earlier run)"
 			}
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\t%s\t%s %s%s\t%+.1f%%\t%s\n", c.Row+1, safetext.Clean(c.Config.Model), safetext.Clean(c.Config.Hardware), c.Config.BatchSize,
-				c.Config.Precision, c.Metric, formatInterval(c.Predicted, c.Metric), num(c.Measured), c.Metric.Unit(), note, c.ErrorPct, inside)
+				c.Config.Precision, c.Metric, formatInterval(c.Predicted, c.Config.Unit(c.Metric)), num(c.Measured), c.Config.Unit(c.Metric), note, c.ErrorPct, inside)
 		}
 		tw.Flush()
 		fmt.Fprintf(w, "\n%d of %d measurements inside their 80%% interval.\n", in, len(rv.Comparisons))
