@@ -17,7 +17,7 @@ import (
 // request stands there for the phase that dominates its latency.
 func (p *Predictor) predictAll(ctx context.Context, cfgs []Config, keep Metric) (*Batch, error) {
 	if !slices.ContainsFunc(cfgs, func(c Config) bool { return c.Phase == Generate }) {
-		b, err := p.predictDirect(ctx, cfgs, keep)
+		b, err := p.predictDirect(ctx, cfgs, keep, nil)
 		if err == nil {
 			for i := range b.Preds {
 				b.Preds[i].fillPhase(p.cat)
@@ -27,15 +27,19 @@ func (p *Predictor) predictAll(ctx context.Context, cfgs []Config, keep Metric) 
 	}
 	n := len(cfgs)
 	all := slices.Clone(cfgs)
+	skip := make([]partSkip, n, 3*n)
 	phases := map[int][2]int{}
 	for i, c := range cfgs {
 		if c.Phase == Generate {
+			// The request needs its own memory; its phases, their latency.
 			pre, dec := c.phaseConfigs()
 			phases[i] = [2]int{len(all), len(all) + 1}
 			all = append(all, pre, dec)
+			skip[i].latency = keep != Memory
+			skip = append(skip, partSkip{memory: true}, partSkip{memory: true})
 		}
 	}
-	inner, err := p.predictDirect(ctx, all, keep)
+	inner, err := p.predictDirect(ctx, all, keep, skip)
 	if err != nil {
 		return nil, err
 	}
@@ -52,6 +56,9 @@ func (p *Predictor) predictAll(ctx context.Context, cfgs []Config, keep Metric) 
 		}
 		pre, dec := inner.Preds[ix[0]], inner.Preds[ix[1]]
 		dom := b.Preds[i].compose(pre, dec, p.cat)
+		if keep == Memory {
+			continue // the learner conditions on the request's own memory row
+		}
 		row := ix[dom]
 		b.raw.SetRow(i, inner.raw.RawRowView(row))
 		b.lev[i] = inner.lev[row]
@@ -61,6 +68,9 @@ func (p *Predictor) predictAll(ctx context.Context, cfgs []Config, keep Metric) 
 	}
 	return b, nil
 }
+
+// partSkip marks the models a row of predictDirect does not need.
+type partSkip struct{ latency, memory bool }
 
 // phaseConfigs are the prefill and the mean decode step of a request.
 func (c Config) phaseConfigs() (prefill, decode Config) {

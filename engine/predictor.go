@@ -276,8 +276,9 @@ func (p *Predictor) PredictAll(ctx context.Context, cfgs []Config) (*Batch, erro
 
 // predictDirect predicts each configuration with its own features, keeping
 // what the active learner needs for keep's model ("" keeps none);
-// predictAll composes whole requests from it.
-func (p *Predictor) predictDirect(ctx context.Context, cfgs []Config, keep Metric) (*Batch, error) {
+// predictAll composes whole requests from it. skip, when set, marks the
+// models a row does not need (see partSkip).
+func (p *Predictor) predictDirect(ctx context.Context, cfgs []Config, keep Metric, skip []partSkip) (*Batch, error) {
 	n := len(cfgs)
 	b := &Batch{Preds: make([]Prediction, n), raw: mat.NewDense(max(n, 1), nRaw, nil), lev: make([]levels, n)}
 	if n == 0 {
@@ -296,6 +297,9 @@ func (p *Predictor) predictDirect(ctx context.Context, cfgs []Config, keep Metri
 		if a := p.measured[cfg.Key()]; a != nil {
 			// Measured values win: the model is not needed there.
 			skipT[i], skipM[i] = len(a.lat) > 0, len(a.mem) > 0
+		}
+		if skip != nil {
+			skipT[i], skipM[i] = skipT[i] || skip[i].latency, skipM[i] || skip[i].memory
 		}
 	}
 	raw := b.raw.RawMatrix().Data[:n*nRaw]
