@@ -37,7 +37,7 @@ type integrateOptions struct {
 
 	// saveSet says --save was given, even as "" (which is refused).
 	saveSet bool
-	Gen            generationFlags
+	Gen     generationFlags
 }
 
 func newIntegrateCmd(g *globalOptions) *cobra.Command {
