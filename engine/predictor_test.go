@@ -319,7 +319,9 @@ func TestOneWrongRowCannotDragADevice(t *testing.T) {
 	// clean fit puts them.
 	ctx := context.Background()
 	cat := MustBuiltinCatalog()
-	clean := SimulateHistory(cat, DemoWorld, DefaultSpace(cat), 160, 9)
+	// 200 results: a text-generation candidate runs as two (its prefill and
+	// its decode step), so this holds about the configurations 160 did.
+	clean := SimulateHistory(cat, DemoWorld, DefaultSpace(cat), 200, 9)
 	var bad int = -1
 	for i, r := range clean {
 		if r.Hardware == "rocm" {
