@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"reflect"
 	"strings"
@@ -125,5 +126,37 @@ func TestRankParamsValidate(t *testing.T) {
 	}
 	if err := (RankParams{}).WithDefaults().Validate(cat); err != nil {
 		t.Errorf("defaults do not validate: %v", err)
+	}
+}
+
+// TestRankFiniteWithManyResults: issue 9 saw NaN at every budget once a
+// database held 10k–20k results (tiny decision values). 12,000 simulated
+// measurements in twelve sources, every metric, a small and the full budget.
+func TestRankFiniteWithManyResults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fits on 12,000 results")
+	}
+	ctx := context.Background()
+	cat := MustBuiltinCatalog()
+	space := DefaultSpace(cat)
+	var rs []Result
+	for round := uint64(0); len(rs) < 12_000; round++ {
+		batch := SimulateHistory(cat, DemoWorld, space, 1000, round+7)
+		for i := range batch {
+			batch[i].Source = fmt.Sprintf("sim-%d", round)
+		}
+		rs = append(rs, batch...)
+	}
+	for _, metric := range Metrics {
+		rep, p, err := Plan(ctx, cat, rs, RankParams{Metric: metric, Budget: 20}, testNow)
+		if err != nil {
+			t.Fatalf("%s: %v", metric, err)
+		}
+		assertFinite(t, reflect.ValueOf(rep).Elem(), "report")
+		full, err := Rank(ctx, p, RankParams{Metric: metric, Budget: max(rep.TotalCandidates, 1)}, testNow)
+		if err != nil {
+			t.Fatalf("%s full budget: %v", metric, err)
+		}
+		assertFinite(t, reflect.ValueOf(full).Elem(), "report")
 	}
 }

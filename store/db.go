@@ -197,8 +197,10 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 // opened immutable, which is sound because nobody can be writing it then:
 // a writer would have created -wal and -shm.
 func (db *DB) openReadOnly(ctx context.Context) error {
-	if _, err := os.Stat(db.path); err != nil {
+	if st, err := os.Stat(db.path); err != nil {
 		return err
+	} else if !st.Mode().IsRegular() {
+		return fmt.Errorf("%w: it is not a regular file", ErrNotPerfpilot)
 	}
 	dsn := fileURI(db.path) + "?mode=ro&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
 	if _, err := os.Stat(db.path + "-shm"); err != nil {
@@ -241,6 +243,11 @@ const sqliteMagic = "SQLite format 3\x00"
 // that is either empty of schema or carries our application_id with a
 // schema we know. It only reads.
 func probe(ctx context.Context, abs string) error {
+	// Stat before opening: opening a FIFO would wait for a writer, and a
+	// device is no database.
+	if st, err := os.Stat(abs); err == nil && !st.Mode().IsRegular() && !st.IsDir() {
+		return fmt.Errorf("%w: it is not a regular file", ErrNotPerfpilot)
+	}
 	f, err := os.Open(abs)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil

@@ -126,6 +126,15 @@ func TestOpenRefusesForeignAndNewerFiles(t *testing.T) {
 			wantErr: ErrNotPerfpilot, wantMsg: "not a SQLite database",
 		},
 		{
+			name: "FIFO (opening it would wait for a writer)",
+			make: func(t *testing.T, path string) {
+				if err := syscall.Mkfifo(path, 0o600); err != nil {
+					t.Skip(err)
+				}
+			},
+			wantErr: ErrNotPerfpilot, wantMsg: "not a regular file",
+		},
+		{
 			name: "SQLite of another application",
 			make: func(t *testing.T, path string) {
 				makeSQLite(t, path, "PRAGMA application_id = 42", "CREATE TABLE notes (body TEXT)", "INSERT INTO notes VALUES ('keep me')")
@@ -160,7 +169,7 @@ func TestOpenRefusesForeignAndNewerFiles(t *testing.T) {
 			dir := t.TempDir()
 			path := filepath.Join(dir, "x.db")
 			tt.make(t, path)
-			before, err := os.ReadFile(path)
+			before, err := readRegular(path)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -173,7 +182,7 @@ func TestOpenRefusesForeignAndNewerFiles(t *testing.T) {
 			if !errors.Is(err, tt.wantErr) || !strings.Contains(err.Error(), tt.wantMsg) {
 				t.Fatalf("Open error = %v, want %v mentioning %q", err, tt.wantErr, tt.wantMsg)
 			}
-			after, err := os.ReadFile(path)
+			after, err := readRegular(path)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -185,6 +194,16 @@ func TestOpenRefusesForeignAndNewerFiles(t *testing.T) {
 			}
 		})
 	}
+}
+
+// readRegular reads a regular file; other files (a FIFO would block) read
+// as their mode only.
+func readRegular(path string) ([]byte, error) {
+	st, err := os.Stat(path)
+	if err != nil || !st.Mode().IsRegular() {
+		return []byte(fmt.Sprint(st.Mode())), err
+	}
+	return os.ReadFile(path)
 }
 
 func dirNames(t *testing.T, dir string) string {
