@@ -181,7 +181,7 @@ func SimulateHistory(cat *Catalog, w World, space Space, n int, seed uint64) []R
 }
 
 // round4 rounds to four significant digits. Below ~1e-305 the scale
-// 10^(3-exponent) overflows to Inf and the product became NaN (issue 9), so
+// 10^(3-exponent) overflows to Inf and the product became NaN, so
 // such values go through the decimal text instead.
 func round4(v float64) float64 {
 	if v == 0 || math.IsNaN(v) || math.IsInf(v, 0) {

@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-// TestRankFiniteAtEveryBudget is issue 9's property: for every metric and
+// TestRankFiniteAtEveryBudget: no NaN or Inf leaves the engine. For every metric and
 // every budget up to the full candidate count, every number in the report
 // is finite. Greedy picking makes the report of budget b the first b picks
 // of the full one, so the full budget covers every smaller one; the test
@@ -129,7 +129,7 @@ func TestRankParamsValidate(t *testing.T) {
 	}
 }
 
-// TestRankFiniteWithManyResults: issue 9 saw NaN at every budget once a
+// TestRankFiniteWithManyResults: NaN once appeared at every budget when a
 // database held 10k–20k results (tiny decision values). 12,000 simulated
 // measurements in twelve sources, every metric, a small and the full budget.
 func TestRankFiniteWithManyResults(t *testing.T) {

@@ -166,7 +166,7 @@ type ParseOptions struct {
 // ends in an error after reading about this much instead of filling memory.
 const MaxRecord = 1 << 20
 
-// Physical limits of the plausibility check (issue 9): beyond them a
+// Physical limits of the plausibility check: beyond them a
 // measurement is a unit or typing error.
 const (
 	maxThroughput = 1e9  // items/s

@@ -129,7 +129,7 @@ func (db *DB) InsertResults(ctx context.Context, rs []engine.Result) (added, dup
 }
 
 // insertBatch is how many rows one INSERT statement carries: one exec per
-// row was 42% of a 100k-row import (issue 10); 25 columns × 64 rows stays
+// row was 42% of a 100k-row import; 25 columns × 64 rows stays
 // far below SQLite's limit on bound parameters.
 const insertBatch = 64
 

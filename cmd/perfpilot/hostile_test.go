@@ -19,7 +19,7 @@ import (
 	"perfpilot/safetext"
 )
 
-// The hostile-input suites of issue 9, one per surface. Each value has one
+// The hostile-input suites, one per surface (README "Safety"). Each value has one
 // exact outcome: refused (usage errors exit 2, bad data exits 1) with a
 // short message that names what is wrong and prints nothing raw, or
 // accepted with nothing extra happening: the canary file never appears.

@@ -1,5 +1,5 @@
 // Package hostile generates hostile input for perfpilot's safety tests
-// (issue 9): values that try to reach a shell, an interpreter, a terminal,
+// (README "Safety"): values that try to reach a shell, an interpreter, a terminal,
 // a spreadsheet or a parser's limits. Every value that could run a command
 // runs `touch CANARY`, so a test only has to check that the canary file
 // never appears.
