@@ -1,13 +1,11 @@
 package kube
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -22,37 +20,6 @@ import (
 
 // Name is the executor's --executor value.
 const Name = "kubernetes"
-
-// Commander runs kubectl and returns its standard output; on failure the
-// error carries its standard error. Tests put a recording kubectl on PATH.
-type Commander interface {
-	Run(ctx context.Context, name string, args ...string) ([]byte, error)
-}
-
-// ExecCommander runs the real command.
-type ExecCommander struct{}
-
-func (ExecCommander) Run(ctx context.Context, name string, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, name, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		msg := strings.TrimSpace(stderr.String())
-		if len(msg) > 300 {
-			msg = msg[:300] + "…"
-		}
-		return out, fmt.Errorf("%s %s: %w: %s", name, firstArg(args), err, msg)
-	}
-	return out, nil
-}
-
-func firstArg(a []string) string {
-	if len(a) == 0 {
-		return ""
-	}
-	return a[0]
-}
 
 // Options configure the executor.
 type Options struct {
@@ -71,20 +38,18 @@ type Options struct {
 	// default, one second); PollMax the longest, reached by doubling while
 	// nothing changes.
 	Poll, PollMax time.Duration
-	Cmd           Commander
+	Cmd           runner.Commander
 }
 
 // Exec is the Kubernetes executor.
 type Exec struct {
 	o Options
 
+	poll *runner.Poller
+
 	mu        sync.Mutex
-	last      map[string]runner.Update
 	pods      map[string]string // ref → pod name of its latest pod
 	cancelled map[string]bool   // namespace/job
-	lastCall  time.Time
-	interval  time.Duration
-	polled    bool
 }
 
 // New checks the options and returns the executor.
@@ -101,14 +66,10 @@ func New(o Options) (*Exec, error) {
 	if o.Grace <= 0 {
 		o.Grace = runner.DefaultGrace
 	}
-	o.Poll = max(o.Poll, time.Second)
-	if o.PollMax < o.Poll {
-		o.PollMax = max(30*time.Second, o.Poll)
-	}
 	if o.Cmd == nil {
-		o.Cmd = ExecCommander{}
+		o.Cmd = runner.ExecCommander{}
 	}
-	return &Exec{o: o, last: map[string]runner.Update{}, pods: map[string]string{}, cancelled: map[string]bool{}, interval: o.Poll}, nil
+	return &Exec{o: o, poll: runner.NewPoller(o.Poll, o.PollMax), pods: map[string]string{}, cancelled: map[string]bool{}}, nil
 }
 
 func (e *Exec) Name() string { return Name }
@@ -180,7 +141,7 @@ func (e *Exec) Recover(ctx context.Context, tasks []runner.Task) ([]string, erro
 		return refs, err
 	}
 	for _, g := range gs {
-		e.pace()
+		e.poll.Pace()
 		out, err := e.o.Cmd.Run(ctx, e.o.Kubectl, "get", "jobs", "-n", g.P.Namespace, "-l", LabelSubmission+"="+g.Token(), "-o", "name")
 		if err != nil {
 			return refs, fmt.Errorf("kubernetes: %w", err)
@@ -194,65 +155,10 @@ func (e *Exec) Recover(ctx context.Context, tasks []runner.Task) ([]string, erro
 	return refs, nil
 }
 
-// pace keeps kubectl polls at least Poll apart.
-func (e *Exec) pace() {
-	e.mu.Lock()
-	wait := time.Until(e.lastCall.Add(e.o.Poll))
-	e.mu.Unlock()
-	if wait > 0 {
-		time.Sleep(wait)
-	}
-	e.mu.Lock()
-	e.lastCall = time.Now()
-	e.mu.Unlock()
-}
-
-// Wait polls until a task changed: the first call at once, later ones
-// after an interval that doubles while nothing changes. A poll is one
+// Wait polls until a task changed (see runner.Poller); a poll is one
 // `kubectl get pods,jobs` per namespace, for the whole session.
 func (e *Exec) Wait(ctx context.Context, refs []string) ([]runner.Update, error) {
-	for {
-		e.mu.Lock()
-		first := !e.polled
-		e.polled = true
-		interval := e.interval
-		e.mu.Unlock()
-		if !first {
-			t := time.NewTimer(interval)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return nil, ctx.Err()
-			case <-t.C:
-			}
-		}
-		now, err := e.poll(ctx, refs)
-		if err != nil {
-			return nil, err
-		}
-		var changed []runner.Update
-		e.mu.Lock()
-		for _, r := range refs {
-			u, ok := now[r]
-			if !ok {
-				continue
-			}
-			if prev, seen := e.last[r]; seen && prev == u {
-				continue
-			}
-			e.last[r] = u
-			changed = append(changed, u)
-		}
-		if len(changed) > 0 {
-			e.interval = e.o.Poll
-		} else {
-			e.interval = min(e.interval*2, e.o.PollMax)
-		}
-		e.mu.Unlock()
-		if len(changed) > 0 {
-			return changed, nil
-		}
-	}
+	return e.poll.Wait(ctx, refs, func(ctx context.Context) (map[string]runner.Update, error) { return e.status(ctx, refs) })
 }
 
 // podList is what `kubectl get pods,jobs -o json` prints (the fields read).
@@ -286,7 +192,7 @@ type podList struct {
 	} `json:"items"`
 }
 
-func (e *Exec) poll(ctx context.Context, refs []string) (map[string]runner.Update, error) {
+func (e *Exec) status(ctx context.Context, refs []string) (map[string]runner.Update, error) {
 	now := map[string]runner.Update{}
 	byNS := map[string][]string{}
 	for _, r := range refs {
@@ -310,7 +216,7 @@ func (e *Exec) poll(ctx context.Context, refs []string) (map[string]runner.Updat
 	}
 	sort.Strings(namespaces)
 	for _, ns := range namespaces {
-		e.pace()
+		e.poll.Pace()
 		out, err := e.o.Cmd.Run(ctx, e.o.Kubectl, "get", "pods,jobs", "-n", ns, "-l", LabelSession+"="+SessionLabel(e.o.Session), "-o", "json")
 		if err != nil {
 			return nil, fmt.Errorf("kubernetes: %w", err)
@@ -449,8 +355,8 @@ func (e *Exec) Cancel(ctx context.Context, refs []string) error {
 			byNS[ns] = append(byNS[ns], "job/"+job, "configmap/"+job)
 		}
 	}
-	e.interval = e.o.Poll
 	e.mu.Unlock()
+	e.poll.Soon()
 	for ns, objs := range byNS {
 		args := append([]string{"delete", "-n", ns, "--ignore-not-found", "--wait=false"}, objs...)
 		if _, err := e.o.Cmd.Run(ctx, e.o.Kubectl, args...); err != nil {

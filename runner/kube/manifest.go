@@ -15,7 +15,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -278,23 +277,12 @@ func YAML(objs ...any) ([]byte, error) {
 // placement) and GPU count (Config.GPUs); hardware without a placement is
 // an error naming every such configuration.
 func Groups(pl *placement.File, tasks []runner.Task) ([]*Group, error) {
-	hw := make([]string, len(tasks))
+	cfgs := make([]engine.Config, len(tasks))
 	for i, t := range tasks {
-		hw[i] = t.Config.Hardware
+		cfgs[i] = t.Config
 	}
-	if miss := pl.Missing(Name, hw); len(miss) > 0 {
-		missing := map[string]bool{}
-		for _, m := range miss {
-			missing[m] = true
-		}
-		var cfgs []string
-		for _, t := range tasks {
-			if missing[t.Config.Hardware] {
-				cfgs = append(cfgs, t.Config.String())
-			}
-		}
-		return nil, fmt.Errorf("%d configurations have no kubernetes placement for hardware %s (add them to the placement file): %s",
-			len(cfgs), strings.Join(miss, ", "), strings.Join(cfgs, "; "))
+	if err := pl.Check(Name, cfgs); err != nil {
+		return nil, err
 	}
 	by := map[string]*Group{}
 	var out []*Group

@@ -20,6 +20,8 @@ import (
 	"unicode"
 
 	"github.com/BurntSushi/toml"
+
+	"perfpilot/engine"
 )
 
 // maxFile bounds a placement file; real ones are a few kilobytes.
@@ -293,6 +295,43 @@ func (f *File) CheckHardware(known func(string) bool, name string) error {
 func (f *File) JSON() []byte {
 	data, _ := json.Marshal(f)
 	return data
+}
+
+// MissingError lists the configurations whose hardware has no placement
+// for a scheduler.
+type MissingError struct {
+	Scheduler string
+	Hardware  []string
+	Configs   []string
+}
+
+func (m *MissingError) Error() string {
+	return fmt.Sprintf("%d configurations have no %s placement for hardware %s (add them to the placement file): %s",
+		len(m.Configs), m.Scheduler, strings.Join(m.Hardware, ", "), strings.Join(m.Configs, "; "))
+}
+
+// Check reports, before anything is submitted, every configuration whose
+// hardware has no placement for the scheduler (a *MissingError).
+func (f *File) Check(scheduler string, cfgs []engine.Config) error {
+	hw := make([]string, len(cfgs))
+	for i, c := range cfgs {
+		hw[i] = c.Hardware
+	}
+	miss := f.Missing(scheduler, hw)
+	if len(miss) == 0 {
+		return nil
+	}
+	missing := map[string]bool{}
+	for _, m := range miss {
+		missing[m] = true
+	}
+	e := &MissingError{Scheduler: scheduler, Hardware: miss}
+	for _, c := range cfgs {
+		if missing[c.Hardware] {
+			e.Configs = append(e.Configs, c.String())
+		}
+	}
+	return e
 }
 
 // Missing lists, for the given hardware ids, those without a placement for

@@ -75,7 +75,7 @@ func tasksOn(t testing.TB, n int, hardware ...string) []runner.Task {
 	return out
 }
 
-func newScripted(t testing.TB, pl string, cmd Commander, maxConc int) *Exec {
+func newScripted(t testing.TB, pl string, cmd runner.Commander, maxConc int) *Exec {
 	f, err := placement.Parse([]byte(pl), "placement.json")
 	if err != nil {
 		t.Fatal(err)
@@ -109,7 +109,7 @@ func TestPlanGroupsAndFlags(t *testing.T) {
 		}
 	}
 	_, err = newScripted(t, `{"placements": {"cpu": {"slurm": {"partition": "cpu"}}}}`, &scripted{}, 0).Plan(tasksOn(t, 4, "cpu", "rocm"))
-	var me *MissingError
+	var me *placement.MissingError
 	if !errors.As(err, &me) || len(me.Configs) != 2 || me.Hardware[0] != "rocm" {
 		t.Errorf("missing placement: %v", err)
 	}
@@ -213,7 +213,7 @@ func saved1000(b *testing.B, n int) (*store.DB, string) {
 // state file, first squeue, first event).
 func BenchmarkRun1000(b *testing.B) {
 	pl, _ := placement.Parse([]byte(twoPartitions), "p.json")
-	opts := func(db *store.DB, dir string, cmd Commander) runner.Options {
+	opts := func(db *store.DB, dir string, cmd runner.Commander) runner.Options {
 		x, err := New(Options{Placement: pl, Session: "big", LogDir: filepath.Join(dir, "out", "logs"), Cmd: cmd})
 		if err != nil {
 			b.Fatal(err)
@@ -221,7 +221,7 @@ func BenchmarkRun1000(b *testing.B) {
 		return runner.Options{DB: db, Session: "big", Template: "bench --model {model} --batch-size {batch_size}", OutputDir: filepath.Join(dir, "out"),
 			Executor: x, OnInterrupt: func() bool { return false }}
 	}
-	submit := func(db *store.DB, dir string, cmd Commander) {
+	submit := func(db *store.DB, dir string, cmd runner.Commander) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		sum, err := runner.Run(ctx, opts(db, dir, cmd), func(ev runner.Event) { cancel() })

@@ -6,7 +6,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"perfpilot/runner"
 )
@@ -23,7 +22,7 @@ func (e *Exec) Recover(ctx context.Context, tasks []runner.Task) ([]string, erro
 	if err != nil {
 		return refs, err
 	}
-	e.pace()
+	e.poll.Pace()
 	out, err := e.o.Cmd.Run(ctx, "squeue", "-h", "-t", "all", "--name="+e.jobName(), "-O", "ArrayJobID:|,Comment:|")
 	if err != nil {
 		return refs, err
@@ -45,66 +44,34 @@ func (e *Exec) Recover(ctx context.Context, tasks []runner.Task) ([]string, erro
 	return refs, nil
 }
 
-// Wait polls until a task changed: the first call at once, later ones
-// after an interval that doubles while nothing changes (up to PollMax) and
-// drops back to Poll after a change. Each poll is one squeue call for all
-// the session's arrays.
+// Wait polls until a task changed (see runner.Poller); each poll is one
+// squeue call for all the session's arrays.
 func (e *Exec) Wait(ctx context.Context, refs []string) ([]runner.Update, error) {
-	for {
-		e.mu.Lock()
-		first := !e.polled
-		e.polled = true
-		interval := e.interval
-		e.mu.Unlock()
-		if !first {
-			t := time.NewTimer(interval)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return nil, ctx.Err()
-			case <-t.C:
-			}
-		}
-		now, err := e.poll(ctx, refs)
+	return e.poll.Wait(ctx, refs, func(ctx context.Context) (map[string]runner.Update, error) {
+		now, err := e.status(ctx, refs)
 		if err != nil {
 			return nil, err
 		}
-		var changed []runner.Update
 		e.mu.Lock()
-		for _, ref := range refs {
-			u, ok := now[ref]
-			if !ok {
-				continue
-			}
+		defer e.mu.Unlock()
+		for ref, u := range now {
 			// A task this run cancelled reads CANCELLED, or is gone at once
 			// (a pending array element may leave no record).
 			if e.cancelled[ref] && (u.Phase == runner.PhaseGone || u.Phase == runner.PhaseFinished && strings.HasPrefix(u.State, "CANCELLED")) {
 				u.Phase, u.Reason = runner.PhaseCancelled, ""
+				now[ref] = u
 			}
-			if prev, seen := e.last[ref]; seen && prev == u {
-				continue
-			}
-			e.last[ref] = u
-			changed = append(changed, u)
 		}
-		if len(changed) > 0 {
-			e.interval = e.o.Poll
-		} else {
-			e.interval = min(e.interval*2, e.o.PollMax)
-		}
-		e.mu.Unlock()
-		if len(changed) > 0 {
-			return changed, nil
-		}
-	}
+		return now, nil
+	})
 }
 
-// poll asks squeue about every task; tasks it no longer lists (Slurm
+// status asks squeue about every task; tasks it no longer lists (Slurm
 // forgets finished jobs after MinJobAge) are asked of sacct, once it is
 // known to answer, and are otherwise gone (the runner reads their logs).
-func (e *Exec) poll(ctx context.Context, refs []string) (map[string]runner.Update, error) {
+func (e *Exec) status(ctx context.Context, refs []string) (map[string]runner.Update, error) {
 	jobs := arrayIDs(refs)
-	e.pace()
+	e.poll.Pace()
 	out, err := e.o.Cmd.Run(ctx, "squeue", "-h", "-r", "-t", "all", "-j", strings.Join(jobs, ","), "-O", squeueFormat)
 	if err != nil && !strings.Contains(err.Error(), "Invalid job id") {
 		return nil, err
@@ -143,7 +110,7 @@ func (e *Exec) sacct(ctx context.Context, refs []string) map[string]runner.Updat
 	if skip {
 		return nil
 	}
-	e.pace()
+	e.poll.Pace()
 	out, err := e.o.Cmd.Run(ctx, "sacct", "-n", "-X", "--parsable2", "-j", strings.Join(refs, ","), "-o", "JobID,State,ExitCode")
 	if err != nil {
 		e.mu.Lock()
@@ -242,8 +209,8 @@ func (e *Exec) Cancel(ctx context.Context, refs []string) error {
 	for _, r := range refs {
 		e.cancelled[r] = true
 	}
-	e.interval = e.o.Poll
 	e.mu.Unlock()
+	e.poll.Soon()
 	if _, err := e.o.Cmd.Run(ctx, "scancel", refs...); err != nil {
 		return fmt.Errorf("slurm: %w", err)
 	}

@@ -8,7 +8,6 @@
 package slurm
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -16,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -25,6 +23,7 @@ import (
 	"time"
 
 	"perfpilot/cmdtmpl"
+	"perfpilot/engine"
 	"perfpilot/formats"
 	"perfpilot/runner"
 	"perfpilot/runner/placement"
@@ -32,12 +31,6 @@ import (
 
 // Name is the executor's --executor value.
 const Name = "slurm"
-
-// Commander runs a scheduler command and returns its standard output; on
-// failure the error carries its standard error. Tests count the calls.
-type Commander interface {
-	Run(ctx context.Context, name string, args ...string) ([]byte, error)
-}
 
 // Options configure the executor.
 type Options struct {
@@ -63,19 +56,17 @@ type Options struct {
 	// default, one second); PollMax the longest, reached by doubling while
 	// nothing changes.
 	Poll, PollMax time.Duration
-	Cmd           Commander
+	Cmd           runner.Commander
 }
 
 // Exec is the Slurm executor.
 type Exec struct {
 	o Options
 
+	poll *runner.Poller
+
 	mu        sync.Mutex
-	last      map[string]runner.Update // last state reported per task
 	cancelled map[string]bool
-	lastCall  time.Time
-	interval  time.Duration
-	polled    bool
 	noSacct   bool
 }
 
@@ -105,32 +96,10 @@ func New(o Options) (*Exec, error) {
 	if o.Grace <= 0 {
 		o.Grace = runner.DefaultGrace
 	}
-	o.Poll = max(o.Poll, time.Second)
-	if o.PollMax < o.Poll {
-		o.PollMax = max(30*time.Second, o.Poll)
-	}
 	if o.Cmd == nil {
-		o.Cmd = ExecCommander{}
+		o.Cmd = runner.ExecCommander{}
 	}
-	return &Exec{o: o, last: map[string]runner.Update{}, cancelled: map[string]bool{}, interval: o.Poll}, nil
-}
-
-// ExecCommander runs the real commands.
-type ExecCommander struct{}
-
-func (ExecCommander) Run(ctx context.Context, name string, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, name, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		msg := strings.TrimSpace(stderr.String())
-		if len(msg) > 300 {
-			msg = msg[:300] + "…"
-		}
-		return out, fmt.Errorf("%s: %w: %s", name, err, msg)
-	}
-	return out, nil
+	return &Exec{o: o, poll: runner.NewPoller(o.Poll, o.PollMax), cancelled: map[string]bool{}}, nil
 }
 
 func (e *Exec) Name() string { return Name }
@@ -177,20 +146,8 @@ func (g *group) token() string {
 // groups splits tasks by placement; a hardware without a Slurm placement
 // is an error naming every such configuration.
 func (e *Exec) groups(tasks []runner.Task) ([]*group, error) {
-	hw := make([]string, len(tasks))
-	for i, t := range tasks {
-		hw[i] = t.Config.Hardware
-	}
-	if miss := e.o.Placement.Missing(Name, hw); len(miss) > 0 {
-		var cfgs []string
-		for _, t := range tasks {
-			for _, m := range miss {
-				if t.Config.Hardware == m {
-					cfgs = append(cfgs, t.Config.String())
-				}
-			}
-		}
-		return nil, &MissingError{Scheduler: Name, Hardware: miss, Configs: cfgs}
+	if err := e.o.Placement.Check(Name, configs(tasks)); err != nil {
+		return nil, err
 	}
 	byKey := map[string]*group{}
 	var out []*group
@@ -219,16 +176,12 @@ func (e *Exec) groups(tasks []runner.Task) ([]*group, error) {
 	return out, nil
 }
 
-// MissingError lists configurations whose hardware has no placement.
-type MissingError struct {
-	Scheduler string
-	Hardware  []string
-	Configs   []string
-}
-
-func (m *MissingError) Error() string {
-	return fmt.Sprintf("%d configurations have no %s placement for hardware %s (add them to the placement file): %s",
-		len(m.Configs), m.Scheduler, strings.Join(m.Hardware, ", "), strings.Join(m.Configs, "; "))
+func configs(tasks []runner.Task) []engine.Config {
+	out := make([]engine.Config, len(tasks))
+	for i, t := range tasks {
+		out[i] = t.Config
+	}
+	return out
 }
 
 func (e *Exec) dir() string { return filepath.Join(e.o.LogDir, ".slurm") }
@@ -358,17 +311,4 @@ func truncate(s string, n int) string {
 		return string(r[:n]) + "…"
 	}
 	return s
-}
-
-// pace keeps polls at least Poll apart.
-func (e *Exec) pace() {
-	e.mu.Lock()
-	wait := time.Until(e.lastCall.Add(e.o.Poll))
-	e.mu.Unlock()
-	if wait > 0 {
-		time.Sleep(wait)
-	}
-	e.mu.Lock()
-	e.lastCall = time.Now()
-	e.mu.Unlock()
 }

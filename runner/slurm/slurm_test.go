@@ -114,7 +114,7 @@ func (c *counting) Run(ctx context.Context, name string, args ...string) ([]byte
 	}
 	c.calls[name] = append(c.calls[name], time.Now())
 	c.mu.Unlock()
-	return ExecCommander{}.Run(ctx, name, args...)
+	return runner.ExecCommander{}.Run(ctx, name, args...)
 }
 
 func (c *counting) n(name string) int {
@@ -184,7 +184,7 @@ func (e *env) options(tmpl string) runner.Options {
 		Grace: time.Second, Now: func() time.Time { return testNow }}
 }
 
-func (e *env) executor(t *testing.T, pl string, cmd Commander) *Exec {
+func (e *env) executor(t *testing.T, pl string, cmd runner.Commander) *Exec {
 	t.Helper()
 	f, err := placement.Parse([]byte(pl), "placement.json")
 	if err != nil {
