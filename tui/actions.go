@@ -3,11 +3,14 @@ package tui
 import (
 	"fmt"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
 	"perfpilot/engine"
+	"perfpilot/tui/common"
 	"perfpilot/tui/detail"
 	"perfpilot/tui/dialog"
 )
@@ -212,6 +215,68 @@ func (m *Model) openSave() tea.Cmd {
 		func(name string) tea.Cmd { return m.saveSession(name, name == current) },
 		func() tea.Cmd { m.say("cancelled: not saved"); return nil })
 	return nil
+}
+
+// openTokens asks for the prompt and output tokens of the text-generation
+// candidates ("1024+256"; "default": each model's defaults) and re-ranks.
+func (m *Model) openTokens() tea.Cmd {
+	current := ""
+	if m.tokens != [2]int{} {
+		current = tokensText(m.tokens)
+	}
+	m.dialog = dialog.NewPrompt(m.ctx, "LLM request tokens", "prompt+output tokens of every text-generation row, e.g. 1024+256 or default+64; default: each model's own", current,
+		func(s string) tea.Cmd {
+			t, err := parseTokens(s)
+			if err != nil {
+				m.say(err.Error())
+				return nil
+			}
+			m.tokens = t
+			m.say("LLM tokens " + tokensText(t) + ": re-ranking…")
+			return m.startRank(false)
+		}, func() tea.Cmd { m.say("tokens unchanged"); return nil })
+	return nil
+}
+
+// tokensText shows prompt+output tokens ("default" for the models' own).
+func tokensText(t [2]int) string {
+	if t == [2]int{} {
+		return "default"
+	}
+	p, o := "default", "default"
+	if t[0] > 0 {
+		p = common.Itoa(t[0])
+	}
+	if t[1] > 0 {
+		o = common.Itoa(t[1])
+	}
+	return p + "+" + o
+}
+
+// parseTokens reads "PROMPT+OUTPUT" (either may be "default"; "default"
+// alone is both).
+func parseTokens(s string) ([2]int, error) {
+	var t [2]int
+	s = strings.TrimSpace(s)
+	if s == "" || s == "default" {
+		return t, nil
+	}
+	parts := strings.Split(s, "+")
+	if len(parts) != 2 {
+		return t, fmt.Errorf("tokens %s: write PROMPT+OUTPUT, e.g. 1024+256", common.Safe(s))
+	}
+	for i, p := range parts {
+		p = strings.TrimSpace(p)
+		if p == "default" || p == "" {
+			continue
+		}
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > engine.MaxTokens {
+			return t, fmt.Errorf("tokens %s: %s is not a whole number in 1..%d", common.Safe(s), common.Safe(p), engine.MaxTokens)
+		}
+		t[i] = n
+	}
+	return t, nil
 }
 
 func (m *Model) openImport() tea.Cmd {

@@ -43,7 +43,7 @@ func (m *Model) startRank(reload bool) tea.Cmd {
 	reload = m.needReload || m.pred == nil
 	id, ctx, tick := m.begin(jobRank)
 	st, cat, pred, ranker := m.opts.Store, m.opts.Catalog, m.pred, m.opts.Ranker
-	params := engine.RankParams{Budget: m.budget, Metric: m.ctx.Metric, Seed: m.opts.Seed}
+	params := engine.RankParams{Budget: m.budget, Metric: m.ctx.Metric, Seed: m.opts.Seed, PromptTokens: m.tokens[0], OutputTokens: m.tokens[1]}
 	now := m.opts.Now()
 	return tea.Batch(tick, func() tea.Msg {
 		msg := rankedMsg{id: id, reloaded: reload}
@@ -288,6 +288,7 @@ func (m *Model) readLog(title, path string) tea.Cmd {
 // sessionParams are what a saved session records: the ranking's
 // parameters and the template x runs.
 func (m *Model) sessionParams() store.SessionParams {
-	return store.SessionParams{RankParams: engine.RankParams{Metric: m.report.OptimizationMetric, Budget: m.budget, Seed: m.opts.Seed},
+	return store.SessionParams{RankParams: engine.RankParams{Metric: m.report.OptimizationMetric, Budget: m.budget, Seed: m.opts.Seed,
+		PromptTokens: m.tokens[0], OutputTokens: m.tokens[1]},
 		Template: m.runTemplate, Executor: m.runExecutor, Placement: m.runPlacement, PlacementFile: m.runPlacementFile}
 }

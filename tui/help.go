@@ -25,7 +25,7 @@ func (m *Model) fullHelp() [][]key.Binding {
 	k := m.ctx.Keys
 	cols := [][]key.Binding{
 		append(append([]key.Binding{}, k.Views...), k.NextView, k.PrevView),
-		{k.Throughput, k.Latency, k.Memory, k.BudgetUp, k.BudgetDown, k.Recompute},
+		{k.Throughput, k.Latency, k.Memory, k.BudgetUp, k.BudgetDown, k.Tokens, k.Recompute},
 		{k.Filter, k.Back, k.Export, k.Run, k.Save, k.Import, k.Log, k.Help, k.Quit},
 	}
 	return append(cols, m.views[m.view].FullHelp()...)

@@ -78,11 +78,14 @@ type Model struct {
 	tick func(time.Duration, tea.Msg) tea.Cmd
 
 	// Data.
-	results     []store.StoredResult
-	pred        *engine.Predictor
-	needReload  bool
-	report      *engine.Report
-	budget      int
+	results    []store.StoredResult
+	pred       *engine.Predictor
+	needReload bool
+	report     *engine.Report
+	budget     int
+	// tokens shape the text-generation candidates: prompt and output
+	// tokens (0: each model's defaults).
+	tokens      [2]int
 	space       engine.Space
 	rankCache   map[rankKey]*engine.HardwareRanking
 	marks       common.Marks

@@ -68,6 +68,7 @@ func (m *Model) onSessionOpened(msg sessionOpenedMsg) tea.Cmd {
 	if s.Params.Budget > 0 {
 		m.budget = s.Params.Budget
 	}
+	m.tokens = [2]int{s.Params.PromptTokens, s.Params.OutputTokens}
 	if s.Params.Template != "" {
 		m.runTemplate = s.Params.Template
 	}

@@ -214,6 +214,8 @@ func (m *Model) globalKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 		return m.setBudget(m.budget + 1), true
 	case key.Matches(msg, k.BudgetDown):
 		return m.setBudget(m.budget - 1), true
+	case key.Matches(msg, k.Tokens):
+		return m.openTokens(), true
 	case key.Matches(msg, k.Filter):
 		return m.startFilter(), true
 	case key.Matches(msg, k.Export):

@@ -171,7 +171,8 @@ func (m *Model) header() []string {
 		}
 	}
 	l2 := th.Muted.Render("metric ") + strings.Join(tabs, th.Muted.Render("|")) +
-		th.Muted.Render("   budget ") + th.Bold.Render(common.Itoa(m.budget)) + th.Muted.Render(" (+/-)")
+		th.Muted.Render("   budget ") + th.Bold.Render(common.Itoa(m.budget)) + th.Muted.Render(" (+/-)") +
+		th.Muted.Render("   tokens ") + th.Bold.Render(tokensText(m.tokens)) + th.Muted.Render(" (T)")
 	return []string{l1, l2, m.tabs()}
 }
 

@@ -16,7 +16,7 @@ type KeyMap struct {
 	Views              []key.Binding
 	NextView, PrevView key.Binding
 	// Metric and budget.
-	Throughput, Latency, Memory, BudgetUp, BudgetDown key.Binding
+	Throughput, Latency, Memory, BudgetUp, BudgetDown, Tokens key.Binding
 	// Global actions.
 	Filter, Export, Run, Save, Recompute, Import, Log, Help, Quit, Interrupt, Back key.Binding
 	// Recommendation views.
@@ -57,6 +57,7 @@ func DefaultKeyMap(viewNames []string) *KeyMap {
 		Memory:     bind([]string{"m"}, "m", "memory"),
 		BudgetUp:   bind([]string{"+", "="}, "+", "budget +1"),
 		BudgetDown: bind([]string{"-", "_"}, "-", "budget −1"),
+		Tokens:     bind([]string{"T"}, "T", "LLM prompt+output tokens"),
 
 		Filter:    bind([]string{"/"}, "/", "filter"),
 		Export:    bind([]string{"e"}, "e", "export"),

@@ -30,7 +30,7 @@ type Data struct {
 type Section func(th *common.Theme, d Data, width int) []string
 
 // Sections are the pane's sections in order.
-var Sections = []Section{titleSection, rankingSection, whySection, runSection}
+var Sections = []Section{titleSection, generationSection, rankingSection, whySection, runSection}
 
 // Model is the pane.
 type Model struct {

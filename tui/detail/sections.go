@@ -14,8 +14,41 @@ import (
 
 func titleSection(th *common.Theme, d Data, _ int) []string {
 	r := d.Row
-	return []string{th.Bold.Render(common.Safe(fmt.Sprintf(" %s · batch %d · %s · seq %d", r.ModelName, r.BatchSize, r.Precision, r.SequenceLength))) +
-		th.Muted.Render(common.Safe(fmt.Sprintf(" · row on %s · %s", r.Hardware, common.MetricLabel(d.Metric))))}
+	shape := fmt.Sprintf("seq %d", r.SequenceLength)
+	if r.Phase != engine.Forward {
+		shape = fmt.Sprintf("%d prompt + %d output tokens", r.PromptTokens, r.OutputTokens)
+		if r.GPUCount > 1 {
+			shape += fmt.Sprintf(" · %d GPUs (%s)", r.GPUCount, r.Parallelism)
+		}
+	}
+	return []string{th.Bold.Render(common.Safe(fmt.Sprintf(" %s · batch %d · %s · %s", r.ModelName, r.BatchSize, r.Precision, shape))) +
+		th.Muted.Render(common.Safe(fmt.Sprintf(" · row on %s · %s (%s)", r.Hardware, d.Metric, r.Config().Unit(d.Metric))))}
+}
+
+// generationSection is what a text-generation row adds: time to first
+// token, time per output token and output tokens/s with their intervals,
+// the batch's KV cache and how many sequences fit.
+func generationSection(th *common.Theme, d Data, _ int) []string {
+	p := d.Row.Predicted
+	if p.TTFTMS == nil || p.TPOTMS == nil {
+		return nil
+	}
+	iv := func(name string, v *engine.Interval, unit string) string {
+		if v == nil {
+			return ""
+		}
+		return th.Muted.Render(name+" ") + th.Bold.Render(common.FmtVal(v.Value)) + th.Muted.Render(" "+common.FmtInterval(v.Low, v.High)+" "+unit)
+	}
+	parts := []string{iv("TTFT", p.TTFTMS, "ms"), iv("TPOT", p.TPOTMS, "ms"), iv("output", p.OutputTokensPerS, "tokens/s")}
+	line := " " + strings.Join(parts, th.Muted.Render(" · "))
+	extra := ""
+	if p.KVCacheMB != nil {
+		extra = fmt.Sprintf(" KV cache %s MB", common.FmtVal(p.KVCacheMB.Value))
+	}
+	if p.MaxConcurrency != nil {
+		extra += fmt.Sprintf(" · up to %.0f sequences fit beside the weights", p.MaxConcurrency.Value)
+	}
+	return []string{line, th.Muted.Render(extra)}
 }
 
 // rankingSection is the recommendation, the breakdown and the bars: side

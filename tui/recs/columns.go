@@ -70,6 +70,7 @@ func Columns(m engine.Metric, marks common.Marks) []column {
 		{Title: "80% interval", Width: 13, Secondary: true, Cell: func(r rec) string { v := val(r); return common.FmtInterval(v.Low, v.High) },
 			Style: func(_ rec, th *common.Theme) lipgloss.Style { return th.Muted }},
 	}
+	cols = append(cols, generationColumns()...)
 	for _, other := range engine.Metrics {
 		if other != m {
 			cols = append(cols, metricColumn(other, nil, true))
@@ -84,6 +85,35 @@ func Columns(m engine.Metric, marks common.Marks) []column {
 		column{Title: "HWsc", Width: 5, Right: true, Secondary: true, Cell: func(r rec) string { return common.FmtScore(r.HardwareScore) }, Cmp: func(a, b rec) int { return common.CmpF(a.HardwareScore, b.HardwareScore) }},
 		column{Title: "Score", Width: 5, Right: true, Cell: func(r rec) string { return common.FmtScore(r.CombinedScore) }, Cmp: func(a, b rec) int { return common.CmpF(a.CombinedScore, b.CombinedScore) }},
 	)
+}
+
+// generationColumns say what a text-generation row adds: time to first
+// token, time per output token (ms) and how many sequences fit beside the
+// weights; "–" for other rows.
+func generationColumns() []column {
+	iv := func(get func(engine.PredictedMetrics) *engine.Interval) (func(rec) string, func(a, b rec) int) {
+		v := func(r rec) float64 {
+			if p := get(r.Predicted); p != nil {
+				return p.Value
+			}
+			return -1
+		}
+		cell := func(r rec) string {
+			if x := v(r); x >= 0 {
+				return common.FmtVal(x)
+			}
+			return "–"
+		}
+		return cell, func(a, b rec) int { return common.CmpF(v(a), v(b)) }
+	}
+	ttft, ttftCmp := iv(func(p engine.PredictedMetrics) *engine.Interval { return p.TTFTMS })
+	tpot, tpotCmp := iv(func(p engine.PredictedMetrics) *engine.Interval { return p.TPOTMS })
+	conc, concCmp := iv(func(p engine.PredictedMetrics) *engine.Interval { return p.MaxConcurrency })
+	return []column{
+		{Title: "TTFT", Width: 5, Right: true, Secondary: true, Cell: ttft, Cmp: ttftCmp},
+		{Title: "TPOT", Width: 5, Right: true, Secondary: true, Cell: tpot, Cmp: tpotCmp},
+		{Title: "MaxC", Width: 4, Right: true, Wide: true, Cell: conc, Cmp: concCmp},
+	}
 }
 
 // rankCell is the rank, or – for a selected row that is not in the
