@@ -120,7 +120,11 @@ func printMetricRows(w io.Writer, rows []metricRow) {
 		if r.iv.Measured {
 			kind = "measured"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s – %s\t%s\t%s\n", r.name, num(r.iv.Value), num(r.iv.Low), num(r.iv.High), r.unit, kind)
+		f := num
+		if r.unit == "sequences" {
+			f = func(v float64) string { return fmt.Sprintf("%.0f", v) }
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s – %s\t%s\t%s\n", r.name, f(r.iv.Value), f(r.iv.Low), f(r.iv.High), r.unit, kind)
 	}
 	tw.Flush()
 }
