@@ -42,11 +42,15 @@ type measuredAgg struct {
 // Flag marks a measured configuration the model finds far outside its
 // predictive distribution given every other measurement: a likely
 // measurement artefact. It is down-weighted in fitting, never dropped.
+// Several results of one configuration are judged by their geometric mean;
+// Deviates tells which of them carry the deviation.
 type Flag struct {
 	Config
 	Metric Metric `json:"metric"` // latency or memory
-	// Ratio is measured / predicted from the other measurements.
-	Ratio float64 `json:"ratio"`
+	// Ratio is measured / predicted from the other measurements;
+	// Predicted is that prediction (latency ms or memory MB).
+	Ratio     float64 `json:"ratio"`
+	Predicted float64 `json:"predicted"`
 	// Sigma is how many predictive standard deviations away it lies.
 	Sigma float64 `json:"sigma"`
 	// Why says it in words, e.g. "measured 3.1× faster than similar
@@ -151,20 +155,57 @@ func (p *Predictor) addFlags(m Metric, aggs []*measuredAgg, y []float64, fr *fit
 			continue
 		}
 		ratio := math.Exp(y[i] - fr.loo[i])
-		f := Flag{Config: a.cfg, Metric: m, Ratio: round4(ratio), Sigma: round4(math.Abs(fr.z[i]))}
-		switch {
-		case m == Memory && ratio > 1:
-			f.Why = fmt.Sprintf("uses %.1f× more memory than similar configurations predict", ratio)
-		case m == Memory:
-			f.Why = fmt.Sprintf("uses %.1f× less memory than similar configurations predict", 1/ratio)
-		case ratio > 1:
-			f.Why = fmt.Sprintf("measured %.1f× slower than similar configurations predict", ratio)
-		default:
-			f.Why = fmt.Sprintf("measured %.1f× faster than similar configurations predict", 1/ratio)
+		vals := a.lat
+		if m == Memory {
+			vals = a.mem
 		}
+		v, _, _ := geo(vals)
+		f := Flag{Config: a.cfg, Metric: m, Ratio: round4(ratio), Predicted: round4(v / ratio), Sigma: round4(math.Abs(fr.z[i]))}
+		f.Why = why(m, ratio)
 		a.flags = append(a.flags, f)
 		p.flags = append(p.flags, f)
 	}
+}
+
+// why says a measured/predicted ratio in words.
+func why(m Metric, ratio float64) string {
+	switch {
+	case m == Memory && ratio > 1:
+		return fmt.Sprintf("uses %.1f× more memory than similar configurations predict", ratio)
+	case m == Memory:
+		return fmt.Sprintf("uses %.1f× less memory than similar configurations predict", 1/ratio)
+	case ratio > 1:
+		return fmt.Sprintf("measured %.1f× slower than similar configurations predict", ratio)
+	default:
+		return fmt.Sprintf("measured %.1f× faster than similar configurations predict", 1/ratio)
+	}
+}
+
+// WhyFor is Why for one result of the configuration (its own ratio).
+func (f Flag) WhyFor(r Result) string {
+	v := r.Latency()
+	if f.Metric == Memory {
+		v = r.MemoryMB
+	}
+	if v <= 0 || f.Predicted <= 0 {
+		return f.Why
+	}
+	return why(f.Metric, v/f.Predicted)
+}
+
+// Deviates reports whether a result of the flagged configuration deviates
+// at least as far, in the same direction, as the configuration's geometric
+// mean: the rows to check, not their consistent siblings.
+func (f Flag) Deviates(r Result) bool {
+	v := r.Latency()
+	if f.Metric == Memory {
+		v = r.MemoryMB
+	}
+	if v <= 0 || f.Predicted <= 0 {
+		return false
+	}
+	lr, lf := math.Log(v/f.Predicted), math.Log(f.Ratio)
+	return lr*lf > 0 && math.Abs(lr) >= math.Abs(lf)*(1-1e-9)
 }
 
 // Flags lists the flagged measured configurations (latency, then memory;

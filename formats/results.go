@@ -25,6 +25,9 @@ type ParsedFile struct {
 	Name    string
 	Format  string // "csv" or "json"
 	Results []engine.Result
+	// Lines holds the file line each result came from (Lines[i] for
+	// Results[i]).
+	Lines []int
 	// UnknownColumns are columns (CSV) or keys (JSON) that were ignored, in
 	// order of first appearance.
 	UnknownColumns []string
@@ -723,6 +726,7 @@ func (p *parser) addRow(row *rawRow) {
 	}
 	res.Config = cfg
 	p.out.Results = append(p.out.Results, res)
+	p.out.Lines = append(p.out.Lines, row.line)
 }
 
 // implausible names the field and the reason when a measurement is beyond

@@ -119,13 +119,49 @@ func (o *importOptions) run(ctx context.Context, g *globalOptions, file string) 
 	if flagged > 0 {
 		fmt.Fprintf(g.io.Out, "  %d rows kept flagged implausible (--allow-implausible)\n", flagged)
 	}
+	// Rows the model, fitted on everything now stored, finds far outside
+	// what every other measurement predicts.
+	anomalies, err := modelFlags(ctx, db, cat)
+	if err != nil {
+		return err
+	}
+	for i, r := range pf.Results {
+		for _, f := range anomalies[r.Config] {
+			if f.Deviates(r) {
+				fmt.Fprintf(g.io.Out, "  line %d: %s: %s — check it\n", pf.Lines[i], safetext.Clean(r.Config.String()), f.WhyFor(r))
+			}
+		}
+	}
 	return nil
+}
+
+// modelFlags fits the predictor on every stored result and returns its
+// flags per configuration (engine.Flag: measured far outside what the
+// other measurements predict).
+func modelFlags(ctx context.Context, db *store.DB, cat *engine.Catalog) (map[engine.Config][]engine.Flag, error) {
+	stored, err := db.Results(ctx, store.ResultFilter{})
+	if err != nil {
+		return nil, err
+	}
+	rs := make([]engine.Result, len(stored))
+	for i, r := range stored {
+		rs[i] = r.Result
+	}
+	p, err := engine.NewPredictor(ctx, cat, rs, engine.PredictorOptions{})
+	if err != nil {
+		return nil, err
+	}
+	out := map[engine.Config][]engine.Flag{}
+	for _, f := range p.Flags() {
+		out[f.Config] = append(out[f.Config], f)
+	}
+	return out, nil
 }
 
 func newBenchmarksCmd(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{Use: "benchmarks", Short: "List or delete measured results"}
 	var source string
-	var asJSON bool
+	var asJSON, check bool
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List measured results with their provenance",
@@ -140,14 +176,44 @@ func newBenchmarksCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// Marking anomalies fits the model: on a terminal always, piped
+			// with --check.
+			anomalies := map[engine.Config][]engine.Flag{}
+			if check || (g.io.TTY && !asJSON) {
+				cat, err := g.catalog(cmd.Context(), db)
+				if err != nil {
+					return err
+				}
+				if anomalies, err = modelFlags(cmd.Context(), db, cat); err != nil {
+					return err
+				}
+			}
+			why := func(r engine.Result) string {
+				var parts []string
+				if r.Flag != "" {
+					parts = append(parts, safetext.Clean(r.Flag))
+				}
+				for _, f := range anomalies[r.Config] {
+					if f.Deviates(r) {
+						parts = append(parts, "⚠ "+f.WhyFor(r))
+					}
+				}
+				return strings.Join(parts, "; ")
+			}
 			if asJSON || !g.io.TTY {
 				type row struct {
 					ID int64 `json:"id"`
 					engine.Result
+					Anomalies []engine.Flag `json:"anomalies,omitempty"`
 				}
 				out := make([]row, len(rs))
 				for i, r := range rs {
-					out[i] = row{r.ID, r.Result}
+					out[i] = row{ID: r.ID, Result: r.Result}
+					for _, f := range anomalies[r.Config] {
+						if f.Deviates(r.Result) {
+							out[i].Anomalies = append(out[i].Anomalies, f)
+						}
+					}
 				}
 				return encodeJSON(g, out)
 			}
@@ -160,7 +226,7 @@ func newBenchmarksCmd(g *globalOptions) *cobra.Command {
 				}
 				fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, safetext.Clean(r.Model), safetext.Clean(r.Hardware),
 					r.BatchSize, safetext.Clean(string(r.Precision)), r.SequenceLength, opt(r.Throughput), opt(r.LatencyMS), opt(r.MemoryMB),
-					when, safetext.Clean(r.Source), safetext.Clean(r.Flag))
+					when, safetext.Clean(r.Source), why(r.Result))
 			}
 			tw.Flush()
 			fmt.Fprintf(g.io.Out, "%d results\n", len(rs))
@@ -169,6 +235,7 @@ func newBenchmarksCmd(g *globalOptions) *cobra.Command {
 	}
 	list.Flags().StringVar(&source, "source", "", "only results from this source `LABEL`")
 	list.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	list.Flags().BoolVar(&check, "check", false, "mark rows the model finds far outside what every other measurement predicts (always on a terminal)")
 	var delSource string
 	del := &cobra.Command{
 		Use:   "delete --source LABEL",

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -210,5 +211,60 @@ func TestEvaluateJSONShape(t *testing.T) {
 	}
 	if cov := res.Results[0]["coverage_80"].(float64); cov <= 0 || cov > 1 {
 		t.Errorf("coverage %v not in 0..1", cov)
+	}
+}
+
+func TestImportAndListShowAnomalies(t *testing.T) {
+	// Thirty results from the demo's simulated world, one of them 5× too
+	// fast: import names its line and why; benchmarks list marks it.
+	db := newDB(t)
+	cat := engine.MustBuiltinCatalog()
+	rs := engine.SimulateHistory(cat, engine.DemoWorld, engine.DefaultSpace(cat), 30, 77)
+	var b strings.Builder
+	b.WriteString("model_name,hardware,batch_size,precision,latency_ms,memory_mb,source\n")
+	const bad = 9 // 10th data row: line 11
+	for i, r := range rs {
+		lat := r.LatencyMS
+		if i == bad {
+			lat /= 5
+		}
+		fmt.Fprintf(&b, "%s,%s,%d,%s,%g,%g,lab\n", r.Model, r.Hardware, r.BatchSize, r.Precision, lat, r.MemoryMB)
+	}
+	file := filepath.Join(t.TempDir(), "lab.csv")
+	if err := os.WriteFile(file, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := cli(t, db, "import", file)
+	if code != 0 {
+		t.Fatalf("import: exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, "line 11: "+rs[bad].Config.String()+": measured") || !strings.Contains(out, "faster than similar configurations predict") {
+		t.Fatalf("import did not name the anomalous row:\n%s", out)
+	}
+	if n := strings.Count(out, "— check it"); n != 1 {
+		t.Errorf("%d rows reported as anomalies, want 1:\n%s", n, out)
+	}
+	out, errOut, code = cli(t, db, "benchmarks", "list", "--source", "lab", "--check")
+	if code != 0 {
+		t.Fatalf("list: exit %d: %s", code, errOut)
+	}
+	var listed []struct {
+		engine.Result
+		Anomalies []engine.Flag `json:"anomalies"`
+	}
+	if err := json.Unmarshal([]byte(out), &listed); err != nil {
+		t.Fatal(err)
+	}
+	marked := 0
+	for _, r := range listed {
+		if len(r.Anomalies) > 0 {
+			marked++
+			if r.BatchSize != rs[bad].BatchSize || r.Model != rs[bad].Model || r.Hardware != rs[bad].Hardware {
+				t.Errorf("marked %s, want %s", r.Config, rs[bad].Config)
+			}
+		}
+	}
+	if marked != 1 {
+		t.Errorf("list marks %d rows, want 1", marked)
 	}
 }
