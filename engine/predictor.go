@@ -205,7 +205,8 @@ func (f Flag) Deviates(r Result) bool {
 		return false
 	}
 	lr, lf := math.Log(v/f.Predicted), math.Log(f.Ratio)
-	return lr*lf > 0 && math.Abs(lr) >= math.Abs(lf)*(1-1e-9)
+	// Ratio and Predicted are rounded to 4 digits: allow for it.
+	return lr*lf > 0 && math.Abs(lr) >= math.Abs(lf)-1e-3
 }
 
 // Flags lists the flagged measured configurations (latency, then memory;

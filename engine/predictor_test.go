@@ -363,3 +363,26 @@ func TestOneWrongRowCannotDragADevice(t *testing.T) {
 		t.Errorf("the flagged configuration's prediction carries flags %+v", pr.Flags)
 	}
 }
+
+func TestFlagDeviates(t *testing.T) {
+	// A configuration measured 5× faster than predicted (geometric mean
+	// over its rows): the rows at least that far, the same way, are the
+	// ones to check.
+	f := Flag{Metric: Latency, Ratio: 0.2, Predicted: 10}
+	for _, tc := range []struct {
+		lat  float64
+		want bool
+	}{{2, true}, {1, true}, {1.9996, true}, {3, false}, {10, false}, {50, false}} {
+		r := Result{Config: Config{BatchSize: 1}, LatencyMS: tc.lat}
+		if got := f.Deviates(r); got != tc.want {
+			t.Errorf("latency %v: deviates %v, want %v", tc.lat, got, tc.want)
+		}
+	}
+	if got := f.WhyFor(Result{Config: Config{BatchSize: 1}, LatencyMS: 1}); got != "measured 10.0× faster than similar configurations predict" {
+		t.Errorf("why for one row: %q", got)
+	}
+	m := Flag{Metric: Memory, Ratio: 2, Predicted: 100}
+	if !m.Deviates(Result{MemoryMB: 250}) || m.Deviates(Result{MemoryMB: 150}) {
+		t.Error("memory rows")
+	}
+}

@@ -219,7 +219,10 @@ func TestImportAndListShowAnomalies(t *testing.T) {
 	// fast: import names its line and why; benchmarks list marks it.
 	db := newDB(t)
 	cat := engine.MustBuiltinCatalog()
-	rs := engine.SimulateHistory(cat, engine.DemoWorld, engine.DefaultSpace(cat), 30, 77)
+	space := engine.DefaultSpace(cat)
+	// One forward pass per row: the CSV below names no generation fields.
+	space.Models = []string{"bert-base-uncased", "bert-large-uncased", "google/vit-base-patch16-224", "microsoft/resnet-50"}
+	rs := engine.SimulateHistory(cat, engine.DemoWorld, space, 30, 77)
 	var b strings.Builder
 	b.WriteString("model_name,hardware,batch_size,precision,latency_ms,memory_mb,source\n")
 	const bad = 9 // 10th data row: line 11
