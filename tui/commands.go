@@ -55,6 +55,7 @@ func (m *Model) startRank(reload bool) tea.Cmd {
 			if msg.results, msg.err = st.Results(ctx, store.ResultFilter{}); msg.err != nil {
 				return msg
 			}
+			msg.measured = indexMeasured(cat, msg.results)
 			rs := make([]engine.Result, len(msg.results))
 			for i, r := range msg.results {
 				rs[i] = r.Result

@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 
 	"perfpilot/engine"
+	"perfpilot/store"
 	"perfpilot/tui/common"
 	"perfpilot/tui/detail"
 	"perfpilot/tui/dialog"
@@ -30,7 +32,9 @@ func (m *Model) onRanked(msg rankedMsg) tea.Cmd {
 	var cmds []tea.Cmd
 	if msg.reloaded {
 		m.results, m.pred, m.needReload = msg.results, msg.pred, false
+		m.measured = msg.measured
 		m.ctx.DataVersion++
+		m.ctx.Anomalies = common.NewAnomalies(m.opts.Catalog, msg.pred.Flags())
 		clear(m.rankCache)
 		m.bench.SetResults(msg.results)
 		m.space = engine.DefaultSpace(m.opts.Catalog).WithMeasured(msg.pred.Results())
@@ -73,23 +77,69 @@ func (m *Model) setReport(rep *engine.Report) {
 	m.layout()
 }
 
-// markMeasured marks the report's rows that have a measurement (made
-// after the ranking: a fresh ranking never proposes measured rows), keeping
-// run states of rows not measured.
+// measuredRow is a configuration's latest measurement.
+type measuredRow struct {
+	vals        common.Measured
+	implausible string // engine.Result.Flag
+	importedAt  time.Time
+}
+
+// indexMeasured keys the latest measurement of each configuration by its
+// normalized key (what the predictor and the ranking use). It runs with
+// the reload, off the UI goroutine.
+func indexMeasured(cat *engine.Catalog, results []store.StoredResult) map[string]measuredRow {
+	out := make(map[string]measuredRow, len(results))
+	for _, r := range results {
+		k := normKey(cat, r.Config)
+		prev := out[k]
+		out[k] = measuredRow{vals: common.Measured{Throughput: r.Throughput, LatencyMS: r.LatencyMS, MemoryMB: r.MemoryMB},
+			implausible: r.Flag, importedAt: later(prev.importedAt, r.ImportedAt)}
+	}
+	return out
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// normKey is a configuration's key once the catalog has filled its
+// defaults (a stored result may leave them out).
+func normKey(cat *engine.Catalog, c engine.Config) string {
+	if cat != nil {
+		if n, err := cat.Normalize(c); err == nil {
+			return n.Key()
+		}
+	}
+	return c.Key()
+}
+
+// markMeasured marks the rows on screen and the selected ones that have a
+// measurement (made after the ranking: a fresh ranking never proposes
+// measured rows), with the predictor's doubts about it, keeping run states
+// of rows not measured.
 func (m *Model) markMeasured() {
 	if m.report == nil {
 		return
 	}
-	latest := map[engine.Config]common.Measured{}
-	for _, r := range m.results {
-		latest[r.Config] = common.Measured{Throughput: r.Throughput, LatencyMS: r.LatencyMS, MemoryMB: r.MemoryMB}
+	mark := func(r rec) {
+		cfg := r.Config()
+		got, ok := m.measured[normKey(m.opts.Catalog, cfg)]
+		if !ok {
+			return
+		}
+		mk := m.marks[cfg]
+		mk.Measured, mk.State = &got.vals, "measured"
+		mk.Flags, mk.Implausible = m.ctx.Anomalies.Of(cfg), got.implausible
+		m.marks[cfg] = mk
 	}
 	for _, r := range m.report.Recommendations {
-		if got, ok := latest[r.Config()]; ok {
-			mk := m.marks[r.Config()]
-			mk.Measured, mk.State = &got, "measured"
-			m.marks[r.Config()] = mk
-		}
+		mark(r)
+	}
+	for _, r := range m.sel.Values() {
+		mark(r)
 	}
 	m.recs.SetMarks(m.marks)
 	m.mism.SetMarks(m.marks)

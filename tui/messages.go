@@ -17,6 +17,7 @@ type rankedMsg struct {
 	id       int
 	reloaded bool
 	results  []store.StoredResult
+	measured map[string]measuredRow // indexMeasured(results)
 	pred     *engine.Predictor
 	report   *engine.Report
 	err      error

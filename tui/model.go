@@ -79,6 +79,7 @@ type Model struct {
 
 	// Data.
 	results    []store.StoredResult
+	measured   map[string]measuredRow // the latest result of each configuration
 	pred       *engine.Predictor
 	needReload bool
 	report     *engine.Report

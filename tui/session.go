@@ -74,13 +74,9 @@ func (m *Model) onSessionOpened(msg sessionOpenedMsg) tea.Cmd {
 	}
 	m.runExecutor, m.runPlacement, m.runPlacementFile = s.Params.Executor, s.Params.Placement, s.Params.PlacementFile
 	m.setReport(s.Report)
-	in := map[any]bool{}
-	for _, r := range s.Report.Recommendations {
-		in[r.Config()] = true
-	}
 	since := 0
-	for _, r := range m.results {
-		if in[r.Config] && r.ImportedAt.After(s.UpdatedAt) {
+	for _, r := range s.Report.Recommendations {
+		if got, ok := m.measured[normKey(m.opts.Catalog, r.Config())]; ok && got.importedAt.After(s.UpdatedAt) {
 			since++
 		}
 	}

@@ -1,8 +1,11 @@
 // Package bench is the Benchmarks view: every measured result with its
-// source.
+// source, and ⚠ on those in doubt (the predictor's flags, or kept by
+// import despite failing its plausibility checks) with the reason under
+// the table for the row under the cursor.
 package bench
 
 import (
+	"cmp"
 	"fmt"
 	"sort"
 	"strings"
@@ -24,25 +27,53 @@ type Model struct {
 	ctx     *common.Context
 	tbl     *table.Model[int64, result]
 	results []result
+	doubted int // results in doubt
+	width   int
+	height  int
 }
 
 // New makes the view.
 func New(ctx *common.Context) *Model {
-	return &Model{ctx: ctx, tbl: table.New(ctx, Columns(), func(r result) int64 { return r.ID }, func(r result) string {
+	m := &Model{ctx: ctx}
+	m.tbl = table.New(ctx, Columns(m.doubt), func(r result) int64 { return r.ID }, func(r result) string {
 		return r.Model + " " + r.Hardware + " " + r.ModelType + " " + r.Source + " " + string(r.Precision)
-	})}
+	})
+	return m
 }
 
-// SetResults shows the results.
+// SetResults shows the results, marked with the shared context's
+// anomalies (set them first).
 func (m *Model) SetResults(rs []result) {
 	m.results = rs
+	m.doubted = 0
+	for _, r := range rs {
+		if m.doubt(r) != "" {
+			m.doubted++
+		}
+	}
 	m.tbl.SetRows(rs)
+	m.SetSize(m.width, m.height)
+}
+
+// doubt says why a result is in doubt ("" when it is not).
+func (m *Model) doubt(r result) string {
+	return common.AnomalyText(m.ctx.Anomalies.Of(r.Config), r.Flag)
 }
 
 // Table is the view's table, for the status line.
 func (m *Model) Table() *table.Model[int64, result] { return m.tbl }
 
-func (m *Model) SetSize(w, h int)           { m.tbl.SetSize(w, h-1) }
+// SetSize sets the view's size: a summary line, the table and, when some
+// results are in doubt, the cursor row's reason.
+func (m *Model) SetSize(w, h int) {
+	m.width, m.height = w, h
+	foot := 0
+	if m.doubted > 0 {
+		foot = 1
+	}
+	m.tbl.SetSize(w, h-1-foot)
+}
+
 func (m *Model) Update(msg tea.Msg) tea.Cmd { m.tbl.Update(common.Relative(msg, 0, 1)); return nil }
 func (m *Model) ShortHelp() []key.Binding   { return nil }
 func (m *Model) FullHelp() [][]key.Binding  { return [][]key.Binding{m.tbl.KeyBindings()} }
@@ -55,10 +86,23 @@ func (m *Model) View() string {
 	}
 	src, sim := SourceSummary(m.results)
 	line := fmt.Sprintf(" %d measured results · sources: %s", len(m.results), src)
+	if m.doubted > 0 {
+		line += " · " + th.Warn.Render(fmt.Sprintf("%s %d in doubt", common.AnomalyMark, m.doubted))
+	}
 	if sim {
 		line += " · " + th.Warn.Render("'simulated' rows are demo data, not real measurements")
 	}
-	return line + "\n" + m.tbl.View("no results match the filter")
+	out := line + "\n" + m.tbl.View("no results match the filter")
+	if m.doubted == 0 {
+		return out
+	}
+	foot := ""
+	if r, ok := m.tbl.Current(); ok {
+		if why := m.doubt(r); why != "" {
+			foot = th.Warn.Render(fmt.Sprintf(" %s result %d: %s", common.AnomalyMark, r.ID, why))
+		}
+	}
+	return common.PadBlock(out, max(m.height-1, 1)) + "\n" + foot
 }
 
 // SourceSummary lists sources by count, most first, and says whether
@@ -92,8 +136,8 @@ func metricCell(v float64) string {
 	return common.FmtVal(v)
 }
 
-// Columns are the view's columns.
-func Columns() []column {
+// Columns are the view's columns; doubt says why a result is in doubt.
+func Columns(doubt func(result) string) []column {
 	sourceStyle := func(r result, th *common.Theme) lipgloss.Style {
 		if r.Source == "simulated" {
 			return th.Warn
@@ -101,7 +145,14 @@ func Columns() []column {
 		return th.Text
 	}
 	return []column{
-		{Title: "ID", Width: 4, Right: true, Cell: func(r result) string { return fmt.Sprint(r.ID) }, Cmp: func(a, b result) int { return int(a.ID - b.ID) }},
+		{Title: "ID", Width: 4, Right: true, Cell: func(r result) string { return fmt.Sprint(r.ID) }, Cmp: func(a, b result) int { return cmp.Compare(a.ID, b.ID) }},
+		{Title: common.AnomalyMark, Width: 1, Cell: func(r result) string {
+			if doubt(r) != "" {
+				return common.AnomalyMark
+			}
+			return ""
+		}, Style: func(_ result, th *common.Theme) lipgloss.Style { return th.Warn },
+			Cmp: func(a, b result) int { return common.CmpB(doubt(a) != "", doubt(b) != "") }},
 		{Title: "Model", Width: 16, Flex: true, Cell: func(r result) string { return r.Model }, Cmp: func(a, b result) int { return common.CmpS(a.Model, b.Model) }},
 		{Title: "Type", Width: 10, Secondary: true, Cell: func(r result) string { return common.ShortType(r.ModelType) }, Cmp: func(a, b result) int { return common.CmpS(a.ModelType, b.ModelType) }},
 		{Title: "Hardware", Width: 8, Cell: func(r result) string { return r.Hardware }, Cmp: func(a, b result) int { return common.CmpS(a.Hardware, b.Hardware) }},

@@ -27,6 +27,9 @@ type Context struct {
 	// DataVersion changes whenever the measured results change, so
 	// components can drop what they computed from the old ones.
 	DataVersion int
+	// Anomalies are the measurements the predictor fitted on that data
+	// finds implausible (set with DataVersion; nil before the first fit).
+	Anomalies *Anomalies
 	// Now is the clock (injected in tests).
 	Now func() time.Time
 }

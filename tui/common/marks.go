@@ -25,11 +25,20 @@ func (m Measured) Get(metric engine.Metric) float64 {
 // id and state) fit the same row.
 type Mark struct {
 	Measured *Measured
-	State    string // "", "queued", "running", "measured", "failed", "interrupted"
-	JobID    string
-	ExitCode int
-	LastErr  string // the last line the command wrote before failing
-	LogPath  string
+	// Flags are the predictor's doubts about that measurement, and
+	// Implausible what import found wrong with it (engine.Result.Flag).
+	Flags       []engine.Flag
+	Implausible string
+	State       string // "", "queued", "running", "measured", "failed", "interrupted"
+	JobID       string
+	ExitCode    int
+	LastErr     string // the last line the command wrote before failing
+	LogPath     string
+}
+
+// Anomalous reports whether the measurement of metric m is in doubt.
+func (m Mark) Anomalous(metric engine.Metric) bool {
+	return m.Measured != nil && (m.Implausible != "" || len(FlagsOn(m.Flags, metric)) > 0)
 }
 
 // Failed reports whether the configuration's last run failed.

@@ -23,6 +23,9 @@ type Data struct {
 	Ranking *engine.HardwareRanking // nil while it is being computed
 	Err     error
 	Mark    common.Mark
+	// Anomalies are the predictor's flags (the pane fills it from the
+	// shared context).
+	Anomalies *common.Anomalies
 }
 
 // Section renders part of the pane at a width; no lines means the section
@@ -30,7 +33,7 @@ type Data struct {
 type Section func(th *common.Theme, d Data, width int) []string
 
 // Sections are the pane's sections in order.
-var Sections = []Section{titleSection, generationSection, rankingSection, whySection, runSection}
+var Sections = []Section{titleSection, worthSection, generationSection, rankingSection, whySection, anomalySection, runSection}
 
 // Model is the pane.
 type Model struct {
@@ -56,9 +59,9 @@ func (m *Model) Update(tea.Msg) tea.Cmd { return nil }
 // WantHeight is how many lines the pane would like for n hardware.
 func WantHeight(width, n int) int {
 	if width >= common.CompactWidth {
-		return 4 + max(len(common.ScoreComponents)+2, n+1)
+		return 5 + max(len(common.ScoreComponents)+2, n+1)
 	}
-	return 4 + 2 + n + 1
+	return 5 + 2 + n + 1
 }
 
 // View renders the sections, clipped to the pane.
@@ -66,8 +69,10 @@ func (m *Model) View() string {
 	th := m.ctx.Theme
 	lines := []string{th.Accent.Render(strings.Repeat("─", m.width))}
 	if m.set {
+		d := m.data
+		d.Anomalies = m.ctx.Anomalies
 		for _, s := range Sections {
-			lines = append(lines, s(th, m.data, m.width)...)
+			lines = append(lines, s(th, d, m.width)...)
 		}
 	}
 	if len(lines) > m.height {

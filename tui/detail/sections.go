@@ -148,7 +148,7 @@ func breakdownCompact(th *common.Theme, d Data) []string {
 // ▓ up to the predicted value, ░ up to the high end.
 func bars(th *common.Theme, d Data, width int) []string {
 	hr := d.Ranking
-	const labelW, valW, ivW, tailW = 8, 6, 13, 8
+	const labelW, valW, ivW, tailW = 8, 7, 13, 8
 	barW := max(width-labelW-valW-ivW-tailW-5, 8)
 	scale, measured := 0.0, false
 	for _, s := range hr.Ranking {
@@ -193,6 +193,9 @@ func tail(th *common.Theme, s engine.HardwareScore, d Data, valW, ivW int) strin
 	val := common.FmtVal(iv.Value)
 	if iv.Measured {
 		val += "m"
+		if len(flagsOn(d, s)) > 0 {
+			val += common.AnomalyMark
+		}
 	}
 	t := common.FmtScore(s.Score)
 	if s.Hardware == d.Ranking.RecommendedHardware {

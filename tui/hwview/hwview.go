@@ -15,10 +15,12 @@ import (
 	"perfpilot/tui/table"
 )
 
-// Row is one hardware of a ranking with its place.
+// Row is one hardware of a ranking with its place, and the predictor's
+// doubts about its measurement if it was measured.
 type Row struct {
 	Rank int
 	engine.HardwareScore
+	Flags []engine.Flag
 }
 
 type column = table.Column[Row]
@@ -79,8 +81,13 @@ func (m *Model) SetRanking(hr *engine.HardwareRanking, err error) {
 	}
 	m.tbl.SetColumns(Columns(hr.Metric))
 	rows := make([]Row, len(hr.Ranking))
+	cfg := hr.Config()
 	for i, s := range hr.Ranking {
 		rows[i] = Row{Rank: i + 1, HardwareScore: s}
+		if s.Feasible && s.Predicted.Get(hr.Metric).Measured {
+			cfg.Hardware = s.Hardware
+			rows[i].Flags = m.ctx.Anomalies.OnMetric(cfg, hr.Metric)
+		}
 	}
 	m.tbl.SetRows(rows)
 }
@@ -151,6 +158,17 @@ func (m *Model) FullHelp() [][]key.Binding {
 	return [][]key.Binding{m.tbl.KeyBindings(), {k.NextModel, k.PrevModel, k.NextBatch, k.PrevBatch, k.NextPrecision, k.PrevPrecision}}
 }
 
+// measuredMark is m for a measured value, m⚠ when it is in doubt.
+func measuredMark(r Row, m engine.Metric) string {
+	switch {
+	case !r.Predicted.Get(m).Measured:
+		return ""
+	case len(r.Flags) > 0:
+		return "m" + common.AnomalyMark
+	}
+	return "m"
+}
+
 // Columns are the view's columns.
 func Columns(m engine.Metric) []column {
 	val := func(r Row) engine.Interval { return r.Predicted.Get(m) }
@@ -164,11 +182,16 @@ func Columns(m engine.Metric) []column {
 	cols := []column{
 		{Title: "#", Width: 2, Right: true, Cell: func(r Row) string { return common.Itoa(r.Rank) }, Cmp: func(a, b Row) int { return a.Rank - b.Rank }},
 		{Title: "Hardware", Width: 8, Cell: func(r Row) string { return r.Hardware }, Cmp: func(a, b Row) int { return common.CmpS(a.Hardware, b.Hardware) }},
-		{Title: common.MetricTitle(m), Width: 6, Right: true, Cell: func(r Row) string {
+		{Title: common.MetricTitle(m), Width: 7, Right: true, Cell: func(r Row) string {
 			if !r.Feasible {
 				return "–"
 			}
-			return common.FmtVal(val(r).Value)
+			return common.FmtVal(val(r).Value) + measuredMark(r, m)
+		}, Style: func(r Row, th *common.Theme) lipgloss.Style {
+			if len(r.Flags) > 0 {
+				return th.Warn
+			}
+			return th.Text
 		}, Cmp: func(a, b Row) int { return common.CmpF(val(a).Value, val(b).Value) }},
 		{Title: "80% interval", Width: 13, Cell: func(r Row) string {
 			if !r.Feasible {
@@ -199,6 +222,11 @@ func Columns(m engine.Metric) []column {
 			Cmp: func(a, b Row) int {
 				return common.CmpS(common.HWStatus(a.HardwareScore), common.HWStatus(b.HardwareScore))
 			}},
-		column{Title: "Reason", Width: 6, Flex: true, Secondary: true, Cell: func(r Row) string { return r.Reason }, Style: muted},
+		column{Title: "Reason", Width: 6, Flex: true, Secondary: true, Cell: func(r Row) string {
+			if len(r.Flags) > 0 {
+				return common.AnomalyMark + " " + common.AnomalyText(r.Flags, "")
+			}
+			return r.Reason
+		}, Style: muted},
 	)
 }

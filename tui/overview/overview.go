@@ -237,8 +237,12 @@ func (m *Model) View() string {
 	if !ok {
 		return th.Muted.Render("  waiting for data…")
 	}
+	legend := " · bold best · ★ recommended · m measured"
+	if m.ctx.Anomalies.Len() > 0 {
+		legend += " · ⚠ in doubt"
+	}
 	head := " " + th.Muted.Render("batch ") + th.Bold.Render(fmt.Sprintf("‹%d›", p.Batch)) + th.Muted.Render(" b/B  precision ") +
-		th.Bold.Render("‹"+string(p.Precision)+"›") + th.Muted.Render(" p/P  ·  "+common.MetricLabel(m.metric)+" · bold best · ★ recommended · m measured · / jump")
+		th.Bold.Render("‹"+string(p.Precision)+"›") + th.Muted.Render(" p/P  ·  "+common.MetricLabel(m.metric)+legend+" · / jump")
 	if len(m.rows) == 0 {
 		return head + "\n" + th.Muted.Render("  ranking every model on every hardware…")
 	}
@@ -292,6 +296,9 @@ func (m *Model) row(i int) string {
 	top := best(r.Ranking, m.space.Hardware, m.metric)
 	for j, hw := range hws {
 		text, _, ok := Cell(r.Ranking, hw, m.metric)
+		if len(m.flags(r.Ranking, hw)) > 0 {
+			text += common.AnomalyMark
+		}
 		if hw == r.Ranking.RecommendedHardware {
 			text = "★" + text
 		}
@@ -331,9 +338,23 @@ func (m *Model) footer() string {
 		if iv.Measured {
 			line += th.Good.Render(" · measured")
 		}
+		if fs := m.flags(r.Ranking, hw); len(fs) > 0 {
+			line += th.Warn.Render(" · " + common.AnomalyMark + " " + common.AnomalyText(fs, ""))
+		}
 	}
 	line += th.Muted.Render(" · recommended " + common.Safe(common.OrDash(r.Ranking.RecommendedHardware)))
 	return ansi.Truncate(line, m.width, "…")
+}
+
+// flags are the predictor's doubts about a measured cell.
+func (m *Model) flags(hr *engine.HardwareRanking, hw string) []engine.Flag {
+	s := hr.Score(hw)
+	if s == nil || !s.Feasible || !s.Predicted.Get(m.metric).Measured {
+		return nil
+	}
+	cfg := hr.Config()
+	cfg.Hardware = hw
+	return m.ctx.Anomalies.OnMetric(cfg, m.metric)
 }
 
 func (m *Model) ShortHelp() []key.Binding {

@@ -16,10 +16,13 @@ func Key(r rec) engine.Config { return r.Config() }
 
 // valueCell is the value column: the prediction, or for a configuration
 // measured since the ranking ✓ and the measurement (✓m when another metric
-// was measured), or for a failed run ✗ and its exit code.
+// was measured; ⚠ instead of ✓ when the measurement is in doubt), or for a
+// failed run ✗ and its exit code.
 func valueCell(r rec, m engine.Metric, marks common.Marks) string {
 	mk, ok := marks[Key(r)]
 	switch {
+	case ok && mk.Anomalous(m) && mk.Measured.Get(m) > 0:
+		return common.AnomalyMark + common.FmtVal(mk.Measured.Get(m))
 	case ok && mk.Measured != nil && mk.Measured.Get(m) > 0:
 		return "✓" + common.FmtVal(mk.Measured.Get(m))
 	case ok && mk.Measured != nil:
@@ -34,10 +37,12 @@ func valueCell(r rec, m engine.Metric, marks common.Marks) string {
 	return common.FmtVal(r.Predicted.Get(m).Value)
 }
 
-func valueStyle(marks common.Marks) func(rec, *common.Theme) lipgloss.Style {
+func valueStyle(m engine.Metric, marks common.Marks) func(rec, *common.Theme) lipgloss.Style {
 	return func(r rec, th *common.Theme) lipgloss.Style {
 		mk, ok := marks[Key(r)]
 		switch {
+		case ok && mk.Anomalous(m):
+			return th.Warn
 		case ok && mk.Measured != nil:
 			return th.Good
 		case ok && mk.Failed():
@@ -51,7 +56,7 @@ func valueStyle(marks common.Marks) func(rec, *common.Theme) lipgloss.Style {
 // two metrics the ranking is not by as extra columns).
 func metricColumn(m engine.Metric, marks common.Marks, wide bool) column {
 	return column{Title: common.MetricTitle(m), Width: 7, Right: true, Wide: wide,
-		Cell: func(r rec) string { return valueCell(r, m, marks) }, Style: valueStyle(marks),
+		Cell: func(r rec) string { return valueCell(r, m, marks) }, Style: valueStyle(m, marks),
 		Cmp: func(a, b rec) int { return common.CmpF(a.Predicted.Get(m).Value, b.Predicted.Get(m).Value) }}
 }
 
