@@ -67,7 +67,7 @@ func TestProgramStaleSession(t *testing.T) {
 	e.st.now = func() time.Time { return later }
 	e.st.mu.Unlock()
 	r := firstRow(t, e)
-	if _, _, err := e.st.InsertResults(t.Context(), []engine.Result{{Config: r.Config(), ModelType: r.ModelType, Throughput: 42, Source: "lab"}}); err != nil {
+	if _, _, err := e.st.InsertResults(t.Context(), []engine.Result{{Config: r.Config(), ModelType: r.ModelType, Throughput: 140, Source: "lab"}}); err != nil {
 		t.Fatal(err)
 	}
 	tm.Send(press("r"))
@@ -78,7 +78,7 @@ func TestProgramStaleSession(t *testing.T) {
 	tm.Send(press("q"))
 	tm.WaitFinished(t, teatest.WithFinalTimeout(20*time.Second))
 	final := tm.FinalModel(t).(*Model)
-	mustContain(t, screen(final), "snapshot from", "1 row(s) measured since", "✓42")
+	mustContain(t, screen(final), "snapshot from", "1 row(s) measured since", "✓140")
 }
 
 // firstRow is the first row of the demo ranking.
