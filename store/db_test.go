@@ -417,3 +417,44 @@ func TestTwoProcessesWriteConcurrently(t *testing.T) {
 		t.Fatalf("%d sessions, want %d", len(sessions), 2*(perChild/50))
 	}
 }
+
+func TestExcludeInclude(t *testing.T) {
+	ctx := context.Background()
+	db := newDB(t)
+	all, err := db.Results(ctx, ResultFilter{})
+	if err != nil || len(all) < 3 {
+		t.Fatalf("%d results, %v", len(all), err)
+	}
+	ids := []int64{all[0].ID, all[2].ID}
+	if n, err := db.SetExcluded(ctx, ids, true); err != nil || n != 2 {
+		t.Fatalf("exclude: %d, %v", n, err)
+	}
+	// Excluded results are left out of learning, kept in the listing.
+	learn, _ := db.Results(ctx, ResultFilter{})
+	listed, _ := db.Results(ctx, ResultFilter{WithExcluded: true})
+	if len(learn) != len(all)-2 || len(listed) != len(all) || !listed[0].Excluded || listed[1].Excluded || !listed[2].Excluded {
+		t.Fatalf("after exclude: %d learned, %d listed (excluded %v %v %v)", len(learn), len(listed), listed[0].Excluded, listed[1].Excluded, listed[2].Excluded)
+	}
+	for _, r := range learn {
+		if r.ID == ids[0] || r.ID == ids[1] {
+			t.Fatalf("excluded result %d still learned from", r.ID)
+		}
+	}
+	// Again: nothing changes. An unknown id fails the whole call.
+	if n, err := db.SetExcluded(ctx, ids, true); err != nil || n != 0 {
+		t.Fatalf("exclude again: %d, %v", n, err)
+	}
+	if _, err := db.SetExcluded(ctx, []int64{all[1].ID, 1 << 40}, true); err == nil || !strings.Contains(err.Error(), "no result with id") {
+		t.Fatalf("unknown id: %v", err)
+	}
+	if r, _ := db.Results(ctx, ResultFilter{WithExcluded: true}); r[1].Excluded {
+		t.Fatal("a failed call excluded a result")
+	}
+	// Reversible.
+	if n, err := db.SetExcluded(ctx, ids, false); err != nil || n != 2 {
+		t.Fatalf("include: %d, %v", n, err)
+	}
+	if back, _ := db.Results(ctx, ResultFilter{}); len(back) != len(all) {
+		t.Fatalf("after include %d results, want %d", len(back), len(all))
+	}
+}

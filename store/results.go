@@ -20,11 +20,17 @@ type StoredResult struct {
 	ID int64
 	engine.Result
 	ImportedAt time.Time
+	// Excluded results are kept but not learned from (SetExcluded).
+	Excluded bool
 }
 
 // ResultFilter narrows Results; zero fields match everything.
 type ResultFilter struct {
 	Source string
+	// WithExcluded also returns results excluded from learning (see
+	// SetExcluded); by default they are left out, so nothing that fits a
+	// model sees them.
+	WithExcluded bool
 }
 
 // ValidateResult checks the invariants every stored result keeps: a
@@ -198,11 +204,18 @@ func (db *DB) Results(ctx context.Context, filter ResultFilter) ([]StoredResult,
 	q := `SELECT id, model_name, hardware, batch_size, precision, sequence_length, throughput, latency_ms, memory_mb,
 		model_type, source, timestamp, stack, flag, imported_at,
 		phase, gpu_count, parallelism, prompt_tokens, output_tokens, context_tokens, context_size,
-		precision_label, weight_bits, kv_cache_dtype FROM results`
+		precision_label, weight_bits, kv_cache_dtype, excluded FROM results`
 	var args []any
+	var where []string
 	if filter.Source != "" {
-		q += " WHERE source = ?"
+		where = append(where, "source = ?")
 		args = append(args, filter.Source)
+	}
+	if !filter.WithExcluded {
+		where = append(where, "excluded = 0")
+	}
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
 	}
 	q += " ORDER BY id"
 	rows, err := db.sql.QueryContext(ctx, q, args...)
@@ -219,7 +232,7 @@ func (db *DB) Results(ctx context.Context, filter ResultFilter) ([]StoredResult,
 		if err := rows.Scan(&s.ID, &s.Model, &s.Hardware, &s.BatchSize, &prec, &s.SequenceLength, &thr, &lat, &mem,
 			&s.ModelType, &s.Source, &ts, &s.Stack, &s.Flag, &imported,
 			&phase, &s.GPUCount, &par, &s.PromptTokens, &s.OutputTokens, &s.ContextTokens, &s.ContextSize,
-			&s.PrecisionLabel, &s.WeightBits, &kv); err != nil {
+			&s.PrecisionLabel, &s.WeightBits, &kv, &s.Excluded); err != nil {
 			return nil, fmt.Errorf("list results: %w", err)
 		}
 		s.Precision, s.Phase, s.Parallelism, s.KVCache = engine.Precision(prec), engine.Phase(phase), engine.Parallelism(par), engine.Precision(kv)
@@ -260,6 +273,40 @@ func (db *DB) CountResults(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("count results: %w", err)
 	}
 	return n, nil
+}
+
+// SetExcluded marks results as excluded from learning (or includes them
+// again), all or nothing: an id that does not exist fails the whole call.
+// It returns how many results changed state.
+func (db *DB) SetExcluded(ctx context.Context, ids []int64, excluded bool) (int, error) {
+	flag := 0
+	if excluded {
+		flag = 1
+	}
+	var n int64
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		for _, id := range ids {
+			var cur int
+			if err := tx.QueryRowContext(ctx, "SELECT excluded FROM results WHERE id = ?", id).Scan(&cur); err != nil {
+				if errors.Is(err, sql.ErrNoRows) {
+					return fmt.Errorf("no result with id %d", id)
+				}
+				return err
+			}
+			if cur == flag {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, "UPDATE results SET excluded = ? WHERE id = ?", flag, id); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("set excluded: %w", err)
+	}
+	return int(n), nil
 }
 
 // DeleteSource removes every result with the source and says how many.

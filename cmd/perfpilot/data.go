@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -172,7 +173,7 @@ func newBenchmarksCmd(g *globalOptions) *cobra.Command {
 				return err
 			}
 			defer db.Close()
-			rs, err := db.Results(cmd.Context(), store.ResultFilter{Source: source})
+			rs, err := db.Results(cmd.Context(), store.ResultFilter{Source: source, WithExcluded: true})
 			if err != nil {
 				return err
 			}
@@ -204,11 +205,12 @@ func newBenchmarksCmd(g *globalOptions) *cobra.Command {
 				type row struct {
 					ID int64 `json:"id"`
 					engine.Result
+					Excluded  bool          `json:"excluded,omitempty"`
 					Anomalies []engine.Flag `json:"anomalies,omitempty"`
 				}
 				out := make([]row, len(rs))
 				for i, r := range rs {
-					out[i] = row{ID: r.ID, Result: r.Result}
+					out[i] = row{ID: r.ID, Result: r.Result, Excluded: r.Excluded}
 					for _, f := range anomalies[r.Config] {
 						if f.Deviates(r.Result) {
 							out[i].Anomalies = append(out[i].Anomalies, f)
@@ -219,17 +221,23 @@ func newBenchmarksCmd(g *globalOptions) *cobra.Command {
 			}
 			tw := tabwriter.NewWriter(g.io.Out, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tMODEL\tHARDWARE\tBATCH\tPREC\tSEQ\tTHROUGHPUT\tLATENCY MS\tMEMORY MB\tMEASURED\tSOURCE\tFLAG")
+			excluded := 0
 			for _, r := range rs {
 				when := "–" // the source did not say
 				if !r.Timestamp.IsZero() {
 					when = r.Timestamp.UTC().Format("2006-01-02 15:04")
 				}
+				flag := why(r.Result)
+				if r.Excluded {
+					excluded++
+					flag = strings.TrimSuffix("excluded; "+flag, "; ")
+				}
 				fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, safetext.Clean(r.Model), safetext.Clean(r.Hardware),
 					r.BatchSize, safetext.Clean(string(r.Precision)), r.SequenceLength, opt(r.Throughput), opt(r.LatencyMS), opt(r.MemoryMB),
-					when, safetext.Clean(r.Source), why(r.Result))
+					when, safetext.Clean(r.Source), flag)
 			}
 			tw.Flush()
-			fmt.Fprintf(g.io.Out, "%d results\n", len(rs))
+			fmt.Fprintf(g.io.Out, "%d results (%d excluded from learning: benchmarks include ID restores one)\n", len(rs), excluded)
 			return nil
 		},
 	}
@@ -259,7 +267,48 @@ func newBenchmarksCmd(g *globalOptions) *cobra.Command {
 		},
 	}
 	del.Flags().StringVar(&delSource, "source", "", "source `LABEL` whose results to delete")
-	return group(cmd, list, del)
+	return group(cmd, list, del, newExcludeCmd(g, true), newExcludeCmd(g, false))
+}
+
+// newExcludeCmd is benchmarks exclude (or include): results stay stored
+// and listed, but nothing learns from an excluded one until it is included
+// again.
+func newExcludeCmd(g *globalOptions, exclude bool) *cobra.Command {
+	name, short := "include", "Learn from excluded results again"
+	if exclude {
+		name, short = "exclude", "Stop learning from results (e.g. ones flagged ⚠ in benchmarks list); reversible with include"
+	}
+	return &cobra.Command{
+		Use:   name + " ID...",
+		Short: short,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usagef("benchmarks %s: want result IDs (see `perfpilot benchmarks list`)", name)
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ids := make([]int64, len(args))
+			for i, a := range args {
+				id, err := strconv.ParseInt(a, 10, 64)
+				if err != nil || id <= 0 {
+					return usagef("benchmarks %s: %s is not a result ID", name, safetext.Quote(a))
+				}
+				ids[i] = id
+			}
+			db, err := g.openDB(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			n, err := db.SetExcluded(cmd.Context(), ids, exclude)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(g.io.Out, "%sd %d results (%d already were)\n", name, n, len(ids)-n)
+			return nil
+		},
+	}
 }
 
 func opt(v float64) string {

@@ -251,23 +251,68 @@ func TestImportAndListShowAnomalies(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("list: exit %d: %s", code, errOut)
 	}
-	var listed []struct {
+	type listedRow struct {
+		ID int64 `json:"id"`
 		engine.Result
+		Excluded  bool          `json:"excluded"`
 		Anomalies []engine.Flag `json:"anomalies"`
 	}
+	var listed []listedRow
 	if err := json.Unmarshal([]byte(out), &listed); err != nil {
 		t.Fatal(err)
 	}
-	marked := 0
+	marked, badID := 0, int64(0)
 	for _, r := range listed {
 		if len(r.Anomalies) > 0 {
 			marked++
+			badID = r.ID
 			if r.BatchSize != rs[bad].BatchSize || r.Model != rs[bad].Model || r.Hardware != rs[bad].Hardware {
 				t.Errorf("marked %s, want %s", r.Config, rs[bad].Config)
 			}
 		}
 	}
 	if marked != 1 {
-		t.Errorf("list marks %d rows, want 1", marked)
+		t.Fatalf("list marks %d rows, want 1", marked)
+	}
+
+	// Excluding it: still listed, no longer learned from; include undoes it.
+	learned := func() int {
+		out, errOut, code := cli(t, db, "integrate", "--budget", "1")
+		if code != 0 {
+			t.Fatalf("integrate: exit %d: %s", code, errOut)
+		}
+		var rep engine.Report
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatal(err)
+		}
+		return rep.Data.Benchmarks
+	}
+	before := learned()
+	id := fmt.Sprint(badID)
+	if out, errOut, code := cli(t, db, "benchmarks", "exclude", id); code != 0 || !strings.Contains(out, "excluded 1 results") {
+		t.Fatalf("exclude: exit %d: %s %s", code, out, errOut)
+	}
+	if n := learned(); n != before-1 {
+		t.Errorf("after exclude the model learns from %d results, want %d", n, before-1)
+	}
+	out, _, _ = cli(t, db, "benchmarks", "list", "--source", "lab")
+	listed = nil
+	json.Unmarshal([]byte(out), &listed)
+	if len(listed) != len(rs) {
+		t.Fatalf("excluded row left the listing: %d rows", len(listed))
+	}
+	for _, r := range listed {
+		if r.Excluded != (r.ID == badID) {
+			t.Errorf("row %d excluded %v", r.ID, r.Excluded)
+		}
+	}
+	if _, errOut, code := cli(t, db, "benchmarks", "include", id); code != 0 || learned() != before {
+		t.Fatalf("include: exit %d %s; learns from %d, want %d", code, errOut, learned(), before)
+	}
+	if _, errOut, code := cli(t, db, "benchmarks", "exclude", "999999"); code != 1 || !strings.Contains(errOut, "no result with id 999999") {
+		t.Errorf("unknown id: exit %d %q", code, errOut)
+	}
+	if _, errOut, code := cli(t, db, "benchmarks", "exclude", "x7"); code != 2 || !strings.Contains(errOut, "not a result ID") {
+		t.Errorf("bad id: exit %d %q", code, errOut)
 	}
 }
