@@ -56,6 +56,37 @@ func Compare(sum *Summary) []Comparison {
 			cmp.ErrorPct = (c.iv.Value - c.meas) / c.meas * 100
 			out = append(out, cmp)
 		}
+		out = append(out, comparePhases(j, pred)...)
+	}
+	return out
+}
+
+// comparePhases puts an LLM tool's phase measurements beside the session's
+// TTFT and TPOT when the tool ran the request's own shape (its batch, its
+// prompt; a decode step at the request's mean context). The comparison's
+// configuration is the phase's.
+func comparePhases(j Job, pred engine.PredictedMetrics) []Comparison {
+	cfg := j.Config
+	pre, dec := cfg, cfg
+	pre.Phase, dec.Phase = engine.Prefill, engine.Decode
+	pre, dec = pre.Canonical(), dec.Canonical()
+	var out []Comparison
+	for _, pm := range j.Metrics.Generation {
+		var iv *engine.Interval
+		c := cfg
+		same := func(got, want int) bool { return got == 0 || got == want }
+		switch {
+		case pm.Phase == engine.Prefill && same(pm.BatchSize, cfg.BatchSize) && same(pm.PromptTokens, cfg.PromptTokens):
+			iv, c = pred.TTFTMS, pre
+		case pm.Phase == engine.Decode && same(pm.BatchSize, cfg.BatchSize) && same(pm.ContextTokens, dec.ContextTokens):
+			iv, c = pred.TPOTMS, dec
+		}
+		if iv == nil || !(pm.LatencyMS > 0) {
+			continue
+		}
+		out = append(out, Comparison{Row: j.Row, Config: c, Status: j.Status, Metric: engine.Latency, Predicted: *iv,
+			Measured: pm.LatencyMS, Inside: pm.LatencyMS >= iv.Low && pm.LatencyMS <= iv.High,
+			ErrorPct: (iv.Value - pm.LatencyMS) / pm.LatencyMS * 100})
 	}
 	return out
 }

@@ -65,6 +65,27 @@ func TestRunStoresLLMPhases(t *testing.T) {
 					t.Errorf("%d %s results, want %d (%v)", count[ph], ph, n, count)
 				}
 			}
+			// vLLM ran the request's own shape when the session asked for
+			// it: its TTFT and TPOT are compared with the session's.
+			if tc.file == "vllm-bench-serve.txt" {
+				cfg := sess.Report.Recommendations[0].Config()
+				cfg.BatchSize, cfg.PromptTokens, cfg.OutputTokens = 16, 1024, 128
+				j := Job{Config: cfg.Canonical(), Status: StatusMeasured, Metrics: Metrics{Generation: []PhaseMetrics{
+					{Phase: engine.Prefill, BatchSize: 16, PromptTokens: 1024, LatencyMS: 305.41},
+					{Phase: engine.Decode, BatchSize: 16, ContextTokens: 1088, LatencyMS: 20.79}}}}
+				ttft, tpot := engine.Interval{Value: 300, Low: 250, High: 360}, engine.Interval{Value: 25, Low: 21, High: 30}
+				j.Recommendation.Predicted = engine.PredictedMetrics{TTFTMS: &ttft, TPOTMS: &tpot}
+				cs := Compare(&Summary{Jobs: []Job{j}})
+				if len(cs) != 2 || cs[0].Config.Phase != engine.Prefill || !cs[0].Inside || cs[1].Config.Phase != engine.Decode || cs[1].Inside {
+					t.Errorf("comparisons %+v", cs)
+				}
+			}
+			// Run again: the request counts as measured by its phases.
+			again, err := Run(ctx, Options{DB: db, Session: "llm", Template: "false", OutputDir: t.TempDir(),
+				Now: func() time.Time { return testNow }}, nil)
+			if err != nil || len(again.Jobs) != 1 || again.Jobs[0].Status != StatusSkipped || len(again.Jobs[0].Metrics.Generation) == 0 {
+				t.Errorf("second run: %v, %+v", err, again)
+			}
 			all, err := db.AllResults(ctx)
 			if err != nil {
 				t.Fatal(err)

@@ -289,6 +289,7 @@ func NewPlan(ctx context.Context, o Options) (*Plan, error) {
 	for _, r := range stored {
 		measured[r.Config.Key()] = Metrics{Throughput: r.Throughput, LatencyMS: r.LatencyMS, MemoryMB: r.MemoryMB}
 	}
+	phases := phasesBySetup(stored)
 	executor := "local"
 	if o.Executor != nil {
 		executor = o.Executor.Name()
@@ -318,6 +319,11 @@ func NewPlan(ctx context.Context, o Options) (*Plan, error) {
 			j.Attempts = prev.Attempts
 		}
 		m, isMeasured := measured[key]
+		if !isMeasured && cfg.Phase == engine.Generate {
+			// An LLM tool reports phases in the shape it ran, not the
+			// request's key: the setup's phases measured this job.
+			m.Generation, isMeasured = phases[setupOf(cfg)], len(phases[setupOf(cfg)]) > 0
+		}
 		switch {
 		case isMeasured:
 			j.Status, j.Metrics = StatusSkipped, m
@@ -335,6 +341,28 @@ func NewPlan(ctx context.Context, o Options) (*Plan, error) {
 		p.Jobs = append(p.Jobs, j)
 	}
 	return p, nil
+}
+
+// setup is what a text-generation run's phases share with the request
+// that ran them: the tool chooses its own batch and token counts.
+type setup struct {
+	model, hardware string
+	precision       engine.Precision
+	gpus            int
+}
+
+func setupOf(c engine.Config) setup { return setup{c.Model, c.Hardware, c.Precision, c.GPUs()} }
+
+// phasesBySetup groups a session's stored phase results by setup.
+func phasesBySetup(stored []store.StoredResult) map[setup][]PhaseMetrics {
+	out := map[setup][]PhaseMetrics{}
+	for _, r := range stored {
+		if r.Phase == engine.Prefill || r.Phase == engine.Decode {
+			out[setupOf(r.Config)] = append(out[setupOf(r.Config)], PhaseMetrics{Phase: r.Phase, BatchSize: r.BatchSize,
+				PromptTokens: r.PromptTokens, OutputTokens: r.OutputTokens, ContextTokens: r.ContextTokens, LatencyMS: r.LatencyMS})
+		}
+	}
+	return out
 }
 
 func orNone(s string) string {
