@@ -133,7 +133,10 @@ type Session struct {
 	Name   string
 	Params SessionParams
 	Report *engine.Report
-	// Selected holds indexes into Report.Recommendations, ascending.
+	// Selected holds indexes into Report.Recommendations, ascending. The
+	// ranked rows may be followed by rows of rank 0: configurations
+	// selected from an earlier ranking that left this one, kept so that
+	// the session holds the whole selection (the dashboard saves them).
 	Selected []int
 	// CreatedAt and UpdatedAt are set by the store.
 	CreatedAt, UpdatedAt time.Time
@@ -144,7 +147,7 @@ type SessionInfo struct {
 	Name                 string
 	Metric               engine.Metric
 	Budget               int
-	Rows, Selected       int
+	Rows, Selected       int // Rows counts ranked rows, Selected every selected row
 	CreatedAt, UpdatedAt time.Time
 }
 
@@ -337,6 +340,9 @@ func (db *DB) insertHistory(ctx context.Context, tx *sql.Tx, metric engine.Metri
 	}
 	defer stmt.Close()
 	for _, r := range recs {
+		if r.Rank <= 0 {
+			continue // selected, not recommended by this ranking
+		}
 		if _, err := stmt.ExecContext(ctx, now, r.ModelName, r.ModelType, r.Hardware, r.BatchSize, r.RecommendedHardware,
 			r.HardwareMatch, r.ExpectedInformationGain, r.CombinedScore, string(metric), string(r.Precision),
 			r.SequenceLength, r.DecisionValue, r.ExpectedImprovementPct, session); err != nil {
@@ -406,7 +412,7 @@ func (db *DB) Session(ctx context.Context, name string) (*Session, error) {
 // Sessions lists the saved sessions, most recently updated first.
 func (db *DB) Sessions(ctx context.Context) ([]SessionInfo, error) {
 	rows, err := db.sql.QueryContext(ctx, `SELECT s.name, s.metric, s.budget, s.created_at, s.updated_at,
-			count(r.position), coalesce(sum(r.selected), 0)
+			count(r.position) - coalesce(sum(r.rank <= 0), 0), coalesce(sum(r.selected), 0)
 		FROM sessions s LEFT JOIN session_rows r ON r.session_id = s.id
 		GROUP BY s.id ORDER BY s.updated_at DESC, s.name`)
 	if err != nil {

@@ -247,3 +247,41 @@ func TestCatalogAdditionsPersist(t *testing.T) {
 		t.Fatalf("import on added entries: %d, %v", added, err)
 	}
 }
+
+// TestSessionKeepsSelectedRowsOffItsRanking: rows of rank 0 after the
+// ranking (selected from an earlier ranking, as the dashboard saves them)
+// reopen exactly, count as selected but not as ranked rows, and stay out
+// of the recommendation history.
+func TestSessionKeepsSelectedRowsOffItsRanking(t *testing.T) {
+	ctx := context.Background()
+	db := newDB(t)
+	rep := sampleReport()
+	off := rep.Recommendations[2]
+	off.Rank, off.Hardware = 0, "cpu"
+	rep.Recommendations = append(rep.Recommendations, off)
+	s := Session{Name: "kept", Params: SessionParams{RankParams: engine.RankParams{Metric: engine.Throughput, Budget: 3}},
+		Report: rep, Selected: []int{1, 3}}
+	if err := db.SaveSession(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.Session(ctx, "kept")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g, w := mustJSON(t, got.Report), mustJSON(t, rep); g != w || !reflect.DeepEqual(got.Selected, []int{1, 3}) {
+		t.Fatalf("reopened %s selected %v\nwant %s [1 3]", g, got.Selected, w)
+	}
+	infos, err := db.Sessions(ctx)
+	if err != nil || len(infos) != 1 || infos[0].Rows != 3 || infos[0].Selected != 2 {
+		t.Fatalf("list: %+v, %v", infos, err)
+	}
+	hist, err := db.History(ctx, 0)
+	if err != nil || len(hist) != 3 {
+		t.Fatalf("history has %d rows, want the 3 ranked: %v", len(hist), err)
+	}
+	for _, h := range hist {
+		if h.Hardware == "cpu" && h.ModelName == off.ModelName {
+			t.Fatalf("history records the row off the ranking: %+v", h)
+		}
+	}
+}

@@ -236,13 +236,13 @@ func (m *Model) exportRows(rep *engine.Report, rows []rec, format dialog.Format,
 	})
 }
 
-// saveSession stores the report and selection under name.
+// saveSession stores the ranking and the whole selection under name.
 func (m *Model) saveSession(name string, replace bool) tea.Cmd {
 	id, ctx, tick := m.begin(jobSession)
 	st := m.opts.Store
-	s := store.Session{Name: strings.TrimSpace(name), Report: m.report,
-		Params:   m.sessionParams(),
-		Selected: m.recs.SelectedIndexes()}
+	snap := m.sessionRows()
+	s := store.Session{Name: strings.TrimSpace(name), Report: snap.report, Params: m.sessionParams(), Selected: snap.selected}
+	shown := m.report
 	return tea.Batch(tick, func() tea.Msg {
 		var err error
 		if replace {
@@ -250,7 +250,8 @@ func (m *Model) saveSession(name string, replace bool) tea.Cmd {
 		} else {
 			err = st.SaveSession(ctx, s)
 		}
-		return sessionSavedMsg{id: id, name: s.Name, report: s.Report, replace: replace, err: err, exists: errors.Is(err, store.ErrSessionExists)}
+		return sessionSavedMsg{id: id, name: s.Name, report: shown, off: snap.off, selected: len(snap.selected),
+			replace: replace, err: err, exists: errors.Is(err, store.ErrSessionExists)}
 	})
 }
 

@@ -61,10 +61,21 @@ func (f *fakeStore) Sessions(context.Context) ([]store.SessionInfo, error) {
 	var out []store.SessionInfo
 	for _, s := range f.sessions {
 		out = append(out, store.SessionInfo{Name: s.Name, Metric: s.Params.Metric, Budget: s.Params.Budget,
-			Rows: len(s.Report.Recommendations), Selected: len(s.Selected), CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt})
+			Rows: rankedRows(s.Report), Selected: len(s.Selected), CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt})
 	}
 	slices.SortFunc(out, func(a, b store.SessionInfo) int { return b.UpdatedAt.Compare(a.UpdatedAt) })
 	return out, nil
+}
+
+// rankedRows counts a session's ranked rows, as store.Sessions does.
+func rankedRows(rep *engine.Report) int {
+	n := 0
+	for _, r := range rep.Recommendations {
+		if r.Rank > 0 {
+			n++
+		}
+	}
+	return n
 }
 
 func (f *fakeStore) Session(_ context.Context, name string) (*store.Session, error) {

@@ -81,12 +81,14 @@ type sessionsMsg struct {
 }
 
 type sessionSavedMsg struct {
-	id      int
-	name    string
-	report  *engine.Report
-	replace bool
-	err     error
-	exists  bool
+	id       int
+	name     string
+	report   *engine.Report  // the ranking on screen when saved
+	off      []engine.Config // the selected rows saved after it
+	selected int
+	replace  bool
+	err      error
+	exists   bool
 }
 
 type sessionOpenedMsg struct {
@@ -120,6 +122,7 @@ type runPreparedMsg struct {
 	session string
 	how     runSessionMode
 	report  *engine.Report
+	off     []engine.Config
 	toRun   int
 	skipped []runner.Job
 	logDir  string

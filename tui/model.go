@@ -91,9 +91,13 @@ type Model struct {
 	rankCache   map[rankKey]*engine.HardwareRanking
 	marks       common.Marks
 	sessionName string
-	dirty       bool           // selection changed since the session was saved or opened
-	snapshot    *snapshotInfo  // the report on screen is a reopened session
-	sessionRep  *engine.Report // the report saved or opened as sessionName
+	dirty       bool          // selection changed since the session was saved or opened
+	snapshot    *snapshotInfo // the report on screen is a reopened session
+	// sessionRep is the ranking saved or opened as sessionName and
+	// sessionOff the selected rows the session keeps after it (the
+	// session's rows are those of sessionRows when both still hold).
+	sessionRep *engine.Report
+	sessionOff []engine.Config
 
 	// Components.
 	view     viewID

@@ -86,13 +86,17 @@ func (m *Model) openRun() tea.Cmd {
 	}
 	session, mode := "run-"+m.opts.Now().Format("20060102-150405"), runSaveNew
 	note := fmt.Sprintf("The ranking is not saved: it is saved first as session %q.", session)
-	if m.sessionName != "" {
+	switch {
+	case m.sessionName == "":
+	case m.sessionHolds(m.sessionRows()):
 		session, mode = m.sessionName, runUpdateSel
 		note = fmt.Sprintf("Session %q gets this selection.", session)
-		if m.report != m.sessionRep {
-			mode = runReplaceReport
-			note = fmt.Sprintf("Session %q was re-ranked: it is replaced with the ranking on screen.", session)
-		}
+	case m.report != m.sessionRep:
+		session, mode = m.sessionName, runReplaceReport
+		note = fmt.Sprintf("Session %q was re-ranked: it is replaced with the ranking on screen.", session)
+	default:
+		session, mode = m.sessionName, runReplaceReport
+		note = fmt.Sprintf("Session %q is saved again with the rows selected outside its ranking.", session)
 	}
 	dir := filepath.Join(m.opts.ExportDir, runDirName, m.opts.Now().Format("20060102-150405"))
 	rep := m.report
@@ -122,11 +126,11 @@ func (m *Model) startRun(rep *engine.Report, rows []rec, cursor bool, session st
 		m.sel.Add(rows[0].Config(), rows[0])
 		m.dirty = true
 	}
-	selected := m.recs.SelectedIndexes()
-	if len(selected) == 0 {
-		m.say("nothing to run: the selected rows are not in the ranking on screen (r re-ranks)")
-		return nil
+	snap := m.sessionRows()
+	if mode == runUpdateSel && !m.sessionHolds(snap) {
+		mode = runReplaceReport // the session lacks a row the run needs
 	}
+	selected := snap.selected
 	m.jobs.seq++ // an id only: a run is never superseded
 	id := m.jobs.seq
 	ctx, cancel := context.WithCancel(m.baseCtx)
@@ -139,7 +143,7 @@ func (m *Model) startRun(rep *engine.Report, rows []rec, cursor bool, session st
 	m.runDone = false
 	m.layout()
 	job := runJob{
-		runner: m.opts.Runner, st: m.opts.Store, mode: mode, session: session, report: rep, selected: selected,
+		runner: m.opts.Runner, st: m.opts.Store, mode: mode, session: session, report: rep, rows: snap,
 		params: m.sessionParams(), executor: executor, placement: pl,
 		opts: runner.Options{Template: tmpl, OutputDir: dir, LogDir: dir, RetryFailed: true, Now: m.opts.Now,
 			// Esc leaves scheduled jobs running: x again on the session, or
@@ -161,8 +165,8 @@ type runJob struct {
 	st       Store
 	mode     runSessionMode
 	session  string
-	report   *engine.Report
-	selected []int
+	report   *engine.Report // the ranking on screen
+	rows     sessionRows    // what the session stores
 	params   store.SessionParams
 	opts     runner.Options
 	// executor names where the rows run; placement serves a scheduler.
@@ -210,7 +214,7 @@ func (j runJob) do(ctx, base context.Context, id int, ch chan<- tea.Msg) {
 			return
 		}
 	}
-	prep := runPreparedMsg{id: id, session: name, how: j.mode, report: j.report, toRun: plan.ToRun(), logDir: plan.LogDir}
+	prep := runPreparedMsg{id: id, session: name, how: j.mode, report: j.report, off: j.rows.off, toRun: plan.ToRun(), logDir: plan.LogDir}
 	for _, job := range plan.Jobs {
 		if job.Status == runner.StatusSkipped {
 			prep.skipped = append(prep.skipped, job)
@@ -225,10 +229,10 @@ func (j runJob) do(ctx, base context.Context, id int, ch chan<- tea.Msg) {
 // returns the session's name. A new run-<timestamp> name that is taken
 // gets a suffix.
 func (j runJob) saveSession(ctx context.Context) (string, error) {
-	s := store.Session{Name: j.session, Report: j.report, Params: j.params, Selected: j.selected}
+	s := store.Session{Name: j.session, Report: j.rows.report, Params: j.params, Selected: j.rows.selected}
 	switch j.mode {
 	case runUpdateSel:
-		return s.Name, j.st.UpdateSelection(ctx, s.Name, j.selected)
+		return s.Name, j.st.UpdateSelection(ctx, s.Name, s.Selected)
 	case runReplaceReport:
 		return s.Name, j.st.ReplaceSession(ctx, s)
 	}

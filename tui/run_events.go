@@ -58,7 +58,7 @@ func (m *Model) onRunPrepared(r *runState, msg runPreparedMsg) tea.Cmd {
 		st = fmt.Sprintf("saved the ranking as session %q", msg.session)
 	}
 	if m.report == msg.report && (msg.how != runUpdateSel || m.sessionName == msg.session) {
-		m.sessionName, m.sessionRep, m.dirty = msg.session, msg.report, false
+		m.sessionName, m.sessionRep, m.sessionOff, m.dirty = msg.session, msg.report, msg.off, false
 	}
 	st += fmt.Sprintf(" · running %d configuration(s)", msg.toRun)
 	if n := len(msg.skipped); n > 0 {

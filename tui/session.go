@@ -2,9 +2,11 @@ package tui
 
 import (
 	"fmt"
+	"slices"
 
 	tea "charm.land/bubbletea/v2"
 
+	"perfpilot/engine"
 	"perfpilot/tui/common"
 	"perfpilot/tui/dialog"
 )
@@ -34,10 +36,10 @@ func (m *Model) onSessionSaved(msg sessionSavedMsg) tea.Cmd {
 		m.fail(msg.err)
 		return nil
 	}
-	m.sessionName, m.sessionRep, m.dirty = msg.name, msg.report, false
-	st := fmt.Sprintf("saved session %q (%d selected)", msg.name, len(m.recs.SelectedIndexes()))
-	if n := m.recs.OffRanking(); n > 0 {
-		st += fmt.Sprintf(" · %d selected row(s) not in this ranking are not in the session", n)
+	m.sessionName, m.sessionRep, m.sessionOff, m.dirty = msg.name, msg.report, msg.off, false
+	st := fmt.Sprintf("saved session %q (%d selected)", msg.name, msg.selected)
+	if n := len(msg.off); n > 0 {
+		st += fmt.Sprintf(" · %d of them not in this ranking, kept after it", n)
 	}
 	m.say(st)
 	return m.loadSessions()
@@ -55,6 +57,7 @@ func (m *Model) onSessionOpened(msg sessionOpenedMsg) tea.Cmd {
 	}
 	s := msg.session
 	m.jobs.abandon(jobRank) // a ranking in flight must not replace the session's
+	rep, off := splitSession(s.Report)
 	m.sel.Clear()
 	for _, i := range s.Selected {
 		if i >= 0 && i < len(s.Report.Recommendations) {
@@ -73,7 +76,7 @@ func (m *Model) onSessionOpened(msg sessionOpenedMsg) tea.Cmd {
 		m.runTemplate = s.Params.Template
 	}
 	m.runExecutor, m.runPlacement, m.runPlacementFile = s.Params.Executor, s.Params.Placement, s.Params.PlacementFile
-	m.setReport(s.Report)
+	m.setReport(rep)
 	since := 0
 	for _, r := range s.Report.Recommendations {
 		if got, ok := m.measured[normKey(m.opts.Catalog, r.Config())]; ok && got.importedAt.After(s.UpdatedAt) {
@@ -81,8 +84,12 @@ func (m *Model) onSessionOpened(msg sessionOpenedMsg) tea.Cmd {
 		}
 	}
 	m.snapshot = &snapshotInfo{at: s.UpdatedAt, measuredSince: since}
-	m.sessionName, m.sessionRep, m.dirty = s.Name, s.Report, false
-	m.say(fmt.Sprintf("opened session %q: %d rows, %d selected", s.Name, len(s.Report.Recommendations), m.sel.Len()))
+	m.sessionName, m.sessionRep, m.sessionOff, m.dirty = s.Name, rep, off, false
+	st := fmt.Sprintf("opened session %q: %d rows, %d selected", s.Name, len(rep.Recommendations), m.sel.Len())
+	if n := m.recs.OffRanking(); n > 0 {
+		st += fmt.Sprintf(" · %d not in its ranking — v shows them", n)
+	}
+	m.say(st)
 	return m.switchView(viewRecs)
 }
 
@@ -102,7 +109,7 @@ func (m *Model) onSessionChanged(msg sessionChangedMsg) tea.Cmd {
 		m.say(fmt.Sprintf("renamed session %q to %q", msg.from, msg.to))
 	case "deleted":
 		if m.sessionName == msg.from {
-			m.sessionName, m.sessionRep, m.snapshot = "", nil, nil
+			m.sessionName, m.sessionRep, m.sessionOff, m.snapshot = "", nil, nil, nil
 			m.dirty = m.sel.Len() > 0
 		}
 		m.say(fmt.Sprintf("deleted session %q", msg.from))
@@ -141,4 +148,51 @@ func (m *Model) sessionAction(a common.SessionActionMsg) tea.Cmd {
 			func() tea.Cmd { return m.changeSession("deleted", name, "") }, func() tea.Cmd { m.say("cancelled"); return nil })
 	}
 	return nil
+}
+
+// sessionRows is what saving the screen as a session stores: the ranking
+// on screen followed by the selected rows not in it (rank 0), and the
+// selected positions (recs.SessionRows). Rows that left the ranking stay
+// selected in the session, so reopening it, x and export act on exactly
+// the selection.
+type sessionRows struct {
+	report   *engine.Report
+	selected []int
+	off      []engine.Config // the rows after the ranking
+}
+
+func (m *Model) sessionRows() sessionRows {
+	rows, sel := m.recs.SessionRows()
+	rep := *m.report
+	rep.Recommendations = rows
+	var off []engine.Config
+	for _, r := range rows[len(m.report.Recommendations):] {
+		off = append(off, r.Config())
+	}
+	return sessionRows{report: &rep, selected: sel, off: off}
+}
+
+// sessionHolds reports whether the open session stores exactly the rows
+// sessionRows would save (only its selection may differ).
+func (m *Model) sessionHolds(snap sessionRows) bool {
+	return m.sessionName != "" && m.report == m.sessionRep && slices.Equal(snap.off, m.sessionOff)
+}
+
+// splitSession separates a saved report's ranking from the rows saved
+// after it (rank 0: selected rows that were not in the ranking).
+func splitSession(saved *engine.Report) (*engine.Report, []engine.Config) {
+	if !slices.ContainsFunc(saved.Recommendations, func(r engine.Recommendation) bool { return r.Rank <= 0 }) {
+		return saved, nil
+	}
+	rep := *saved
+	rep.Recommendations = nil
+	var off []engine.Config
+	for _, r := range saved.Recommendations {
+		if r.Rank > 0 {
+			rep.Recommendations = append(rep.Recommendations, r)
+		} else {
+			off = append(off, r.Config())
+		}
+	}
+	return &rep, off
 }

@@ -1,11 +1,15 @@
 package tui
 
 import (
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"perfpilot/engine"
+	"perfpilot/runner"
+	"perfpilot/store"
 	"perfpilot/tui/dialog"
 )
 
@@ -96,5 +100,57 @@ func TestSaveUnderAnExistingNameAsks(t *testing.T) {
 	keys(t, m, "y")
 	if s, _ := m.opts.Store.Session(t.Context(), "a"); len(s.Selected) != 2 || m.sessionName != "a" {
 		t.Fatal("y did not replace session a")
+	}
+}
+
+// TestSavedSelectionKeepsRowsOffTheRanking: rows selected from an earlier
+// ranking that left the one on screen are saved with the session; after
+// reopening it in a new dashboard, v, export and x act on exactly that
+// selection, and running it again updates the same session rows.
+func TestSavedSelectionKeepsRowsOffTheRanking(t *testing.T) {
+	e := newEnv(t)
+	m := newModel(t, e)
+	keys(t, m, "space", "j", "space", "j", "space")
+	want := configs(m.recs.Selected())
+	m.budget = 2
+	keys(t, m, "-", "ctrl+s")
+	typeText(t, m, "kept")
+	keys(t, m, "enter")
+	off := m.recs.OffRanking()
+	if off != 2 || !strings.Contains(m.status.Text, "2 of them not in this ranking") {
+		t.Fatalf("off-ranking %d, status %q", off, m.status.Text)
+	}
+	if infos, _ := e.st.Sessions(t.Context()); len(infos) != 1 || infos[0].Rows != 1 || infos[0].Selected != 3 {
+		t.Fatalf("session list: %+v", infos)
+	}
+
+	m = newModel(t, e) // a new dashboard on the same store
+	keys(t, m, "7", "enter")
+	if m.sessionName != "kept" || len(m.report.Recommendations) != 1 || !sameSet(configs(m.recs.Selected()), want) || m.recs.OffRanking() != 2 {
+		t.Fatalf("reopened: %q, %d rows, selected %v (want %v)", m.sessionName, len(m.report.Recommendations), configs(m.recs.Selected()), want)
+	}
+	mustContain(t, screen(m), "2 selected not in the top 1", "3 selected")
+	keys(t, m, "v")
+	if m.recs.Table().Len() != 3 {
+		t.Fatalf("v shows %d rows", m.recs.Table().Len())
+	}
+	keys(t, m, "e", "enter")
+	if got := readExport(t, filepath.Join(e.dir, "perfpilot-export-20260314-150926.json")); !sameSet(configs(got.Recommendations), want) {
+		t.Fatalf("export: %v, want %v", configs(got.Recommendations), want)
+	}
+	m.opts.Runner = &fakeRunner{st: e.st}
+	keys(t, m, "x")
+	mustContain(t, screen(m), "Run 3 configurations?", `Session "kept" gets this selection`)
+	keys(t, m, "y")
+	rs, _ := e.st.Results(t.Context(), store.ResultFilter{Source: runner.Source("kept")})
+	var ran []engine.Config
+	for _, r := range rs {
+		ran = append(ran, r.Config)
+	}
+	if !sameSet(ran, want) {
+		t.Fatalf("ran %v, want %v", ran, want)
+	}
+	if s, _ := e.st.Session(t.Context(), "kept"); len(s.Report.Recommendations) != 3 || len(s.Selected) != 3 {
+		t.Fatalf("session after the run: %d rows, selected %v", len(s.Report.Recommendations), s.Selected)
 	}
 }

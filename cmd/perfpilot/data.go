@@ -395,7 +395,7 @@ func newSessionsCmd(g *globalOptions) *cobra.Command {
 			if len(s.Selected) > 0 {
 				var names []string
 				for _, i := range s.Selected {
-					names = append(names, fmt.Sprint(s.Report.Recommendations[i].Rank))
+					names = append(names, rankText(s.Report.Recommendations[i].Rank))
 				}
 				fmt.Fprintf(g.io.Out, "\nselected ranks: %s\n", strings.Join(names, ", "))
 			}

@@ -186,11 +186,20 @@ func printReport(w io.Writer, rep *engine.Report) {
 				tokens += fmt.Sprintf(" ×%d", r.GPUCount)
 			}
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\t%s\t%.3f\t%.3f\t%s %s\t%.3f\n", r.Rank, safetext.Clean(r.ModelName), safetext.Clean(r.Hardware),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%.3f\t%.3f\t%s %s\t%.3f\n", rankText(r.Rank), safetext.Clean(r.ModelName), safetext.Clean(r.Hardware),
 			r.BatchSize, safetext.Clean(string(r.Precision)), tokens, formatInterval(iv, r.Config().Unit(m)), r.ExpectedInformationGain, r.DecisionValue,
 			safetext.Clean(r.RecommendedHardware), match, r.CombinedScore)
 	}
 	tw.Flush()
+}
+
+// rankText is a row's rank, or – for a row a saved session keeps after its
+// ranking (selected, not in it: see store.Session).
+func rankText(rank int) string {
+	if rank <= 0 {
+		return "–"
+	}
+	return fmt.Sprint(rank)
 }
 
 func dataLine(d engine.DataSummary) string {

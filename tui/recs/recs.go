@@ -145,19 +145,28 @@ func (m *Model) Selected() []rec {
 	return m.selectionRows()
 }
 
-// SelectedIndexes are the selected rows as indexes into the report (what a
-// saved session stores).
-func (m *Model) SelectedIndexes() []int {
-	out := []int{}
+// SessionRows are what a saved session keeps of the view: the ranking's
+// rows, then the selected rows that are not in it (rank 0, with their last
+// values), and the positions of the selected rows among them.
+func (m *Model) SessionRows() (rows []rec, selected []int) {
+	selected = []int{}
 	if m.report == nil {
-		return out
+		return nil, selected
 	}
-	for i, r := range m.report.Recommendations {
+	rows = slices.Clone(m.report.Recommendations)
+	for i, r := range rows {
 		if m.sel.Has(Key(r)) {
-			out = append(out, i)
+			selected = append(selected, i)
 		}
 	}
-	return out
+	for _, r := range m.sel.Values() {
+		if !m.inReport[Key(r)] {
+			r.Rank = 0
+			selected = append(selected, len(rows))
+			rows = append(rows, r)
+		}
+	}
+	return rows, selected
 }
 
 // Current is the row under the cursor.
