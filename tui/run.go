@@ -161,14 +161,14 @@ func (m *Model) startRun(rep *engine.Report, rows []rec, cursor bool, session st
 
 // runJob is what the background command needs; it never touches the model.
 type runJob struct {
-	runner   Runner
-	st       Store
-	mode     runSessionMode
-	session  string
-	report   *engine.Report // the ranking on screen
-	rows     sessionRows    // what the session stores
-	params   store.SessionParams
-	opts     runner.Options
+	runner  Runner
+	st      Store
+	mode    runSessionMode
+	session string
+	report  *engine.Report // the ranking on screen
+	rows    sessionRows    // what the session stores
+	params  store.SessionParams
+	opts    runner.Options
 	// executor names where the rows run; placement serves a scheduler.
 	executor  string
 	placement *placement.File
