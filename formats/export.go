@@ -47,6 +47,11 @@ func ExportCSV(rows []engine.Recommendation, metric engine.Metric) ([]byte, erro
 	for _, m := range []string{"throughput", "latency_ms", "memory_mb"} {
 		header = append(header, "predicted_"+m, "predicted_"+m+"_low", "predicted_"+m+"_high", m+"_measured")
 	}
+	// Text generation, empty for a forward pass.
+	header = append(header, "phase", "gpu_count", "parallelism", "prompt_tokens", "output_tokens", "precision_label")
+	for _, m := range generationIntervals {
+		header = append(header, "predicted_"+m.name, "predicted_"+m.name+"_low", "predicted_"+m.name+"_high")
+	}
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
 	w.Write(header)
@@ -64,6 +69,22 @@ func ExportCSV(rows []engine.Recommendation, metric engine.Metric) ([]byte, erro
 		for _, iv := range []engine.Interval{r.Predicted.Throughput, r.Predicted.LatencyMS, r.Predicted.MemoryMB} {
 			rec = append(rec, f(iv.Value), f(iv.Low), f(iv.High), strconv.FormatBool(iv.Measured))
 		}
+		gen := r.Phase != engine.Forward
+		opt := func(v string) string {
+			if gen {
+				return v
+			}
+			return ""
+		}
+		rec = append(rec, opt(r.Phase.String()), opt(strconv.Itoa(max(r.GPUCount, 1))), t(string(r.Parallelism)),
+			opt(strconv.Itoa(r.PromptTokens)), opt(strconv.Itoa(r.OutputTokens)), t(r.PrecisionLabel))
+		for _, m := range generationIntervals {
+			if iv := m.get(r.Predicted); iv != nil {
+				rec = append(rec, f(iv.Value), f(iv.Low), f(iv.High))
+			} else {
+				rec = append(rec, "", "", "")
+			}
+		}
 		w.Write(rec)
 	}
 	w.Flush()
@@ -71,6 +92,18 @@ func ExportCSV(rows []engine.Recommendation, metric engine.Metric) ([]byte, erro
 		return nil, fmt.Errorf("export CSV: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// generationIntervals are the predictions a text-generation row adds.
+var generationIntervals = []struct {
+	name string
+	get  func(engine.PredictedMetrics) *engine.Interval
+}{
+	{"ttft_ms", func(p engine.PredictedMetrics) *engine.Interval { return p.TTFTMS }},
+	{"tpot_ms", func(p engine.PredictedMetrics) *engine.Interval { return p.TPOTMS }},
+	{"output_tokens_per_s", func(p engine.PredictedMetrics) *engine.Interval { return p.OutputTokensPerS }},
+	{"max_concurrency", func(p engine.PredictedMetrics) *engine.Interval { return p.MaxConcurrency }},
+	{"kv_cache_mb", func(p engine.PredictedMetrics) *engine.Interval { return p.KVCacheMB }},
 }
 
 // ExportScript renders a bash script with one benchmark command per row:

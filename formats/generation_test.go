@@ -1,6 +1,7 @@
 package formats
 
 import (
+	"encoding/csv"
 	"errors"
 	"os"
 	"path/filepath"
@@ -120,6 +121,41 @@ func TestImportGenerationColumns(t *testing.T) {
 		var ie *ImportError
 		if !errors.As(err, &ie) || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "b.csv:2: ") {
 			t.Errorf("%s: %v, want b.csv:2: …%s", tc.name, err, tc.want)
+		}
+	}
+}
+
+// TestExportCSVGenerationColumns: text-generation rows export their shape
+// and TTFT/TPOT/tokens/s/concurrency/KV intervals; other rows leave those
+// cells empty.
+func TestExportCSVGenerationColumns(t *testing.T) {
+	gen := engine.NewRecommendation(engine.Config{Model: "meta-llama/Llama-2-7b-hf", Hardware: "cuda", BatchSize: 16, Precision: engine.INT4,
+		SequenceLength: 1024, Phase: engine.Generate, PromptTokens: 1024, OutputTokens: 256, GPUCount: 2, Parallelism: engine.Tensor}, "text_generation")
+	ttft, tpot := engine.Interval{Value: 2700, Low: 2300, High: 3100}, engine.Interval{Value: 15, Low: 13, High: 17}
+	gen.Predicted.TTFTMS, gen.Predicted.TPOTMS = &ttft, &tpot
+	fwd := engine.NewRecommendation(engine.Config{Model: "bert-base-uncased", Hardware: "cuda", BatchSize: 8, Precision: engine.FP16, SequenceLength: 128}, "text_embedding")
+	data, err := ExportCSV([]engine.Recommendation{gen, fwd}, engine.Throughput)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(strings.NewReader(string(data))).ReadAll()
+	if err != nil || len(recs) != 3 {
+		t.Fatalf("%d records, %v", len(recs), err)
+	}
+	col := map[string]int{}
+	for i, h := range recs[0] {
+		col[h] = i
+	}
+	want := map[string][2]string{"phase": {"generate", ""}, "gpu_count": {"2", ""}, "parallelism": {"tensor", ""}, "prompt_tokens": {"1024", ""},
+		"predicted_ttft_ms": {"2700", ""}, "predicted_tpot_ms_high": {"17", ""}, "predicted_max_concurrency": {"", ""}}
+	for name, w := range want {
+		i, ok := col[name]
+		if !ok {
+			t.Errorf("no column %q", name)
+			continue
+		}
+		if recs[1][i] != w[0] || recs[2][i] != w[1] {
+			t.Errorf("%s: %q / %q, want %q / %q", name, recs[1][i], recs[2][i], w[0], w[1])
 		}
 	}
 }
