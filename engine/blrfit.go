@@ -33,8 +33,12 @@ const (
 	FlagSigma = 4.0
 )
 
-// ellGrid is the lengthscale's index in hyperGrids.
-const ellGrid = 2
+// ellGrid is the lengthscale's index in hyperGrids; reGridStart that of
+// the first random-effect group (groups follow in their order).
+const (
+	ellGrid     = 2
+	reGridStart = 4
+)
 
 var hyperGrids = []struct {
 	set  func(*hyper, float64)
@@ -297,9 +301,18 @@ func (st *searchState) search(ctx context.Context, hp hyper, fixed *suff, local 
 	if err != nil {
 		return hp, err
 	}
+	var levelsIn [nGroups]int
+	for _, g := range b.levGroup {
+		levelsIn[g]++
+	}
 	{
 		for gi, g := range hyperGrids {
 			if fixed != nil && gi == ellGrid {
+				continue
+			}
+			// A group with fewer than two levels in the data says nothing
+			// about how much its levels differ: its variance keeps the prior.
+			if g := gi - reGridStart; g >= 0 && levelsIn[g] < 2 {
 				continue
 			}
 			vals := g.vals

@@ -79,3 +79,22 @@ func TestCalibrationFactor(t *testing.T) {
 		t.Error("no calibration must mean factor 1")
 	}
 }
+
+func TestHyperGridsOrder(t *testing.T) {
+	// search skips a group's grid by index: the grids must follow the groups.
+	if len(hyperGrids) != reGridStart+nGroups {
+		t.Fatalf("%d grids, want %d", len(hyperGrids), reGridStart+nGroups)
+	}
+	for g := 0; g < nGroups; g++ {
+		var h hyper
+		hyperGrids[reGridStart+g].set(&h, 0.5)
+		if h.re[g] != 0.5 {
+			t.Errorf("grid %d does not set group %s", reGridStart+g, groupNames[g])
+		}
+	}
+	var h hyper
+	hyperGrids[ellGrid].set(&h, 0.5)
+	if h.ell != 0.5 {
+		t.Error("ellGrid does not set the lengthscale")
+	}
+}
