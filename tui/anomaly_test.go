@@ -25,6 +25,7 @@ func plantAnomaly(e *testEnv) engine.Config {
 // its reason in the benchmarks view, the hardware view and the overview;
 // no other row does.
 func TestAnomaliesMarked(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	bad := plantAnomaly(e)
 	m := newModel(t, e)
@@ -65,6 +66,7 @@ func TestAnomaliesMarked(t *testing.T) {
 // with a value the predictor doubts, shows ⚠ instead of ✓ in the table,
 // and the detail pane says why.
 func TestAnomalyInSnapshotAndDetail(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	m := newModel(t, e)
 	keys(t, m, "ctrl+s")
@@ -92,6 +94,7 @@ func TestAnomalyInSnapshotAndDetail(t *testing.T) {
 // configurations a pick narrows, and that it is the first measurement on
 // its hardware when no result there exists.
 func TestDetailSaysWhatAPickIsWorth(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.st.results = slices.DeleteFunc(e.st.results, func(r store.StoredResult) bool { return r.Hardware == "webnn" })
 	m := newModel(t, e)

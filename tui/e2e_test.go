@@ -81,6 +81,11 @@ type builtBinary struct {
 
 func TestMain(m *testing.M) {
 	flag.Parse() // testing.Short needs the flags
+	if !flagSet("test.parallel") {
+		// Most tests wait on a program (tmux, teatest, the binary's
+		// build): more of them at once than cores keeps both cores busy.
+		flag.Set("test.parallel", "4")
+	}
 	dir, err := os.MkdirTemp("", "perfpilot-tui-e2e")
 	if err != nil {
 		panic(err)
@@ -99,6 +104,12 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// flagSet reports whether a flag was given on the command line.
+func flagSet(name string) (set bool) {
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // TestEndToEndInTmux builds the real binary, runs `perfpilot --db X` in
@@ -127,6 +138,15 @@ func TestEndToEndInTmux(t *testing.T) {
 		t.Fatalf("tmux: %v %s", err, out)
 	}
 	s.waitFor("perfpilot", "SIMULATED DEMO DATA", "[Throughput]", "ranked 20 of")
+	// The CLI's answer to compare the overview with is computed meanwhile
+	// (nothing below writes results).
+	cli := make(chan cliAnswer, 1)
+	go func() {
+		var a cliAnswer
+		a.out, a.err = exec.Command(bin, "--db", db, "recommend-hardware", "--model", "bert-base-uncased", "--batch-size", "1",
+			"--precision", "fp32", "--metric", "throughput", "--json").Output()
+		cli <- a
+	}()
 	s.send("l")
 	s.waitFor("[Latency]", "Lat ms", "by latency")
 	s.send("Space", "Space", "t")
@@ -169,19 +189,23 @@ func TestEndToEndInTmux(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	checkOverviewAgainstCLI(t, bin, db, scr)
+	checkOverviewAgainstCLI(t, <-cli, scr)
+}
+
+// cliAnswer is the output of a perfpilot command.
+type cliAnswer struct {
+	out []byte
+	err error
 }
 
 // checkOverviewAgainstCLI compares the overview's bert-base-uncased row
 // (batch 1, fp32, throughput) with recommend-hardware --json.
-func checkOverviewAgainstCLI(t *testing.T, bin, db, scr string) {
-	out, err := exec.Command(bin, "--db", db, "recommend-hardware", "--model", "bert-base-uncased", "--batch-size", "1",
-		"--precision", "fp32", "--metric", "throughput", "--json").Output()
-	if err != nil {
-		t.Fatalf("recommend-hardware: %v", err)
+func checkOverviewAgainstCLI(t *testing.T, cli cliAnswer, scr string) {
+	if cli.err != nil {
+		t.Fatalf("recommend-hardware: %v", cli.err)
 	}
 	var hr engine.HardwareRanking
-	if err := json.Unmarshal(out, &hr); err != nil {
+	if err := json.Unmarshal(cli.out, &hr); err != nil {
 		t.Fatal(err)
 	}
 	var row string

@@ -23,11 +23,29 @@ type fakeStore struct {
 
 func newFakeStore(cat *engine.Catalog, now func() time.Time) *fakeStore {
 	f := &fakeStore{now: now, sessions: map[string]store.Session{}}
-	for i, r := range engine.DemoHistory(cat) {
+	for i, r := range demoHistory(cat) {
 		f.results = append(f.results, store.StoredResult{ID: int64(i + 1), Result: r, ImportedAt: now()})
 	}
 	return f
 }
+
+// demoHistory is engine.DemoHistory, simulated once per catalog (results
+// are values: every store gets its own copy).
+func demoHistory(cat *engine.Catalog) []engine.Result {
+	demoMu.Lock()
+	defer demoMu.Unlock()
+	rs, ok := demo[cat]
+	if !ok {
+		rs = engine.DemoHistory(cat)
+		demo[cat] = rs
+	}
+	return slices.Clone(rs)
+}
+
+var (
+	demoMu sync.Mutex
+	demo   = map[*engine.Catalog][]engine.Result{}
+)
 
 func (f *fakeStore) Results(_ context.Context, filter store.ResultFilter) ([]store.StoredResult, error) {
 	f.mu.Lock()

@@ -17,6 +17,7 @@ import (
 )
 
 func TestStartupShowsDemoDataLabelled(t *testing.T) {
+	t.Parallel()
 	m := newModel(t, newEnv(t))
 	if got := len(m.report.Recommendations); got != engine.DefaultBudget {
 		t.Fatalf("rows = %d, want %d", got, engine.DefaultBudget)
@@ -28,6 +29,7 @@ func TestStartupShowsDemoDataLabelled(t *testing.T) {
 // TestEscLayering: esc closes the innermost thing first — dialog, help,
 // log, detail pane, filter, selection — and q never quits from an overlay.
 func TestEscLayering(t *testing.T) {
+	t.Parallel()
 	m := newModel(t, newEnv(t))
 	keys(t, m, "space", "/")
 	typeText(t, m, "cuda")
@@ -73,6 +75,7 @@ func TestEscLayering(t *testing.T) {
 // survives t→m→t, budget changes and imports, and rows that left the
 // ranking are shown with v.
 func TestSelectionSurvivesReranks(t *testing.T) {
+	t.Parallel()
 	m := newModel(t, newEnv(t))
 	keys(t, m, "space", "space", "j", "space")
 	want := configs(m.recs.Selected())
@@ -126,6 +129,7 @@ func sameSet(a, b []engine.Config) bool {
 // on screen, and the cursor stays on its configuration when the new
 // ranking lands.
 func TestKeysDuringRerank(t *testing.T) {
+	t.Parallel()
 	m := newModel(t, newEnv(t))
 	_, cmd := m.Update(press("l"))
 	keys(t, m, "j", "j", "space")
@@ -144,6 +148,7 @@ func TestKeysDuringRerank(t *testing.T) {
 }
 
 func TestFilterMatchesPrecisionBatchBackend(t *testing.T) {
+	t.Parallel()
 	m := newModel(t, newEnv(t))
 	// Batch and hardware of a ranked row, so the filters match whatever the
 	// predictor ranks first.
@@ -175,6 +180,7 @@ func TestFilterMatchesPrecisionBatchBackend(t *testing.T) {
 }
 
 func TestMismatchesInPlainWords(t *testing.T) {
+	t.Parallel()
 	m := newModel(t, newEnv(t))
 	keys(t, m, "2")
 	r, ok := m.mism.Current()
@@ -198,6 +204,7 @@ func TestMismatchesInPlainWords(t *testing.T) {
 // `perfpilot recommend-hardware --json` prints (the same engine call, with
 // the CLI's recommender), for every model and hardware.
 func TestOverviewMatchesRecommendHardware(t *testing.T) {
+	t.Parallel()
 	m := newModel(t, newEnv(t))
 	keys(t, m, "3")
 	rows := m.overview.Rows()
@@ -239,6 +246,7 @@ func TestOverviewMatchesRecommendHardware(t *testing.T) {
 }
 
 func TestParetoViewMarksFront(t *testing.T) {
+	t.Parallel()
 	m := newModel(t, newEnv(t))
 	r, _ := m.recs.Current()
 	keys(t, m, "5")
@@ -260,6 +268,7 @@ func TestParetoViewMarksFront(t *testing.T) {
 }
 
 func TestExportErrorStaysInDialog(t *testing.T) {
+	t.Parallel()
 	m := newModel(t, newEnv(t))
 	keys(t, m, "e")
 	clearInput(t, m)
@@ -288,6 +297,7 @@ func TestExportErrorStaysInDialog(t *testing.T) {
 }
 
 func TestReadOnlyBannerAndRefusals(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	opts := e.options()
 	opts.ReadOnly = "database is read-only (permission denied)"
@@ -305,6 +315,7 @@ func TestReadOnlyBannerAndRefusals(t *testing.T) {
 // TestStoredTextIsNeverRaw: ids holding escape sequences and bidi
 // overrides are shown escaped, never written to the terminal.
 func TestStoredTextIsNeverRaw(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.st.results[0].Source = "evil\x1b]0;pwned\x07\u202egnp.exe"
 	m := newModel(t, e)
@@ -317,6 +328,7 @@ func TestStoredTextIsNeverRaw(t *testing.T) {
 }
 
 func TestWideTerminalShowsOtherMetrics(t *testing.T) {
+	t.Parallel()
 	m := newModel(t, newEnv(t))
 	mustNotContain(t, screen(m), "Lat ms", "Mem MB")
 	m.Update(tea.WindowSizeMsg{Width: 200, Height: 60})
@@ -324,6 +336,7 @@ func TestWideTerminalShowsOtherMetrics(t *testing.T) {
 }
 
 func TestSortArrowVisibleWhenNarrow(t *testing.T) {
+	t.Parallel()
 	m := newModel(t, newEnv(t))
 	m.Update(tea.WindowSizeMsg{Width: 60, Height: 20})
 	keys(t, m, "s", "s") // by Model: a flex column squeezed to its minimum
@@ -334,6 +347,7 @@ func TestSortArrowVisibleWhenNarrow(t *testing.T) {
 }
 
 func TestMouseWheelClickAndTabs(t *testing.T) {
+	t.Parallel()
 	m := newModel(t, newEnv(t))
 	m.Update(tea.MouseWheelMsg{Button: tea.MouseWheelDown, Y: 10})
 	if m.recs.Table().Cursor() != 3 {
@@ -352,6 +366,7 @@ func TestMouseWheelClickAndTabs(t *testing.T) {
 }
 
 func TestEmptyStatesSayWhatToDo(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.st.results = nil
 	opts := e.options()

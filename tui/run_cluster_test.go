@@ -27,6 +27,7 @@ func (r *recordingRunner) Plan(ctx context.Context, o runner.Options) (*runner.P
 // the session's; the choice reaches the runner, and a scheduler run keeps
 // one log directory per session so running it again follows its jobs.
 func TestRunDialogChoosesExecutor(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	m := newModel(t, e)
 	rr := &recordingRunner{fakeRunner: fakeRunner{st: e.st}}
@@ -70,6 +71,7 @@ func TestRunDialogChoosesExecutor(t *testing.T) {
 // A scheduler's jobs show per row: queued (◌) or running (▶) in the table,
 // and in the run panel with the job id and the scheduler's state.
 func TestRunPanelShowsSchedulerJobs(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	m := newModel(t, e)
 	recs := m.report.Recommendations

@@ -69,6 +69,7 @@ func (f *fakeRunner) Execute(ctx context.Context, o runner.Options, p *runner.Pl
 // exit code in its row and its last line in the log panel; enter on the
 // row opens its log.
 func TestRunFailureVisibleInTableAndLog(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	m := newModel(t, e)
 	bad := m.report.Recommendations[1]
@@ -116,6 +117,7 @@ func TestRunFailureVisibleInTableAndLog(t *testing.T) {
 const runSession = "run-20260314-150926"
 
 func TestRunDialogDeclinesAndEditsTemplate(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	m := newModel(t, e)
 	m.opts.Runner = &fakeRunner{st: e.st}
@@ -152,6 +154,7 @@ func TestRunDialogDeclinesAndEditsTemplate(t *testing.T) {
 // TestRunKeysWhileRunning: esc and ctrl+c ask to stop, q asks to stop and
 // quit; other keys keep working.
 func TestRunKeysWhileRunning(t *testing.T) {
+	t.Parallel()
 	m := newModel(t, newEnv(t))
 	stopped := false
 	m.run = &runState{id: 99, cancel: func() { stopped = true }, rows: map[engine.Config]int{}}

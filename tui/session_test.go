@@ -13,9 +13,17 @@ import (
 	"perfpilot/tui/dialog"
 )
 
+// labResult is a plausible measurement of a row made after a session was
+// saved. The stale-session tests share it, and with it one fit
+// (cachedRanker).
+func labResult(r engine.Recommendation) engine.Result {
+	return engine.Result{Config: r.Config(), ModelType: r.ModelType, Throughput: 140, Source: "lab"}
+}
+
 // TestStaleSessionBanner: a session reopened after measurements shows them
 // marked and says how old the snapshot is.
 func TestStaleSessionBanner(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	m := newModel(t, e)
 	keys(t, m, "space", "space", "ctrl+s")
@@ -24,11 +32,9 @@ func TestStaleSessionBanner(t *testing.T) {
 	if m.sessionName != "monday" {
 		t.Fatalf("not saved: %q", m.status.Text)
 	}
-	measured := m.report.Recommendations[1]
 	later := fixedNow.Add(2 * time.Hour)
 	e.st.now = func() time.Time { return later }
-	r := engine.Result{Config: measured.Config(), ModelType: measured.ModelType, Throughput: 123, LatencyMS: 8, Source: "lab", Timestamp: later}
-	if _, _, err := e.st.InsertResults(t.Context(), []engine.Result{r}); err != nil {
+	if _, _, err := e.st.InsertResults(t.Context(), []engine.Result{labResult(m.report.Recommendations[0])}); err != nil {
 		t.Fatal(err)
 	}
 	keys(t, m, "r", "7", "enter")
@@ -36,12 +42,13 @@ func TestStaleSessionBanner(t *testing.T) {
 		t.Fatalf("reopen: session %q snapshot %+v", m.sessionName, m.snapshot)
 	}
 	s := screen(m)
-	mustContain(t, s, "snapshot from", "1 row(s) measured since", "r re-ranks", "✓123", "2 selected")
+	mustContain(t, s, "snapshot from", "1 row(s) measured since", "r re-ranks", "✓140", "2 selected")
 	keys(t, m, "r")
 	mustNotContain(t, screen(m), "snapshot from")
 }
 
 func TestSessionsSaveOpenRenameDelete(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	m := newModel(t, e)
 	keys(t, m, "l", "j", "space", "space", "ctrl+s")
@@ -84,6 +91,7 @@ func TestSessionsSaveOpenRenameDelete(t *testing.T) {
 }
 
 func TestSaveUnderAnExistingNameAsks(t *testing.T) {
+	t.Parallel()
 	m := newModel(t, newEnv(t))
 	keys(t, m, "space", "ctrl+s")
 	typeText(t, m, "a")
@@ -108,6 +116,7 @@ func TestSaveUnderAnExistingNameAsks(t *testing.T) {
 // reopening it in a new dashboard, v, export and x act on exactly that
 // selection, and running it again updates the same session rows.
 func TestSavedSelectionKeepsRowsOffTheRanking(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	m := newModel(t, e)
 	keys(t, m, "space", "j", "space", "j", "space")

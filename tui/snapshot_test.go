@@ -23,6 +23,7 @@ func plain(s string) string {
 // testdata/TestSnapshots at three sizes; regenerate them with
 // `go test ./tui -run TestSnapshots -update`.
 func TestSnapshots(t *testing.T) {
+	t.Parallel()
 	screens := []struct {
 		name string
 		keys []string
@@ -63,6 +64,7 @@ func TestSnapshots(t *testing.T) {
 }
 
 func TestTooSmall(t *testing.T) {
+	t.Parallel()
 	m := newTestModel(t, newEnv(t).options())
 	m.Update(tea.WindowSizeMsg{Width: 50, Height: 12})
 	mustContain(t, plain(m.View().Content), "terminal too small: 50×12", "at least 60×15")

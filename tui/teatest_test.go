@@ -15,6 +15,7 @@ import (
 // the selection, a click on a tab switches view, and q quits only once no
 // overlay is open.
 func TestProgramFlows(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	m := New(t.Context(), e.options())
 	tm, wait := startProgram(t, m)
@@ -54,6 +55,7 @@ func TestProgramFlows(t *testing.T) {
 // TestProgramStaleSession: a session saved, then measured, then reopened
 // in the running program says how stale it is and marks the row.
 func TestProgramStaleSession(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	m := New(t.Context(), e.options())
 	tm, wait := startProgram(t, m)
@@ -67,7 +69,7 @@ func TestProgramStaleSession(t *testing.T) {
 	e.st.now = func() time.Time { return later }
 	e.st.mu.Unlock()
 	r := firstRow(t, e)
-	if _, _, err := e.st.InsertResults(t.Context(), []engine.Result{{Config: r.Config(), ModelType: r.ModelType, Throughput: 140, Source: "lab"}}); err != nil {
+	if _, _, err := e.st.InsertResults(t.Context(), []engine.Result{labResult(r)}); err != nil {
 		t.Fatal(err)
 	}
 	tm.Send(press("r"))
