@@ -2,12 +2,12 @@ package tui
 
 import (
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -17,12 +17,21 @@ import (
 )
 
 // tmuxSession runs a command in a detached tmux session on a private
-// server and reads its screen.
+// server and reads its screen. It runs outside any test (see TestMain):
+// a failure panics with flowFailure, and logs are kept for the test to
+// print.
 type tmuxSession struct {
-	t      *testing.T
 	socket string
 	start  time.Time
+	logs   []string
 }
+
+// flowFailure is how the tmux flow fails (runTmuxFlow recovers it).
+type flowFailure string
+
+func (f flowFailure) Error() string { return string(f) }
+
+func (s *tmuxSession) fatalf(format string, args ...any) { panic(flowFailure(fmt.Sprintf(format, args...))) }
 
 func (s *tmuxSession) run(args ...string) (string, error) {
 	out, err := exec.Command("tmux", append([]string{"-L", s.socket, "-f", "/dev/null"}, args...)...).CombinedOutput()
@@ -30,10 +39,9 @@ func (s *tmuxSession) run(args ...string) (string, error) {
 }
 
 func (s *tmuxSession) send(keys ...string) {
-	s.t.Helper()
 	for _, k := range keys {
 		if out, err := s.run("send-keys", "-t", "pp", k); err != nil {
-			s.t.Fatalf("send-keys %s: %v %s", k, err, out)
+			s.fatalf("send-keys %s: %v %s", k, err, out)
 		}
 	}
 }
@@ -45,7 +53,6 @@ func (s *tmuxSession) screen() string {
 
 // waitFor polls the screen until it holds every string.
 func (s *tmuxSession) waitFor(subs ...string) string {
-	s.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		scr := s.screen()
@@ -54,11 +61,11 @@ func (s *tmuxSession) waitFor(subs ...string) string {
 			ok = ok && strings.Contains(scr, sub)
 		}
 		if ok {
-			s.t.Logf("%v: %q", time.Since(s.start).Round(time.Millisecond), subs)
+			s.logs = append(s.logs, fmt.Sprintf("%v: %q", time.Since(s.start).Round(time.Millisecond), subs))
 			return scr
 		}
 		if time.Now().After(deadline) {
-			s.t.Fatalf("screen never showed %q:\n%s", subs, scr)
+			s.fatalf("screen never showed %q:\n%s", subs, scr)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -69,39 +76,43 @@ func (s *tmuxSession) alive() bool {
 	return err == nil
 }
 
-// binary is the perfpilot binary, built by TestMain while the other tests
-// run (the tmux test, being parallel, only starts after them).
-var binary = make(chan builtBinary, 1)
-
-type builtBinary struct {
-	path string
-	out  []byte
+// tmuxOutcome is what the tmux flow found; TestEndToEndInTmux reports it.
+type tmuxOutcome struct {
+	skip string
+	logs []string
 	err  error
 }
 
+// tmuxResult is the flow's outcome once tmuxDone is closed (one flow per
+// process, however many times -count runs the test).
+var (
+	tmuxResult tmuxOutcome
+	tmuxDone   = make(chan struct{})
+)
+
+// TestMain starts the tmux flow at once, alongside every other test: it
+// is the slowest (a real build, a real terminal) and mostly waits, so it
+// must not wait for a free parallel slot first.
 func TestMain(m *testing.M) {
 	flag.Parse() // testing.Short needs the flags
 	if !flagSet("test.parallel") {
-		// Most tests wait on a program (tmux, teatest, the binary's
-		// build): more of them at once than cores keeps both cores busy.
+		// Most tests wait on a program (teatest, the runner): more of
+		// them at once than cores keeps both cores busy.
 		flag.Set("test.parallel", "4")
 	}
 	dir, err := os.MkdirTemp("", "perfpilot-tui-e2e")
 	if err != nil {
 		panic(err)
 	}
+	s := &tmuxSession{socket: fmt.Sprintf("perfpilot-e2e-%d", os.Getpid()), start: time.Now()}
 	go func() {
-		b := builtBinary{path: filepath.Join(dir, "perfpilot")}
-		if testing.Short() {
-			b.err = errors.New("short mode")
-		} else if _, err := exec.LookPath("tmux"); err == nil {
-			build := exec.Command("go", "build", "-o", b.path, "./cmd/perfpilot")
-			build.Dir = ".."
-			b.out, b.err = build.CombinedOutput()
+		if selected("TestEndToEndInTmux") {
+			tmuxResult = runTmuxFlow(s, dir)
 		}
-		binary <- b
+		close(tmuxDone)
 	}()
 	code := m.Run()
+	s.run("kill-server") // also when the test was not selected and the flow still runs
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -112,30 +123,80 @@ func flagSet(name string) (set bool) {
 	return set
 }
 
+// selected reports whether -test.run and -test.skip leave a top-level
+// test to run (when in doubt, it is).
+func selected(name string) bool {
+	// matches reports whether a pattern flag is set and its top-level part
+	// matches name; an invalid pattern counts as ifBad.
+	matches := func(flagName string, ifBad bool) (set, ok bool) {
+		f := flag.Lookup(flagName)
+		if f == nil || f.Value.String() == "" {
+			return false, false
+		}
+		ok, err := regexp.MatchString(strings.Split(f.Value.String(), "/")[0], name)
+		return true, ok || (err != nil && ifBad)
+	}
+	if set, ok := matches("test.run", true); set && !ok {
+		return false
+	}
+	set, ok := matches("test.skip", false)
+	return !set || !ok
+}
+
 // TestEndToEndInTmux builds the real binary, runs `perfpilot --db X` in
 // tmux, and drives it with keys, reading the screen with capture-pane. The
 // hardware overview is checked against `perfpilot recommend-hardware
-// --json` on the same database.
+// --json` on the same database. The flow runs from TestMain.
 func TestEndToEndInTmux(t *testing.T) {
-	t.Parallel() // mostly waiting on the build and the screen
+	t.Parallel()
+	<-tmuxDone
+	r := tmuxResult
+	for _, l := range r.logs {
+		t.Log(l)
+	}
+	if r.skip != "" {
+		t.Skip(r.skip)
+	}
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+}
+
+// runTmuxFlow builds the binary and drives it in tmux.
+func runTmuxFlow(s *tmuxSession, dir string) (out tmuxOutcome) {
 	if testing.Short() {
-		t.Skip("builds the binary")
+		return tmuxOutcome{skip: "short mode: builds the binary"}
 	}
 	if _, err := exec.LookPath("tmux"); err != nil {
-		t.Skip("tmux not installed")
+		return tmuxOutcome{skip: "tmux not installed"}
 	}
-	dir := t.TempDir()
-	b := <-binary
-	if b.err != nil {
-		t.Fatalf("build: %v\n%s", b.err, b.out)
+	bin := filepath.Join(dir, "perfpilot")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/perfpilot")
+	build.Dir = ".."
+	if b, err := build.CombinedOutput(); err != nil {
+		return tmuxOutcome{err: fmt.Errorf("build: %v\n%s", err, b)}
 	}
-	bin := b.path
+	defer func() {
+		out.logs = s.logs
+		if r := recover(); r != nil {
+			f, ok := r.(flowFailure)
+			if !ok {
+				panic(r)
+			}
+			out.err = f
+		}
+	}()
+	driveDashboard(s, bin, dir)
+	return out
+}
+
+// driveDashboard is the flow: every view, metric toggles, selection,
+// export, help, the log, resizes, quitting with an unsaved selection.
+func driveDashboard(s *tmuxSession, bin, dir string) {
 	db := filepath.Join(dir, "e2e.db")
-	s := &tmuxSession{t: t, socket: fmt.Sprintf("perfpilot-e2e-%d", os.Getpid()), start: time.Now()}
-	t.Cleanup(func() { s.run("kill-server") })
 	if out, err := s.run("new-session", "-d", "-s", "pp", "-x", "120", "-y", "35", "-c", dir,
 		"env", "TERM=xterm-256color", "SOURCE_DATE_EPOCH=1773500966", bin, "--db", db); err != nil {
-		t.Fatalf("tmux: %v %s", err, out)
+		s.fatalf("tmux: %v %s", err, out)
 	}
 	s.waitFor("perfpilot", "SIMULATED DEMO DATA", "[Throughput]", "ranked 20 of")
 	// The CLI's answer to compare the overview with is computed meanwhile
@@ -179,17 +240,17 @@ func TestEndToEndInTmux(t *testing.T) {
 	s.send("Enter")
 	time.Sleep(300 * time.Millisecond)
 	if !s.alive() || strings.Contains(s.screen(), "Quit?") {
-		t.Fatal("enter confirmed quitting")
+		s.fatalf("enter confirmed quitting")
 	}
 	s.send("q", "y")
 	deadline := time.Now().Add(10 * time.Second)
 	for s.alive() {
 		if time.Now().After(deadline) {
-			t.Fatalf("still running after q y:\n%s", s.screen())
+			s.fatalf("still running after q y:\n%s", s.screen())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	checkOverviewAgainstCLI(t, <-cli, scr)
+	checkOverviewAgainstCLI(s, <-cli, scr)
 }
 
 // cliAnswer is the output of a perfpilot command.
@@ -200,13 +261,13 @@ type cliAnswer struct {
 
 // checkOverviewAgainstCLI compares the overview's bert-base-uncased row
 // (batch 1, fp32, throughput) with recommend-hardware --json.
-func checkOverviewAgainstCLI(t *testing.T, cli cliAnswer, scr string) {
+func checkOverviewAgainstCLI(s *tmuxSession, cli cliAnswer, scr string) {
 	if cli.err != nil {
-		t.Fatalf("recommend-hardware: %v", cli.err)
+		s.fatalf("recommend-hardware: %v", cli.err)
 	}
 	var hr engine.HardwareRanking
 	if err := json.Unmarshal(cli.out, &hr); err != nil {
-		t.Fatal(err)
+		s.fatalf("recommend-hardware --json: %v", err)
 	}
 	var row string
 	for _, l := range strings.Split(scr, "\n") {
@@ -214,13 +275,13 @@ func checkOverviewAgainstCLI(t *testing.T, cli cliAnswer, scr string) {
 			row = l // the matrix row (the footer below also names the model)
 		}
 	}
-	for _, s := range hr.Ranking {
-		text, _, _ := overview.Cell(&hr, s.Hardware, engine.Throughput)
-		if s.Hardware == hr.RecommendedHardware {
+	for _, hs := range hr.Ranking {
+		text, _, _ := overview.Cell(&hr, hs.Hardware, engine.Throughput)
+		if hs.Hardware == hr.RecommendedHardware {
 			text = "★" + text
 		}
 		if !strings.Contains(row, " "+text) {
-			t.Fatalf("overview row %q lacks %s's %s from recommend-hardware --json", row, s.Hardware, text)
+			s.fatalf("overview row %q lacks %s's %s from recommend-hardware --json", row, hs.Hardware, text)
 		}
 	}
 }
