@@ -31,7 +31,9 @@ type flowFailure string
 
 func (f flowFailure) Error() string { return string(f) }
 
-func (s *tmuxSession) fatalf(format string, args ...any) { panic(flowFailure(fmt.Sprintf(format, args...))) }
+func (s *tmuxSession) fatalf(format string, args ...any) {
+	panic(flowFailure(fmt.Sprintf(format, args...)))
+}
 
 func (s *tmuxSession) run(args ...string) (string, error) {
 	out, err := exec.Command("tmux", append([]string{"-L", s.socket, "-f", "/dev/null"}, args...)...).CombinedOutput()
