@@ -193,7 +193,7 @@ func TestMismatchesInPlainWords(t *testing.T) {
 		pct    float64
 		metric engine.Metric
 		want   string
-	}{{11800, engine.Throughput, "119× faster"}, {9900, engine.Latency, "-99% latency"}, {-20, engine.Throughput, "−20% slower"}, {25, engine.Memory, "-20% memory"}} {
+	}{{11800, engine.Throughput, "119× faster"}, {9900, engine.Latency, "−99% latency"}, {-20, engine.Throughput, "−20% slower"}, {25, engine.Memory, "−20% memory"}} {
 		if got := common.Improvement(tc.pct, tc.metric); got != tc.want {
 			t.Errorf("Improvement(%v, %s) = %q, want %q", tc.pct, tc.metric, got, tc.want)
 		}

@@ -154,6 +154,9 @@ func (m *Model) header() []string {
 		var src string
 		src, sim = bench.SourceSummary(m.results)
 		data = fmt.Sprintf("%d measured results (%s)", len(m.results), src)
+		if len(m.results) == 0 {
+			data = "no measured results yet: predictions are the roofline prior (i imports)"
+		}
 	}
 	l1 := th.Title.Render("perfpilot") + th.Muted.Render(" · session: ") + th.Bold.Render(session) + th.Muted.Render(" · ") + data
 	if sim {

@@ -82,7 +82,7 @@ func (m *Model) FullHelp() [][]key.Binding  { return [][]key.Binding{m.tbl.KeyBi
 func (m *Model) View() string {
 	th := m.ctx.Theme
 	if len(m.results) == 0 {
-		return " " + th.Muted.Render("No results yet — press i to import a CSV or JSON file, or x on a recommendation to run it.")
+		return th.Muted.Render(common.Wrap(" No results yet — press i to import a CSV or JSON file, or x on a recommendation to run it.", m.width))
 	}
 	src, sim := SourceSummary(m.results)
 	line := fmt.Sprintf(" %d measured results · sources: %s", len(m.results), src)

@@ -68,8 +68,9 @@ func Improvement(pct float64, m engine.Metric) string {
 	if m == engine.Memory {
 		name = "memory"
 	}
-	// The recommended value is current/r: a change of 1/r−1.
-	return fmt.Sprintf("%+.0f%% %s", (1/r-1)*100, name)
+	// The recommended value is current/r: a change of 1/r−1, written with
+	// a true minus sign as the throughput wording is.
+	return strings.Replace(fmt.Sprintf("%+.0f%% %s", (1/r-1)*100, name), "-", "−", 1)
 }
 
 // MetricTitle is a metric's short column title with its unit.

@@ -2,6 +2,7 @@ package detail
 
 import (
 	"fmt"
+	"strings"
 
 	"perfpilot/engine"
 	"perfpilot/tui/common"
@@ -32,10 +33,15 @@ func configurations(n int) string {
 
 // anomalySection gives the reasons behind every ⚠ in the pane: the row's
 // own measurement, then each hardware's measured value in the bars.
-func anomalySection(th *common.Theme, d Data, _ int) []string {
+func anomalySection(th *common.Theme, d Data, width int) []string {
 	var out []string
+	say := func(s string) {
+		for l := range strings.SplitSeq(common.Wrap(s, width-3), "\n") {
+			out = append(out, th.Warn.Render(" "+l))
+		}
+	}
 	if mk := d.Mark; mk.Measured != nil && (len(mk.Flags) > 0 || mk.Implausible != "") {
-		out = append(out, th.Warn.Render(" "+common.AnomalyMark+" this measurement: "+common.AnomalyText(mk.Flags, mk.Implausible)))
+		say(common.AnomalyMark + " this measurement: " + common.AnomalyText(mk.Flags, mk.Implausible))
 	}
 	if d.Ranking == nil {
 		return out
@@ -45,7 +51,7 @@ func anomalySection(th *common.Theme, d Data, _ int) []string {
 			continue // said above
 		}
 		if fs := flagsOn(d, s); len(fs) > 0 {
-			out = append(out, th.Warn.Render(fmt.Sprintf(" %s measured on %s: %s", common.AnomalyMark, common.Safe(s.Hardware), common.AnomalyText(fs, ""))))
+			say(fmt.Sprintf("%s measured on %s: %s", common.AnomalyMark, common.Safe(s.Hardware), common.AnomalyText(fs, "")))
 		}
 	}
 	return out

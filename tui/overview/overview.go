@@ -237,17 +237,18 @@ func (m *Model) View() string {
 	if !ok {
 		return th.Muted.Render("  waiting for data…")
 	}
-	legend := " · bold best · ★ recommended · m measured"
-	if m.ctx.Anomalies.Len() > 0 {
-		legend += " · ⚠ in doubt"
+	const stale = " · new data: re-ranking…"
+	room := m.width - ansi.StringWidth(head0(p, m.metric))
+	if m.version != m.ctx.DataVersion {
+		room -= ansi.StringWidth(stale)
 	}
 	head := " " + th.Muted.Render("batch ") + th.Bold.Render(fmt.Sprintf("‹%d›", p.Batch)) + th.Muted.Render(" b/B  precision ") +
-		th.Bold.Render("‹"+string(p.Precision)+"›") + th.Muted.Render(" p/P  ·  "+common.MetricLabel(m.metric)+legend+" · / jump")
+		th.Bold.Render("‹"+string(p.Precision)+"›") + th.Muted.Render(" p/P  ·  "+common.MetricLabel(m.metric)+m.legend(room))
 	if len(m.rows) == 0 {
 		return head + "\n" + th.Muted.Render("  ranking every model on every hardware…")
 	}
 	if m.version != m.ctx.DataVersion {
-		head += th.Warn.Render(" · new data: re-ranking…")
+		head += th.Warn.Render(stale)
 	}
 	lines := []string{head, m.titles()}
 	end := min(len(m.rows), m.offset+m.page())
@@ -344,6 +345,28 @@ func (m *Model) footer() string {
 	}
 	line += th.Muted.Render(" · recommended " + common.Safe(common.OrDash(r.Ranking.RecommendedHardware)))
 	return ansi.Truncate(line, m.width, "…")
+}
+
+// head0 is the pick line without its legend, unstyled (for its width).
+func head0(p common.OverviewMsg, metric engine.Metric) string {
+	return fmt.Sprintf(" batch ‹%d› b/B  precision ‹%s› p/P  ·  %s", p.Batch, p.Precision, common.MetricLabel(metric))
+}
+
+// legend says what the marks mean, as much of it as fits in room cells.
+func (m *Model) legend(room int) string {
+	parts := []string{"★ recommended", "bold best", "m measured"}
+	if m.ctx.Anomalies.Len() > 0 {
+		parts = append(parts, common.AnomalyMark+" in doubt")
+	}
+	parts = append(parts, "/ jump")
+	out := ""
+	for _, p := range parts {
+		if ansi.StringWidth(out+" · "+p) > room {
+			break
+		}
+		out += " · " + p
+	}
+	return out
 }
 
 // flags are the predictor's doubts about a measured cell.

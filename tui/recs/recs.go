@@ -7,6 +7,7 @@ package recs
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -194,7 +195,7 @@ func (m *Model) SetSize(w, h int) {
 
 func (m *Model) headLines() int {
 	if m.mismatches {
-		return 2
+		return 1 + len(m.improveLegend())
 	}
 	if m.OffRanking() > 0 || m.showSel {
 		return 1
@@ -229,6 +230,17 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	return nil
 }
 
+// improveLegend explains the Improve column in one line, or two when the
+// view is narrow.
+func (m *Model) improveLegend() []string {
+	const legend = "Improve: what moving to it would do · *slower there, yet it scores higher on power, headroom, availability or deployment (enter: why)"
+	lines := strings.Split(common.Wrap(legend, max(m.width-2, 10)), "\n")
+	for i := range lines {
+		lines[i] = " " + lines[i]
+	}
+	return lines[:min(len(lines), 2)]
+}
+
 // ShowSelection switches between the ranking and the selection.
 func (m *Model) ShowSelection(on bool) {
 	m.showSel = on
@@ -260,8 +272,10 @@ func (m *Model) View() string {
 		if m.report != nil {
 			total = len(m.report.Recommendations)
 		}
-		head = fmt.Sprintf(" %d of %d ranked configurations are not on their recommended hardware", m.tbl.Total(), total) + "\n" +
-			th.Muted.Render(" Improve: what moving to it would do · *slower there, yet it scores higher on power, headroom, availability or deployment (enter: why)")
+		head = fmt.Sprintf(" %d of %d ranked configurations are not on their recommended hardware", m.tbl.Total(), total)
+		for _, l := range m.improveLegend() {
+			head += "\n" + th.Muted.Render(l)
+		}
 	case m.OffRanking() > 0:
 		n := m.OffRanking()
 		head = th.Warn.Render(fmt.Sprintf(" %d selected not in the top %d", n, len(m.report.Recommendations))) + th.Muted.Render(" — v shows them")
