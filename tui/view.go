@@ -69,7 +69,16 @@ func (m *Model) banners() []string {
 	th := m.ctx.Theme
 	var out []string
 	if m.opts.ReadOnly != "" {
-		out = append(out, th.Badge.Render(" READ-ONLY ")+" "+th.Warn.Render(common.Safe(m.opts.ReadOnly)+" · browsing works; saving, importing and running are off"))
+		// Wrapped (two lines at most): the reason names a path.
+		const badge = " READ-ONLY "
+		text := common.Wrap(common.Safe(m.opts.ReadOnly)+" · browsing works; saving, importing and running are off", m.ctx.Width-len(badge)-2)
+		for i, l := range strings.SplitN(text, "\n", 3)[:min(2, strings.Count(text, "\n")+1)] {
+			lead := th.Badge.Render(badge)
+			if i > 0 {
+				lead = strings.Repeat(" ", len(badge))
+			}
+			out = append(out, lead+" "+th.Warn.Render(l))
+		}
 	}
 	if s := m.snapshot; s != nil && m.report == m.sessionRep {
 		out = append(out, th.Warn.Render(fmt.Sprintf(" snapshot from %s · %d row(s) measured since · r re-ranks",

@@ -56,5 +56,5 @@ func (o *tuiOptions) run(ctx context.Context, g *globalOptions) error {
 		return err
 	}
 	defer db.Close()
-	return runTUI(ctx, db, cat, o, metric)
+	return runTUI(ctx, db, cat, o, metric, g.ReadOnly)
 }

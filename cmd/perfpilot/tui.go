@@ -8,11 +8,15 @@ import (
 	"perfpilot/tui"
 )
 
-// runTUI opens the dashboard on db until the user quits.
-func runTUI(ctx context.Context, db *store.DB, cat *engine.Catalog, o *tuiOptions, metric engine.Metric) error {
+// runTUI opens the dashboard on db until the user quits. asked says the
+// user gave --read-only (else a read-only database could not be written).
+func runTUI(ctx context.Context, db *store.DB, cat *engine.Catalog, o *tuiOptions, metric engine.Metric, asked bool) error {
 	var readOnly string
-	if db.ReadOnly() {
-		readOnly = db.Path() + " is open read-only"
+	switch {
+	case db.ReadOnly() && asked:
+		readOnly = "opened with --read-only"
+	case db.ReadOnly():
+		readOnly = "this user cannot write " + db.Path() + " or its directory"
 	}
 	return tui.Run(ctx, tui.Options{Store: db, Runner: tui.StoreRunner(db), Catalog: cat, Metric: metric, Budget: o.Budget, Seed: o.Seed,
 		RunTemplate: o.Template, NoMouse: o.NoMouse, ReadOnly: readOnly})
