@@ -94,6 +94,7 @@ func (m *Model) requestDetail() tea.Cmd {
 		return nil
 	}
 	m.detail.SetData(detail.Data{Row: r, Metric: m.reportMetric(), Mark: m.marks[r.Config()]})
+	m.layout()
 	return m.startRanking(jobDetail, m.detailKey(r))
 }
 

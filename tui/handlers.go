@@ -164,6 +164,7 @@ func (m *Model) setRanking(kind jobKind, k rankKey, hr *engine.HardwareRanking, 
 	}
 	if r, ok := m.currentRec(); ok && m.detailKey(r) == k {
 		m.detail.SetData(detail.Data{Row: r, Metric: k.metric, Ranking: hr, Err: err, Mark: m.marks[r.Config()]})
+		m.layout() // the pane may need more lines
 	}
 }
 

@@ -11,7 +11,6 @@ import (
 	"perfpilot/engine"
 	"perfpilot/tui/bench"
 	"perfpilot/tui/common"
-	"perfpilot/tui/detail"
 	"perfpilot/tui/dialog"
 	"perfpilot/tui/runpanel"
 )
@@ -125,7 +124,7 @@ func (m *Model) paneHeights() (table, det, run int) {
 		if n == 0 {
 			n = len(engine.Backends)
 		}
-		det = max(min(detail.WantHeight(m.ctx.Width, n), body-run-6), 3)
+		det = max(min(m.detail.WantHeight(n), body-run-6), 3)
 	}
 	return max(body-det-run, 3), det, run
 }

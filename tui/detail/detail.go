@@ -56,25 +56,37 @@ func (m *Model) SetSize(w, h int) { m.width, m.height = w, h }
 // Update does nothing: the pane follows the table's cursor.
 func (m *Model) Update(tea.Msg) tea.Cmd { return nil }
 
-// WantHeight is how many lines the pane would like for n hardware.
-func WantHeight(width, n int) int {
-	if width >= common.CompactWidth {
-		return 5 + max(len(common.ScoreComponents)+2, n+1)
+// WantHeight is how many lines the pane would like: every section of the
+// row on screen, and at least what a row ranked on n hardware takes (so
+// the pane keeps its size while the ranking is computed).
+func (m *Model) WantHeight(n int) int {
+	want := 5 + 2 + n + 1
+	if m.ctx.Width >= common.CompactWidth {
+		want = 5 + max(len(common.ScoreComponents)+2, n+1)
 	}
-	return 5 + 2 + n + 1
+	if m.set {
+		want = max(want, len(m.lines()))
+	}
+	return want
 }
 
-// View renders the sections, clipped to the pane.
-func (m *Model) View() string {
+// lines are the pane's lines, unclipped.
+func (m *Model) lines() []string {
 	th := m.ctx.Theme
-	lines := []string{th.Accent.Render(strings.Repeat("─", m.width))}
+	lines := []string{th.Accent.Render(strings.Repeat("─", m.ctx.Width))}
 	if m.set {
 		d := m.data
 		d.Anomalies = m.ctx.Anomalies
 		for _, s := range Sections {
-			lines = append(lines, s(th, d, m.width)...)
+			lines = append(lines, s(th, d, m.ctx.Width)...)
 		}
 	}
+	return lines
+}
+
+// View renders the sections, clipped to the pane.
+func (m *Model) View() string {
+	lines := m.lines()
 	if len(lines) > m.height {
 		lines = lines[:m.height]
 	}
