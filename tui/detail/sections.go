@@ -225,7 +225,7 @@ func compareWith(hr *engine.HardwareRanking, hw string) []string {
 // whySection explains a mismatch: which score components favour the
 // recommended hardware, in plain words, so a row where it is slower is
 // not a puzzle.
-func whySection(th *common.Theme, d Data, _ int) []string {
+func whySection(th *common.Theme, d Data, width int) []string {
 	hr, r := d.Ranking, d.Row
 	if hr == nil || r.HardwareMatch || hr.RecommendedHardware == "" || hr.RecommendedHardware == r.Hardware {
 		return nil
@@ -246,7 +246,14 @@ func whySection(th *common.Theme, d Data, _ int) []string {
 	if len(wins) > 0 {
 		line += " · scores higher on " + strings.Join(wins, ", ")
 	}
-	return []string{th.Warn.Render(line)}
+	var out []string
+	for i, l := range strings.Split(common.Wrap(line, width-3), "\n") {
+		if i > 0 {
+			l = "  " + l
+		}
+		out = append(out, th.Warn.Render(l))
+	}
+	return out
 }
 
 // runSection shows the row's last run when it failed or is running.
