@@ -171,7 +171,7 @@ func (m *Model) startPareto() tea.Cmd {
 			c := p.Config
 			iv := p.Intervals()
 			msg.points = append(msg.points, pareto.Point{Config: c, X: iv.MemoryMB.Value, Y: iv.Throughput.Value,
-				YLow: iv.Throughput.Low, YHigh: iv.Throughput.High, Measured: p.Measured()})
+				YLow: iv.Throughput.Low, YHigh: iv.Throughput.High, Measured: p.Measured(), Flags: p.Flags})
 		}
 		return msg
 	})

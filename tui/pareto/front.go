@@ -20,6 +20,8 @@ type Point struct {
 	YHigh    float64
 	Measured bool
 	Front    bool
+	// Flags are the predictor's doubts about the measurement (engine.Flag).
+	Flags []engine.Flag
 }
 
 // MarkFront sets Front on the points no other point dominates (at most the

@@ -1,9 +1,14 @@
 package pareto
 
 import (
+	"strings"
 	"testing"
 
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
 	"perfpilot/engine"
+	"perfpilot/tui/common"
 )
 
 func TestMarkFrontOnAHandMadeSet(t *testing.T) {
@@ -29,5 +34,31 @@ func TestMarkFrontOnAHandMadeSet(t *testing.T) {
 		if i > 0 && pts[i-1].X > p.X {
 			t.Fatal("points not sorted by memory")
 		}
+	}
+}
+
+// TestDoubtedPointSaysWhy: the cursor point's description gives the
+// predictor's reason for doubting its measurement.
+func TestDoubtedPointSaysWhy(t *testing.T) {
+	ctx := &common.Context{Width: 120, Height: 30, Theme: common.NewTheme(true, true), Keys: common.DefaultKeyMap(nil)}
+	m := New(ctx)
+	m.SetSize(120, 30)
+	flag := engine.Flag{Metric: engine.Latency, Why: "measured 4.4× faster than similar configurations predict"}
+	m.SetPoints("m", []Point{
+		{Config: engine.Config{Model: "m", Hardware: "cpu"}, X: 100, Y: 10, Measured: true, Flags: []engine.Flag{flag}},
+		{Config: engine.Config{Model: "m", Hardware: "cuda"}, X: 200, Y: 50},
+	})
+	seen := map[bool]bool{}
+	for range 2 {
+		v := ansi.Strip(m.View())
+		doubted := strings.Contains(v, "m on cpu")
+		seen[doubted] = true
+		if got := strings.Contains(v, "⚠ measured 4.4× faster"); got != doubted {
+			t.Fatalf("⚠ reason shown %v on this point:\n%s", got, v)
+		}
+		m.Update(tea.KeyPressMsg{Code: tea.KeyLeft}) // the cursor starts on the front's fastest point
+	}
+	if len(seen) != 2 {
+		t.Fatalf("the cursor did not visit both points:\n%s", ansi.Strip(m.View()))
 	}
 }

@@ -188,6 +188,12 @@ func (m *Model) describe(th *common.Theme) []string {
 	if pt.Measured {
 		out = append(out, th.Good.Render("measured"))
 	}
+	if len(pt.Flags) > 0 {
+		why := common.Wrap(common.AnomalyMark+" "+common.AnomalyText(pt.Flags, ""), max(min(sideW, m.width/3)-2, 10))
+		for l := range strings.SplitSeq(why, "\n") {
+			out = append(out, th.Warn.Render(l))
+		}
+	}
 	n := 0
 	for _, p := range m.pts {
 		if p.Front {
