@@ -9,7 +9,6 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"perfpilot/engine"
-	"perfpilot/tui/bench"
 	"perfpilot/tui/common"
 	"perfpilot/tui/dialog"
 	"perfpilot/tui/runpanel"
@@ -160,7 +159,7 @@ func (m *Model) header() []string {
 	data, sim := "loading data…", false
 	if m.pred != nil || m.results != nil {
 		var src string
-		src, sim = bench.SourceSummary(m.results)
+		src, sim = m.bench.Sources()
 		data = fmt.Sprintf("%d measured results (%s)", len(m.results), src)
 		if len(m.results) == 0 {
 			data = "no measured results yet: predictions are the roofline prior (i imports)"

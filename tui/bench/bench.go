@@ -28,6 +28,10 @@ type Model struct {
 	tbl     *table.Model[int64, result]
 	results []result
 	doubted int // results in doubt
+	// sources and simulated summarise the results (SourceSummary), once
+	// per data change rather than per frame.
+	sources   string
+	simulated bool
 	width   int
 	height  int
 }
@@ -45,6 +49,7 @@ func New(ctx *common.Context) *Model {
 // anomalies (set them first).
 func (m *Model) SetResults(rs []result) {
 	m.results = rs
+	m.sources, m.simulated = SourceSummary(rs)
 	m.doubted = 0
 	for _, r := range rs {
 		if m.doubt(r) != "" {
@@ -84,7 +89,7 @@ func (m *Model) View() string {
 	if len(m.results) == 0 {
 		return th.Muted.Render(common.Wrap(" No results yet — press i to import a CSV or JSON file, or x on a recommendation to run it.", m.width))
 	}
-	src, sim := SourceSummary(m.results)
+	src, sim := m.sources, m.simulated
 	line := fmt.Sprintf(" %d measured results · sources: %s", len(m.results), src)
 	if m.doubted > 0 {
 		line += " · " + th.Warn.Render(fmt.Sprintf("%s %d in doubt", common.AnomalyMark, m.doubted))
@@ -104,6 +109,9 @@ func (m *Model) View() string {
 	}
 	return common.PadBlock(out, max(m.height-1, 1)) + "\n" + foot
 }
+
+// Sources is SourceSummary of the results shown.
+func (m *Model) Sources() (string, bool) { return m.sources, m.simulated }
 
 // SourceSummary lists sources by count, most first, and says whether
 // simulated demo data is among them.
