@@ -32,8 +32,34 @@ func (m *Model) fullHelp() [][]key.Binding {
 }
 
 // fullHelp lays the help groups out as columns that wrap onto more rows
-// when the terminal is narrow, so no binding is cut off.
-func fullHelp(th *common.Theme, groups [][]key.Binding, width int) string {
+// when the terminal is narrow, and splits long groups into shorter
+// columns side by side when the rows would be taller than height, so no
+// binding is cut off.
+func fullHelp(th *common.Theme, groups [][]key.Binding, width, height int) string {
+	longest := 0
+	for _, g := range groups {
+		longest = max(longest, len(g))
+	}
+	out := ""
+	for size := longest; size >= 3; size-- {
+		var split [][]key.Binding
+		for _, g := range groups {
+			for len(g) > size {
+				split = append(split, g[:size])
+				g = g[size:]
+			}
+			split = append(split, g)
+		}
+		out = helpRows(th, split, width)
+		if strings.Count(out, "\n")+1 <= height {
+			break
+		}
+	}
+	return out
+}
+
+// helpRows renders groups as columns, as many per row as width holds.
+func helpRows(th *common.Theme, groups [][]key.Binding, width int) string {
 	var blocks []string
 	for _, g := range groups {
 		kw := 0

@@ -44,7 +44,7 @@ func (m *Model) Render() string {
 	case m.dialog != nil:
 		body = dialog.Render(c, m.dialog, c.Width, bodyH)
 	case m.showHelp:
-		body = fullHelp(c.Theme, m.fullHelp(), c.Width)
+		body = fullHelp(c.Theme, m.fullHelp(), c.Width, bodyH)
 	case m.showLog:
 		body = m.log.View()
 	default:
