@@ -11,7 +11,6 @@ import (
 	"perfpilot/engine"
 	"perfpilot/tui/common"
 	"perfpilot/tui/dialog"
-	"perfpilot/tui/runpanel"
 )
 
 const (
@@ -116,7 +115,7 @@ func (m *Model) body() string {
 func (m *Model) paneHeights() (table, det, run int) {
 	body := m.bodyHeight()
 	if m.run != nil || m.runDone {
-		run = runpanel.WantHeight(body)
+		run = m.runPanel.WantHeight(body)
 	}
 	if m.detailOpen {
 		n := len(m.space.Hardware)

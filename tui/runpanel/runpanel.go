@@ -57,8 +57,15 @@ func New(ctx *common.Context) *Model { return &Model{ctx: ctx} }
 // SetInfo shows the run's state.
 func (m *Model) SetInfo(i Info) { m.info = i }
 
-// WantHeight is the panel's height for a body of h lines.
-func WantHeight(h int) int { return 3 + max(min(h-9, TailLines), 0) }
+// WantHeight is the panel's height for a body of h lines: a finished run
+// needs only its summary and failed rows.
+func (m *Model) WantHeight(h int) int {
+	want := 3 + max(min(h-9, TailLines), 0)
+	if m.info.Finished {
+		return min(1+len(m.failedRows()), want)
+	}
+	return want
+}
 
 func (m *Model) SetSize(w, h int)          { m.width, m.height = w, h }
 func (m *Model) Update(tea.Msg) tea.Cmd    { return nil }
