@@ -32,8 +32,8 @@ type Model struct {
 	// per data change rather than per frame.
 	sources   string
 	simulated bool
-	width   int
-	height  int
+	width     int
+	height    int
 }
 
 // New makes the view.
