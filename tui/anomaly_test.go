@@ -131,3 +131,37 @@ func lineWith(t *testing.T, s, sub string) string {
 	t.Fatalf("no line with %q:\n%s", sub, s)
 	return ""
 }
+
+// TestExcludeFromBench: X on a result in doubt excludes it from learning
+// (the store keeps it, Bench marks it ⊘, the refit learns from one fewer
+// and no longer doubts anything); X again includes it.
+func TestExcludeFromBench(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	plantAnomaly(e)
+	m := newModel(t, e)
+	keys(t, m, "6", "X")
+	if got := len(m.pred.Results()); got != 95 || len(m.results) != 96 || m.ctx.Anomalies.Len() != 0 {
+		t.Fatalf("after X: learned from %d of %d, %d flagged", got, len(m.results), m.ctx.Anomalies.Len())
+	}
+	s := screen(m)
+	mustContain(t, s, "⊘ 1 excluded from learning", "⊘ result 1: excluded from learning (X includes it again)")
+	keys(t, m, "L")
+	mustContain(t, screen(m), "result 1 is excluded from learning (X includes it again)")
+	keys(t, m, "L")
+	mustContain(t, lineWith(t, s, "›"), "⊘")
+	keys(t, m, "X")
+	if got := len(m.pred.Results()); got != 96 || m.ctx.Anomalies.Len() != 1 {
+		t.Fatalf("after X again: learned from %d, %d flagged", got, m.ctx.Anomalies.Len())
+	}
+	mustNotContain(t, screen(m), "⊘")
+
+	ro := e.options()
+	ro.ReadOnly = "opened with --read-only"
+	m = sizedModel(t, ro, 120, 35)
+	keys(t, m, "6", "X")
+	if rs, _ := e.st.Results(t.Context(), store.ResultFilter{}); len(rs) != 96 {
+		t.Fatalf("read-only X excluded a result: %d left", len(rs))
+	}
+	mustContain(t, screen(m), "read-only: cannot exclude results")
+}

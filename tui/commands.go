@@ -14,6 +14,7 @@ import (
 	"perfpilot/formats"
 	"perfpilot/runner"
 	"perfpilot/store"
+	"perfpilot/tui/common"
 	"perfpilot/tui/dialog"
 	"perfpilot/tui/overview"
 	"perfpilot/tui/pareto"
@@ -52,13 +53,16 @@ func (m *Model) startRank(reload bool) tea.Cmd {
 				msg.err = errors.New("no database")
 				return msg
 			}
-			if msg.results, msg.err = st.Results(ctx, store.ResultFilter{}); msg.err != nil {
+			// Excluded results are shown (Bench) but never learned from.
+			if msg.results, msg.err = st.Results(ctx, store.ResultFilter{WithExcluded: true}); msg.err != nil {
 				return msg
 			}
 			msg.measured = indexMeasured(cat, msg.results)
-			rs := make([]engine.Result, len(msg.results))
-			for i, r := range msg.results {
-				rs[i] = r.Result
+			rs := make([]engine.Result, 0, len(msg.results))
+			for _, r := range msg.results {
+				if !r.Excluded {
+					rs = append(rs, r.Result)
+				}
 			}
 			msg.report, msg.pred, msg.err = ranker.Plan(ctx, cat, rs, params, now)
 			return msg
@@ -275,6 +279,20 @@ func (m *Model) changeSession(op, from, to string) tea.Cmd {
 			err = st.DeleteSession(ctx, from)
 		}
 		return sessionChangedMsg{id: id, op: op, from: from, to: to, err: err}
+	})
+}
+
+// setExcluded excludes a result from learning, or includes it again; the
+// answer reloads and refits.
+func (m *Model) setExcluded(a common.ExcludeMsg) tea.Cmd {
+	if m.refuseReadOnly("exclude results") {
+		return nil
+	}
+	id, ctx, tick := m.begin(jobExclude)
+	st := m.opts.Store
+	return tea.Batch(tick, func() tea.Msg {
+		_, err := st.SetExcluded(ctx, []int64{a.ID}, a.Exclude)
+		return excludedMsg{id: id, req: a, err: err}
 	})
 }
 

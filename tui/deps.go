@@ -9,8 +9,8 @@ import (
 	"perfpilot/store"
 )
 
-// Store is what the dashboard asks of the database; *store.DB satisfies
-// it. Tests use an in-memory fake (tui/fake_test.go) and one end-to-end
+// Store is what the dashboard asks of the database (the ten calls it
+// makes); *store.DB satisfies it. Tests use an in-memory fake (tui/fake_test.go) and one end-to-end
 // test goes through real SQLite.
 type Store interface {
 	Results(ctx context.Context, filter store.ResultFilter) ([]store.StoredResult, error)
@@ -22,6 +22,7 @@ type Store interface {
 	RenameSession(ctx context.Context, from, to string) error
 	DeleteSession(ctx context.Context, name string) error
 	UpdateSelection(ctx context.Context, name string, selected []int) error
+	SetExcluded(ctx context.Context, ids []int64, excluded bool) (int, error)
 }
 
 // Runner runs a saved session's selected rows (x). StoreRunner is the real

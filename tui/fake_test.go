@@ -52,11 +52,31 @@ func (f *fakeStore) Results(_ context.Context, filter store.ResultFilter) ([]sto
 	defer f.mu.Unlock()
 	var out []store.StoredResult
 	for _, r := range f.results {
-		if filter.Source == "" || r.Source == filter.Source {
+		if (filter.Source == "" || r.Source == filter.Source) && (filter.WithExcluded || !r.Excluded) {
 			out = append(out, r)
 		}
 	}
 	return out, nil
+}
+
+func (f *fakeStore) SetExcluded(_ context.Context, ids []int64, excluded bool) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, id := range ids {
+		i := slices.IndexFunc(f.results, func(r store.StoredResult) bool { return r.ID == id })
+		if i < 0 {
+			return 0, fmt.Errorf("no result with id %d", id)
+		}
+		if f.results[i].Excluded != excluded {
+			n++
+		}
+	}
+	for _, id := range ids {
+		i := slices.IndexFunc(f.results, func(r store.StoredResult) bool { return r.ID == id })
+		f.results[i].Excluded = excluded
+	}
+	return n, nil
 }
 
 func (f *fakeStore) InsertResults(_ context.Context, rs []engine.Result) (int, int, error) {

@@ -90,6 +90,9 @@ type measuredRow struct {
 func indexMeasured(cat *engine.Catalog, results []store.StoredResult) map[string]measuredRow {
 	out := make(map[string]measuredRow, len(results))
 	for _, r := range results {
+		if r.Excluded {
+			continue // not learned from: not a measurement the ranking knows
+		}
 		k := normKey(cat, r.Config)
 		prev := out[k]
 		out[k] = measuredRow{vals: common.Measured{Throughput: r.Throughput, LatencyMS: r.LatencyMS, MemoryMB: r.MemoryMB},
@@ -235,6 +238,22 @@ func (m *Model) onExported(msg exportedMsg) tea.Cmd {
 		m.say(fmt.Sprintf("exported %d row(s) as %s to %s", msg.rows, dialog.FormatNames[msg.format], msg.path))
 	}
 	return nil
+}
+
+func (m *Model) onExcluded(msg excludedMsg) tea.Cmd {
+	if !m.jobs.finish(jobExclude, msg.id) {
+		return nil
+	}
+	if msg.err != nil {
+		m.fail(msg.err)
+		return nil
+	}
+	if msg.req.Exclude {
+		m.say(fmt.Sprintf("result %d is excluded from learning (X includes it again) · refitting…", msg.req.ID))
+	} else {
+		m.say(fmt.Sprintf("result %d is learned from again · refitting…", msg.req.ID))
+	}
+	return m.startRank(true)
 }
 
 func (m *Model) onLogRead(msg logReadMsg) tea.Cmd {

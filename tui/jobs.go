@@ -20,11 +20,12 @@ const (
 	jobSession
 	jobSessions
 	jobLog
+	jobExclude
 	numJobKinds
 )
 
 var jobLabels = [numJobKinds]string{"ranking", "ranking hardware", "ranking hardware", "ranking every model", "predicting trade-offs",
-	"importing", "exporting", "saving session", "loading sessions", "reading log"}
+	"importing", "exporting", "saving session", "loading sessions", "reading log", "excluding"}
 
 type jobs struct {
 	base    context.Context

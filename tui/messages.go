@@ -5,6 +5,7 @@ import (
 	"perfpilot/formats"
 	"perfpilot/runner"
 	"perfpilot/store"
+	"perfpilot/tui/common"
 	"perfpilot/tui/dialog"
 	"perfpilot/tui/overview"
 	"perfpilot/tui/pareto"
@@ -109,6 +110,12 @@ type logReadMsg struct {
 	title string
 	body  string
 	err   error
+}
+
+type excludedMsg struct {
+	id  int
+	req common.ExcludeMsg
+	err error
 }
 
 // statusExpiredMsg clears the status line if nothing newer was said.

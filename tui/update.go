@@ -94,6 +94,10 @@ func (m *Model) onResult(msg tea.Msg) tea.Cmd {
 		return m.startOverview()
 	case common.SessionActionMsg:
 		return m.sessionAction(msg)
+	case common.ExcludeMsg:
+		return m.setExcluded(msg)
+	case excludedMsg:
+		return m.onExcluded(msg)
 	}
 	return nil
 }

@@ -1,7 +1,8 @@
 // Package bench is the Benchmarks view: every measured result with its
-// source, and ⚠ on those in doubt (the predictor's flags, or kept by
-// import despite failing its plausibility checks) with the reason under
-// the table for the row under the cursor.
+// source, ⚠ on those in doubt (the predictor's flags, or kept by import
+// despite failing its plausibility checks) and ⊘ on those excluded from
+// learning (X toggles it), with the reason under the table for the row
+// under the cursor.
 package bench
 
 import (
@@ -22,12 +23,16 @@ import (
 type result = store.StoredResult
 type column = table.Column[result]
 
+// ExcludedMark is drawn beside a result excluded from learning.
+const ExcludedMark = "⊘"
+
 // Model is the view.
 type Model struct {
-	ctx     *common.Context
-	tbl     *table.Model[int64, result]
-	results []result
-	doubted int // results in doubt
+	ctx      *common.Context
+	tbl      *table.Model[int64, result]
+	results  []result
+	doubted  int // results in doubt
+	excluded int // results excluded from learning
 	// sources and simulated summarise the results (SourceSummary), once
 	// per data change rather than per frame.
 	sources   string
@@ -39,7 +44,7 @@ type Model struct {
 // New makes the view.
 func New(ctx *common.Context) *Model {
 	m := &Model{ctx: ctx}
-	m.tbl = table.New(ctx, Columns(m.doubt), func(r result) int64 { return r.ID }, func(r result) string {
+	m.tbl = table.New(ctx, Columns(m.note), func(r result) int64 { return r.ID }, func(r result) string {
 		return r.Model + " " + r.Hardware + " " + r.ModelType + " " + r.Source + " " + string(r.Precision)
 	})
 	return m
@@ -50,9 +55,12 @@ func New(ctx *common.Context) *Model {
 func (m *Model) SetResults(rs []result) {
 	m.results = rs
 	m.sources, m.simulated = SourceSummary(rs)
-	m.doubted = 0
+	m.doubted, m.excluded = 0, 0
 	for _, r := range rs {
-		if m.doubt(r) != "" {
+		switch mark, _ := m.note(r); mark {
+		case ExcludedMark:
+			m.excluded++
+		case common.AnomalyMark:
 			m.doubted++
 		}
 	}
@@ -60,51 +68,80 @@ func (m *Model) SetResults(rs []result) {
 	m.SetSize(m.width, m.height)
 }
 
-// doubt says why a result is in doubt ("" when it is not).
-func (m *Model) doubt(r result) string {
-	return common.AnomalyText(m.ctx.Anomalies.Of(r.Config), r.Flag)
+// note is a result's mark and what it means: ⊘ excluded from learning, ⚠
+// in doubt, or nothing.
+func (m *Model) note(r result) (mark, text string) {
+	doubt := common.AnomalyText(m.ctx.Anomalies.Of(r.Config), r.Flag)
+	switch {
+	case r.Excluded && doubt != "":
+		return ExcludedMark, "excluded from learning (X includes it again); " + doubt
+	case r.Excluded:
+		return ExcludedMark, "excluded from learning (X includes it again)"
+	case doubt != "":
+		return common.AnomalyMark, doubt + " (X excludes it from learning)"
+	}
+	return "", ""
 }
 
 // Table is the view's table, for the status line.
 func (m *Model) Table() *table.Model[int64, result] { return m.tbl }
 
 // SetSize sets the view's size: a summary line, the table and, when some
-// results are in doubt, the cursor row's reason.
+// results are in doubt or excluded, the cursor row's reason.
 func (m *Model) SetSize(w, h int) {
 	m.width, m.height = w, h
-	foot := 0
-	if m.doubted > 0 {
-		foot = 1
-	}
-	m.tbl.SetSize(w, h-1-foot)
+	m.tbl.SetSize(w, h-1-m.footLines())
 }
 
-func (m *Model) Update(msg tea.Msg) tea.Cmd { m.tbl.Update(common.Relative(msg, 0, 1)); return nil }
-func (m *Model) ShortHelp() []key.Binding   { return nil }
-func (m *Model) FullHelp() [][]key.Binding  { return [][]key.Binding{m.tbl.KeyBindings()} }
+func (m *Model) footLines() int {
+	if m.doubted+m.excluded > 0 {
+		return 1
+	}
+	return 0
+}
 
-// View renders a summary line and the table.
+// Update handles X (exclude or include the cursor row) and the table's
+// keys.
+func (m *Model) Update(msg tea.Msg) tea.Cmd {
+	if kp, ok := msg.(tea.KeyPressMsg); ok && key.Matches(kp, m.ctx.Keys.Exclude) {
+		if r, ok := m.tbl.Current(); ok {
+			return common.Cmd(common.ExcludeMsg{ID: r.ID, Exclude: !r.Excluded})
+		}
+		return nil
+	}
+	m.tbl.Update(common.Relative(msg, 0, 1))
+	return nil
+}
+
+func (m *Model) ShortHelp() []key.Binding { return []key.Binding{m.ctx.Keys.Exclude} }
+func (m *Model) FullHelp() [][]key.Binding {
+	return [][]key.Binding{append(m.tbl.KeyBindings(), m.ctx.Keys.Exclude)}
+}
+
+// View renders a summary line, the table and the cursor row's note.
 func (m *Model) View() string {
 	th := m.ctx.Theme
 	if len(m.results) == 0 {
 		return th.Muted.Render(common.Wrap(" No results yet — press i to import a CSV or JSON file, or x on a recommendation to run it.", m.width))
 	}
-	src, sim := m.sources, m.simulated
-	line := fmt.Sprintf(" %d measured results · sources: %s", len(m.results), src)
+	line := fmt.Sprintf(" %d measured results · sources: %s", len(m.results), m.sources)
 	if m.doubted > 0 {
 		line += " · " + th.Warn.Render(fmt.Sprintf("%s %d in doubt", common.AnomalyMark, m.doubted))
 	}
-	if sim {
+	if m.excluded > 0 {
+		line += " · " + th.Muted.Render(fmt.Sprintf("%s %d excluded from learning", ExcludedMark, m.excluded))
+	}
+	if m.simulated {
 		line += " · " + th.Warn.Render("'simulated' rows are demo data, not real measurements")
 	}
 	out := line + "\n" + m.tbl.View("no results match the filter")
-	if m.doubted == 0 {
+	if m.footLines() == 0 {
 		return out
 	}
 	foot := ""
 	if r, ok := m.tbl.Current(); ok {
-		if why := m.doubt(r); why != "" {
-			foot = th.Warn.Render(fmt.Sprintf(" %s result %d: %s", common.AnomalyMark, r.ID, why))
+		if mark, text := m.note(r); mark != "" {
+			foot = th.Warn.Render(fmt.Sprintf(" %s result %d: %s", mark, r.ID, text))
 		}
 	}
 	return common.PadBlock(out, max(m.height-1, 1)) + "\n" + foot
@@ -144,8 +181,10 @@ func metricCell(v float64) string {
 	return common.FmtVal(v)
 }
 
-// Columns are the view's columns; doubt says why a result is in doubt.
-func Columns(doubt func(result) string) []column {
+// Columns are the view's columns; note is a result's mark (ExcludedMark,
+// common.AnomalyMark or none) and its meaning.
+func Columns(note func(result) (string, string)) []column {
+	mark := func(r result) string { m, _ := note(r); return m }
 	sourceStyle := func(r result, th *common.Theme) lipgloss.Style {
 		if r.Source == "simulated" {
 			return th.Warn
@@ -154,13 +193,8 @@ func Columns(doubt func(result) string) []column {
 	}
 	return []column{
 		{Title: "ID", Width: 4, Right: true, Cell: func(r result) string { return fmt.Sprint(r.ID) }, Cmp: func(a, b result) int { return cmp.Compare(a.ID, b.ID) }},
-		{Title: common.AnomalyMark, Width: 1, Cell: func(r result) string {
-			if doubt(r) != "" {
-				return common.AnomalyMark
-			}
-			return ""
-		}, Style: func(_ result, th *common.Theme) lipgloss.Style { return th.Warn },
-			Cmp: func(a, b result) int { return common.CmpB(doubt(a) != "", doubt(b) != "") }},
+		{Title: common.AnomalyMark, Width: 1, Cell: mark, Style: func(_ result, th *common.Theme) lipgloss.Style { return th.Warn },
+			Cmp: func(a, b result) int { return common.CmpS(mark(a), mark(b)) }},
 		{Title: "Model", Width: 16, Flex: true, Cell: func(r result) string { return r.Model }, Cmp: func(a, b result) int { return common.CmpS(a.Model, b.Model) }},
 		{Title: "Type", Width: 10, Secondary: true, Cell: func(r result) string { return common.ShortType(r.ModelType) }, Cmp: func(a, b result) int { return common.CmpS(a.ModelType, b.ModelType) }},
 		{Title: "Hardware", Width: 8, Cell: func(r result) string { return r.Hardware }, Cmp: func(a, b result) int { return common.CmpS(a.Hardware, b.Hardware) }},

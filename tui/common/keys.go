@@ -25,6 +25,8 @@ type KeyMap struct {
 	NextModel, PrevModel, NextBatch, PrevBatch, NextPrecision, PrevPrecision, Left, Right key.Binding
 	// Sessions view.
 	OpenSession, RenameSession, DeleteSession key.Binding
+	// Benchmarks view.
+	Exclude key.Binding
 	// Dialogs.
 	Yes, No, Accept, Cancel, NextChoice, PrevChoice, Edit key.Binding
 }
@@ -86,6 +88,8 @@ func DefaultKeyMap(viewNames []string) *KeyMap {
 		OpenSession:   bind([]string{"enter"}, "enter", "open session"),
 		RenameSession: bind([]string{"n"}, "n", "rename"),
 		DeleteSession: bind([]string{"d", "delete"}, "d", "delete"),
+
+		Exclude: bind([]string{"X"}, "X", "exclude/include in learning"),
 
 		Yes:        bind([]string{"y", "Y"}, "y", "yes"),
 		No:         bind([]string{"n", "N", "esc", "enter", "q"}, "n/enter/esc", "no"),

@@ -37,5 +37,12 @@ type SessionActionMsg struct {
 	Name   string
 }
 
+// ExcludeMsg asks to exclude a measured result from learning, or to
+// include it again (store.DB.SetExcluded).
+type ExcludeMsg struct {
+	ID      int64
+	Exclude bool
+}
+
 // Cmd wraps a message as a command.
 func Cmd(msg tea.Msg) tea.Cmd { return func() tea.Msg { return msg } }
