@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
@@ -199,7 +198,7 @@ func (m *Model) importFile(path string) tea.Cmd {
 	st, cat := m.opts.Store, m.opts.Catalog
 	return tea.Batch(tick, func() tea.Msg {
 		msg := importedMsg{id: id, path: path}
-		f, err := os.Open(path)
+		f, err := formats.OpenInput(ctx, path) // a device is refused, a FIFO's wait ends with the job
 		if err != nil {
 			msg.err = err
 			return msg

@@ -378,3 +378,25 @@ func TestEmptyStatesSayWhatToDo(t *testing.T) {
 	keys(t, m, "7")
 	mustContain(t, screen(m), "No saved sessions yet — ctrl+s saves")
 }
+
+// TestImportRefusesDevices: i on a device or a directory fails at once
+// with a message naming what it is (formats.OpenInput, as the CLI's import)
+// and imports nothing.
+func TestImportRefusesDevices(t *testing.T) {
+	m := newModel(t, newEnv(t))
+	before := len(m.results)
+	cases := map[string]string{t.TempDir(): "a directory"}
+	if _, err := os.Stat("/dev/zero"); err == nil {
+		cases["/dev/zero"] = "a device"
+	}
+	for path, want := range cases {
+		keys(t, m, "i")
+		typeText(t, m, path)
+		keys(t, m, "enter")
+		if len(m.results) != before || m.dialog == nil {
+			t.Fatalf("%s: %d results (was %d), dialog %v", path, len(m.results), before, m.dialog)
+		}
+		mustContain(t, screen(m), "Import failed", want)
+		keys(t, m, "esc")
+	}
+}

@@ -208,7 +208,7 @@ func (g *globalOptions) load(ctx context.Context, dataFile string) (*dataset, er
 		if err != nil {
 			return nil, err
 		}
-		rs, err := parseDataFile(dataFile, cat, "")
+		rs, err := parseDataFile(ctx, dataFile, cat)
 		if err != nil {
 			return nil, err
 		}
@@ -226,13 +226,15 @@ func (g *globalOptions) load(ctx context.Context, dataFile string) (*dataset, er
 	return &dataset{cat: cat, results: rs, db: db}, nil
 }
 
-func parseDataFile(name string, cat *engine.Catalog, source string) ([]engine.Result, error) {
-	f, err := os.Open(name)
+// parseDataFile reads --data FILE: opened like an import file (a regular
+// file or a pipe; a device or directory is refused, Ctrl+C ends a wait).
+func parseDataFile(ctx context.Context, name string, cat *engine.Catalog) ([]engine.Result, error) {
+	f, err := formats.OpenInput(ctx, name)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	pf, err := formats.ParseResults(name, f, cat, formats.ParseOptions{Source: source})
+	pf, err := formats.ParseResults(name, f, cat, formats.ParseOptions{})
 	if err != nil {
 		return nil, err
 	}
