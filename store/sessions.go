@@ -304,14 +304,20 @@ func (db *DB) UpdateSessionParams(ctx context.Context, name string, p SessionPar
 	if err != nil {
 		return fmt.Errorf("session %q: params: %w", name, err)
 	}
-	res, err := db.sql.ExecContext(ctx, "UPDATE sessions SET params = ?, updated_at = ? WHERE name = ?", string(params), formatTime(db.now()), name)
-	if err != nil {
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "UPDATE sessions SET params = ?, updated_at = ? WHERE name = ?", string(params), formatTime(db.now()), name)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err == nil && n == 0 {
+			return fmt.Errorf("%w: %q", ErrSessionNotFound, name)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, ErrSessionNotFound) {
 		return fmt.Errorf("session %q: %w", name, err)
 	}
-	if n, err := res.RowsAffected(); err == nil && n == 0 {
-		return fmt.Errorf("%w: %q", ErrSessionNotFound, name)
-	}
-	return nil
+	return err
 }
 
 // RecordHistory appends a report's recommendations to the history without

@@ -55,16 +55,24 @@ func TestReadOnlyDatabase(t *testing.T) {
 		{"sessions", "show", "s1"},
 		{"export", "--session", "s1", "--format", "csv"},
 		{"catalog", "models"},
+		{"recommend-hardware", "--model", "gpt2"},
+		{"export", "--session", "s1", "--format", "sh"},
+		{"run", "--session", "s1", "--dry-run"},
 	} {
 		out, errOut, code := ro(args...)
 		if code != 0 || out == "" {
 			t.Errorf("%v on a read-only database: exit %d, %q", args, code, errOut)
 		}
 	}
+	csv := filepath.Join(t.TempDir(), "r.csv")
+	os.WriteFile(csv, []byte("model_name,hardware,batch_size,precision,latency_ms\ngpt2,cpu,3,fp32,17\n"), 0o644)
 	for _, args := range [][]string{
 		{"integrate", "--budget", "3", "--save", "s2"},
 		{"sessions", "delete", "s1"},
 		{"benchmarks", "delete", "--source", "simulated"},
+		{"sessions", "rename", "s1", "s3"},
+		{"run", "--session", "s1", "--template", "true", "--output-dir", t.TempDir()},
+		{"import", csv},
 	} {
 		_, errOut, code := ro(args...)
 		if code != exitFailure || !strings.Contains(errOut, "read-only") || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
