@@ -436,6 +436,7 @@ func (p *parser) readJSON(r io.Reader) error {
 		}
 	case json.Delim('{'):
 		found := ""
+		seen := map[string]bool{}
 		for dec.More() {
 			p.limit.mark(dec.InputOffset())
 			ktok, err := dec.Token()
@@ -444,26 +445,34 @@ func (p *parser) readJSON(r io.Reader) error {
 			}
 			key, _ := ktok.(string)
 			line := lc.lineAt(dec.InputOffset())
+			if seen[key] {
+				return p.fail(line, key, "duplicate key")
+			}
+			seen[key] = true
 			switch strings.ToLower(key) {
 			case "results", "benchmarks", "recommendations":
-				if found == "" {
-					vtok, err := dec.Token()
-					if err != nil {
-						return p.jsonSyntax(lc, dec, err)
-					}
-					if vtok != json.Delim('[') {
-						return p.fail(line, key, "expected an array of result objects")
-					}
-					found = key
-					if err := p.readJSONArray(lc, dec); err != nil {
-						return err
-					}
-					continue
+				if found != "" {
+					return p.fail(line, key, fmt.Sprintf("two result arrays (%q and %q): keep one", found, key))
 				}
+				vtok, err := dec.Token()
+				if err != nil {
+					return p.jsonSyntax(lc, dec, err)
+				}
+				if vtok != json.Delim('[') {
+					return p.fail(line, key, "expected an array of result objects")
+				}
+				found = key
+				if err := p.readJSONArray(lc, dec); err != nil {
+					return err
+				}
+				continue
 			}
 			var skip json.RawMessage
 			if err := dec.Decode(&skip); err != nil {
 				return p.jsonSyntax(lc, dec, err)
+			}
+			if dup := firstDuplicate(skip); dup != "" {
+				return p.fail(line, key+"."+dup, "duplicate key")
 			}
 		}
 		if _, err := dec.Token(); err != nil {
@@ -550,8 +559,9 @@ func (p *parser) readJSONArray(lc *lineCounter, dec *json.Decoder) error {
 }
 
 // objectKeys decodes one JSON object's members in order. It returns nil
-// when raw is not an object, and the first key given twice, if any: the
-// standard decoder would silently keep the last one.
+// when raw is not an object, and the path of the first key given twice in
+// it or in any object nested in it, if any: the standard decoder would
+// silently keep the last one.
 func objectKeys(raw json.RawMessage) (keys []string, obj map[string]json.RawMessage, dup string) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
@@ -569,13 +579,83 @@ func objectKeys(raw json.RawMessage) (keys []string, obj map[string]json.RawMess
 		if err := dec.Decode(&v); err != nil {
 			return nil, nil, ""
 		}
-		if _, seen := obj[key]; seen && dup == "" {
-			dup = key
+		if dup == "" {
+			if _, seen := obj[key]; seen {
+				dup = key
+			} else if len(v) > 0 && (v[0] == '{' || v[0] == '[') { // only nested values can hide one
+				if d := firstDuplicate(v); d != "" {
+					dup = key + "." + d
+				}
+			}
 		}
 		obj[key] = v
 		keys = append(keys, key)
 	}
 	return keys, obj, dup
+}
+
+// firstDuplicate returns the path ("extra.a") of the first key given twice
+// in one object anywhere inside a JSON value, or "": encoding/json would
+// silently keep the last, and a file that says two things is refused.
+func firstDuplicate(raw []byte) string {
+	type frame struct {
+		keys     map[string]bool // nil for an array
+		path     string          // of this object or array
+		cur      string          // path of the member being read
+		wantsKey bool
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var stack []*frame
+	valueDone := func() {
+		if n := len(stack); n > 0 && stack[n-1].keys != nil {
+			stack[n-1].wantsKey = true
+		}
+	}
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return "" // the decoder that reads the value reports syntax errors
+		}
+		var top *frame
+		if n := len(stack); n > 0 {
+			top = stack[n-1]
+		}
+		if top != nil && top.keys != nil && top.wantsKey {
+			if key, ok := tok.(string); ok {
+				top.cur = key
+				if top.path != "" {
+					top.cur = top.path + "." + key
+				}
+				if top.keys[key] {
+					return top.cur
+				}
+				top.keys[key], top.wantsKey = true, false
+				continue
+			}
+		}
+		path := ""
+		if top != nil {
+			path = top.path
+			if top.keys != nil {
+				path = top.cur
+			}
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &frame{keys: map[string]bool{}, path: path, wantsKey: true})
+			continue
+		case json.Delim('['):
+			stack = append(stack, &frame{path: path})
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+		}
+		valueDone()
+		if len(stack) == 0 {
+			return ""
+		}
+	}
 }
 
 func (p *parser) jsonSyntax(lc *lineCounter, dec *json.Decoder, err error) error {
