@@ -12,6 +12,8 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"perfpilot/cmdtmpl"
 	"perfpilot/engine"
@@ -136,11 +138,20 @@ func ExportScript(rows []engine.Recommendation, template, outputDir string) (str
 }
 
 // cellSafe neutralises a text cell a spreadsheet would run as a formula
-// (OWASP's CSV injection rule): one starting with = + - @ tab or CR gets a
-// leading apostrophe. Only text cells go through it; numbers are written
-// by the exporter itself and stay numbers.
+// (OWASP's CSV injection rule, widened): one starting with a tab, CR or LF,
+// or whose first character after leading blanks is = + - @ or their
+// full-width forms (some spreadsheets trim blanks and fold width), gets a
+// leading apostrophe. Only text cells go through it; numbers are written by
+// the exporter itself and stay numbers.
 func cellSafe(s string) string {
-	if s != "" && strings.IndexByte("=+-@\t\r", s[0]) >= 0 {
+	if s == "" {
+		return s
+	}
+	if strings.IndexByte("\t\r\n", s[0]) >= 0 {
+		return "'" + s
+	}
+	r, _ := utf8.DecodeRuneInString(strings.TrimLeftFunc(s, unicode.IsSpace))
+	if strings.ContainsRune("=+-@\uff1d\uff0b\uff0d\uff20", r) {
 		return "'" + s
 	}
 	return s

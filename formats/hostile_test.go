@@ -66,12 +66,23 @@ func TestExportScriptHostileValues(t *testing.T) {
 }
 
 // Spreadsheet-safe CSV (OWASP): text cells that a spreadsheet would run
-// start with an apostrophe; numbers, negative ones included, stay numbers.
+// start with an apostrophe — a formula character first, after leading
+// blanks, or in its full-width form, and a leading tab, CR or LF; numbers,
+// negative and tiny ones included, stay numbers.
 func TestExportCSVNeutralisesFormulas(t *testing.T) {
+	var values []string
+	for _, trigger := range []string{"=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20"} {
+		for _, prefix := range []string{"", " ", "   ", "\u00a0", "\u3000", "\t", "\r", "\n", " \t"} {
+			values = append(values, prefix+trigger+"1+1", prefix+trigger+"cmd|' /C calc'!A0")
+		}
+	}
+	values = append(values, hostile.Spreadsheet()...)
+	values = append(values, "\t", "\r", "\n", "\tplain", "\rplain")
+	safe := []string{"plain", "a=b", "x-1", "gpt2@cpu", "1+1", "模型=1"}
 	var rows []engine.Recommendation
-	for _, v := range append(hostile.Spreadsheet(), "plain", "a=b") {
+	for _, v := range append(values, safe...) {
 		rows = append(rows, engine.Recommendation{Rank: 1, ModelName: v, Hardware: v, RecommendedHardware: v, BatchSize: 2,
-			Precision: engine.FP16, ExpectedImprovementPct: -12.5, DecisionValue: 0.25})
+			Precision: engine.FP16, ExpectedImprovementPct: -3.5, DecisionValue: 1e-5, HardwareScore: -0.25})
 	}
 	data, err := ExportCSV(rows, engine.Throughput)
 	if err != nil {
@@ -89,7 +100,7 @@ func TestExportCSVNeutralisesFormulas(t *testing.T) {
 		orig := rows[i].ModelName
 		for _, c := range []string{"model_name", "hardware", "recommended_hardware"} {
 			cell := rec[col[c]]
-			if strings.ContainsAny(orig[:1], "=+-@\t\r") {
+			if i < len(values) {
 				if cell != "'"+orig {
 					t.Errorf("%s %q exported as %q, want it neutralised", c, orig, cell)
 				}
@@ -97,8 +108,10 @@ func TestExportCSVNeutralisesFormulas(t *testing.T) {
 				t.Errorf("%s %q exported as %q, want it unchanged", c, orig, cell)
 			}
 		}
-		if rec[col["expected_improvement_pct"]] != "-12.5" || rec[col["batch_size"]] != "2" {
-			t.Errorf("numbers changed: %q, %q", rec[col["expected_improvement_pct"]], rec[col["batch_size"]])
+		if rec[col["expected_improvement_pct"]] != "-3.5" || rec[col["decision_value"]] != "0.00001" ||
+			rec[col["hardware_score"]] != "-0.25" || rec[col["batch_size"]] != "2" {
+			t.Errorf("numbers changed: %q, %q, %q, %q", rec[col["expected_improvement_pct"]], rec[col["decision_value"]],
+				rec[col["hardware_score"]], rec[col["batch_size"]])
 		}
 	}
 }
