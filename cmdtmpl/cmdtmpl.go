@@ -30,8 +30,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"perfpilot/engine"
+	"perfpilot/safetext"
 )
 
 // Default is the seed's benchmark command, with precision.
@@ -124,33 +126,38 @@ func Line(argv []string) string {
 
 // Quote returns s as one bash word: unchanged when it only holds characters
 // no shell treats specially, else in single quotes, or in bash's $'...' form
-// when it holds control characters, so a newline in a value cannot split a
-// command over two lines.
+// when it holds a character that could drive or fool a terminal (controls,
+// bidi overrides, zero-width marks: safetext.Dangerous) or invalid UTF-8,
+// each written as \xHH bytes, so a newline in a value cannot split a command
+// over two lines and a script shows exactly what it runs.
 func Quote(s string) string {
-	safe, control := s != "", false
+	safe := s != ""
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		safe = safe && ('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("_-./:@+,", c) >= 0)
-		control = control || c < 0x20 || c == 0x7f
 	}
 	switch {
 	case safe:
 		return s
-	case !control:
+	case safetext.Clean(s) == s:
 		return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 	}
 	var b strings.Builder
 	b.WriteString("$'")
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '\\' || c == '\'':
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == '\\' || r == '\'':
 			b.WriteByte('\\')
-			b.WriteByte(c)
-		case c < 0x20 || c == 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, c) // always two digits, so a following hex digit stays literal
+			b.WriteRune(r)
+		case r == utf8.RuneError && n <= 1, safetext.Dangerous(r):
+			for _, c := range []byte(s[i : i+n]) {
+				fmt.Fprintf(&b, `\x%02x`, c) // always two digits, so a following hex digit stays literal
+			}
 		default:
-			b.WriteByte(c)
+			b.WriteString(s[i : i+n])
 		}
+		i += n
 	}
 	b.WriteByte('\'')
 	return b.String()

@@ -1,11 +1,14 @@
 package cmdtmpl
 
 import (
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
 
 	"perfpilot/engine"
+	"perfpilot/internal/hostile"
+	"perfpilot/safetext"
 )
 
 func TestTemplateWords(t *testing.T) {
@@ -168,5 +171,41 @@ func TestQuote(t *testing.T) {
 		if got := Quote(tt.in); got != tt.want {
 			t.Errorf("Quote(%q) = %s, want %s", tt.in, got, tt.want)
 		}
+	}
+}
+
+// Quote never lets a character that can drive or fool a terminal (C0 and
+// C1 controls, bidi overrides and isolates, zero-width and other invisible
+// format characters, invalid UTF-8) into a script or a shown command raw:
+// each is written as $'\xHH' bytes, which bash reads back exactly.
+func TestQuoteEscapesInvisibles(t *testing.T) {
+	var values []string
+	for _, r := range []rune{0x80, 0x85, 0x9b, 0x9f, 0x200b, 0x200c, 0x200d, 0x200e, 0x200f, 0x2028, 0x2029, 0x2060, 0xfeff, 0xfff9} {
+		values = append(values, "a"+string(r)+"b")
+	}
+	for r := rune(0x202a); r <= 0x202e; r++ {
+		values = append(values, "evil"+string(r)+"txt.exe")
+	}
+	for r := rune(0x2066); r <= 0x2069; r++ {
+		values = append(values, string(r)+"x")
+	}
+	values = append(values, "bad\xffutf8", "\xe2\x80", "模型\u202e名", "it's\u202e", "a\x1b[2Jb")
+	values = append(values, hostile.Terminal()...)
+	bash, _ := exec.LookPath("bash")
+	for _, v := range values {
+		q := Quote(v)
+		if safetext.Clean(q) != q {
+			t.Errorf("Quote(%q) = %q holds a raw invisible or control character", v, q)
+		}
+		if bash == "" || strings.ContainsRune(v, 0) {
+			continue
+		}
+		out, err := exec.Command(bash, "-c", "printf %s "+q).Output()
+		if err != nil || string(out) != v {
+			t.Errorf("bash reads Quote(%q) = %s back as %q (%v)", v, q, out, err)
+		}
+	}
+	if got, want := Quote("bidi\u202eexe"), `$'bidi\xe2\x80\xaeexe'`; got != want {
+		t.Errorf("Quote = %s, want %s", got, want)
 	}
 }

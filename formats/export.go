@@ -36,7 +36,9 @@ func ExportJSON(rep *engine.Report, rows []engine.Recommendation) ([]byte, error
 	if err != nil {
 		return nil, fmt.Errorf("export JSON: %w", err)
 	}
-	return append(b, '\n'), nil
+	// The same JSON with invisible and C1 characters escaped: shown on a
+	// terminal it cannot drive it or hide what an id really is.
+	return append(safetext.CleanJSON(b), '\n'), nil
 }
 
 // ExportCSV renders one line per recommendation with every scalar field,

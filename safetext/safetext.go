@@ -18,11 +18,11 @@ const MaxID = 256
 // MaxQuoted is how many characters of a bad value an error message quotes.
 const MaxQuoted = 80
 
-// dangerous reports characters that must never reach a terminal raw: C0
+// Dangerous reports characters that must never reach a terminal raw: C0
 // and C1 controls, DEL, and invisible format characters (bidi overrides
 // and isolates, zero-width characters, BOM, line and paragraph separators)
 // that reorder or hide what is shown.
-func dangerous(r rune) bool {
+func Dangerous(r rune) bool {
 	return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029' || r == utf8.RuneError
 }
 
@@ -53,7 +53,7 @@ func CheckID(s string) error {
 		return fmt.Errorf("%s is not valid UTF-8", Quote(s))
 	}
 	for i, r := range s {
-		if dangerous(r) {
+		if Dangerous(r) {
 			return fmt.Errorf("%s contains the control character %s at byte %d", Quote(s), runeName(r), i)
 		}
 	}
@@ -72,7 +72,7 @@ func CheckID(s string) error {
 func Clean(s string) string {
 	clean := true
 	for _, r := range s {
-		if dangerous(r) {
+		if Dangerous(r) {
 			clean = false
 			break
 		}
@@ -86,9 +86,9 @@ func Clean(s string) string {
 		switch {
 		case r == utf8.RuneError && n <= 1:
 			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case r < 0x80 && dangerous(r):
+		case r < 0x80 && Dangerous(r):
 			fmt.Fprintf(&b, `\x%02x`, r)
-		case dangerous(r):
+		case Dangerous(r):
 			fmt.Fprintf(&b, `\u%04x`, r)
 		default:
 			b.WriteRune(r)
@@ -96,6 +96,16 @@ func Clean(s string) string {
 		i += n
 	}
 	return b.String()
+}
+
+// CleanLines is Clean for multi-line text (an error, an exported file
+// shown on a terminal): each line is cleaned and the newlines stay.
+func CleanLines(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = Clean(l)
+	}
+	return strings.Join(lines, "\n")
 }
 
 // Quote renders a value for an error message: Go-quoted (so every control
@@ -115,7 +125,7 @@ func Quote(s string) string {
 // drive a terminal. encoding/json escapes C0 controls in strings, so a raw
 // tab, CR or LF is layout between tokens and stays.
 func CleanJSON(b []byte) []byte {
-	inJSON := func(r rune) bool { return dangerous(r) && r != '\n' && r != '\t' && r != '\r' }
+	inJSON := func(r rune) bool { return Dangerous(r) && r != '\n' && r != '\t' && r != '\r' }
 	clean := true
 	for _, r := range string(b) {
 		if inJSON(r) {

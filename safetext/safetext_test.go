@@ -41,7 +41,7 @@ func TestCleanLeavesNothingDangerous(t *testing.T) {
 	for _, s := range []string{"plain", "\x1b]0;title\x07", "a\u202eb", "\x9b31m", "bad\xff\xfe", "line\nbreak", "\u2028x\u2029"} {
 		c := Clean(s)
 		for _, r := range c {
-			if dangerous(r) {
+			if Dangerous(r) {
 				t.Errorf("Clean(%q) = %q still holds %U", s, c, r)
 			}
 		}
@@ -70,7 +70,7 @@ func TestCleanJSONStaysEquivalent(t *testing.T) {
 		t.Fatalf("CleanJSON changed the meaning: %s (%v)", out, err)
 	}
 	for _, r := range string(out) {
-		if dangerous(r) && r != '\n' {
+		if Dangerous(r) && r != '\n' {
 			t.Fatalf("CleanJSON left %U in %s", r, out)
 		}
 	}

@@ -490,6 +490,9 @@ func (o *exportOptions) run(ctx context.Context, g *globalOptions) error {
 		return err
 	}
 	if o.Output == "" {
+		if g.io.TTY { // a CSV cell from an old database may hold controls: show them, do not obey them
+			data = []byte(safetext.CleanLines(string(data)))
+		}
 		_, err = g.io.Out.Write(data)
 		return err
 	}
@@ -504,6 +507,6 @@ func (o *exportOptions) run(ctx context.Context, g *globalOptions) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(g.io.Err, "wrote %d rows to %s\n", len(rows), o.Output)
+	fmt.Fprintf(g.io.Err, "wrote %d rows to %s\n", len(rows), safetext.Clean(o.Output))
 	return nil
 }

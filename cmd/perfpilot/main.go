@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/charmbracelet/x/term"
@@ -51,11 +50,7 @@ func run(ctx context.Context, args []string, io IO) int {
 	}
 	// Errors can quote data (ids, file contents): never let them drive
 	// the terminal.
-	lines := strings.Split(err.Error(), "\n")
-	for i, l := range lines {
-		lines[i] = safetext.Clean(l)
-	}
-	fmt.Fprintln(io.Err, "perfpilot:", strings.Join(lines, "\n"))
+	fmt.Fprintln(io.Err, "perfpilot:", safetext.CleanLines(err.Error()))
 	var ue *usageError
 	// Anything cobra refuses before a command starts (unknown command or
 	// flag, missing required flag, extra argument) is a usage error too, and
