@@ -160,3 +160,65 @@ func TestRankFiniteWithManyResults(t *testing.T) {
 		assertFinite(t, reflect.ValueOf(full).Elem(), "report")
 	}
 }
+
+// TestPlanSurvivesExtremeMeasurements: a row kept with --allow-implausible
+// (or from an older database) may hold any positive finite value; the fit
+// must neither fail nor let a non-finite number out, whether the odd row
+// is alone, among identical copies, or beside the demo history.
+func TestPlanSurvivesExtremeMeasurements(t *testing.T) {
+	ctx := context.Background()
+	cat := MustBuiltinCatalog()
+	demo := DemoHistory(cat)
+	base := Result{Config: Config{Model: "gpt2", Hardware: "cpu", BatchSize: 1, Precision: FP32}, Source: "odd"}
+	var cases []struct {
+		name string
+		rs   []Result
+	}
+	for _, v := range []float64{1e-300, 1e300, math.SmallestNonzeroFloat64, math.MaxFloat64} {
+		for _, metric := range Metrics {
+			r := base
+			switch metric {
+			case Throughput:
+				r.Throughput = v
+			case Latency:
+				r.LatencyMS = v
+			case Memory:
+				r.MemoryMB = v
+			}
+			r.Config, _ = cat.Normalize(r.Config)
+			name := fmt.Sprintf("%s=%g", metric, v)
+			cases = append(cases, struct {
+				name string
+				rs   []Result
+			}{name + " alone", []Result{r}}, struct {
+				name string
+				rs   []Result
+			}{name + " x3", []Result{r, r, r}})
+			if v == 1e-300 || v == 1e300 { // a fit on the demo history is the slow part
+				cases = append(cases, struct {
+					name string
+					rs   []Result
+				}{name + " with demo", append(append([]Result{}, demo...), r)})
+			}
+		}
+	}
+	for _, c := range cases {
+		rep, p, err := Plan(ctx, cat, c.rs, RankParams{Budget: 5}, testNow)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		assertFinite(t, reflect.ValueOf(rep).Elem(), c.name+" report")
+		for _, metric := range Metrics {
+			rep, err := Rank(ctx, p, RankParams{Metric: metric, Budget: 5}, testNow)
+			if err != nil {
+				t.Fatalf("%s, ranking %s: %v", c.name, metric, err)
+			}
+			assertFinite(t, reflect.ValueOf(rep).Elem(), c.name+" report")
+		}
+		pr, err := p.Predict(base.Config)
+		if err != nil {
+			t.Fatalf("%s: predict: %v", c.name, err)
+		}
+		assertFinite(t, reflect.ValueOf(pr), c.name+" prediction")
+	}
+}

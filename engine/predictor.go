@@ -58,6 +58,17 @@ type Flag struct {
 	Why string `json:"why"`
 }
 
+// usable reports a measured latency (ms) or memory (MB) the predictor can
+// take as measured: beyond these bounds (a picosecond, a petabyte and more)
+// a value kept with --allow-implausible is a unit error, and the numbers
+// derived from it (throughput = items × 1000 / latency, geometric means)
+// could overflow.
+func usable(v float64) bool { return v >= 1e-9 && v <= 1e12 }
+
+// maxLogTarget bounds |log(measured / roofline)| a fit learns from (a
+// factor of a million); NaN fails the comparison too.
+var maxLogTarget = math.Log(1e6)
+
 // geo returns the geometric mean, min and max of positive values.
 func geo(vals []float64) (v, lo, hi float64) {
 	if len(vals) == 1 {
@@ -88,10 +99,10 @@ func NewPredictor(ctx context.Context, cat *Catalog, results []Result, opts Pred
 			a = &measuredAgg{cfg: cfg, sources: map[string]int{}}
 			p.measured[cfg.Key()] = a
 		}
-		if l := r.Latency(); l > 0 {
+		if l := r.Latency(); usable(l) {
 			a.lat = append(a.lat, l)
 		}
-		if r.MemoryMB > 0 {
+		if usable(r.MemoryMB) {
 			a.mem = append(a.mem, r.MemoryMB)
 		}
 		a.sources[r.Source]++
@@ -116,19 +127,21 @@ func NewPredictor(ctx context.Context, cat *Catalog, results []Result, opts Pred
 		rf := RooflineFor(m, h, cfg)
 		rawFeatures(x, m, h, cfg, rf)
 		l := levelsOf(h, cfg, rf)
-		// A target that is not finite (a roofline of zero) would poison the
-		// fit: such a row is kept as measured but not learned from. A whole
-		// request is learned through its phases (engine/predict_generation.go).
+		// A target that is not finite (a roofline of zero), or a million
+		// times off the physics (a unit error kept with --allow-implausible),
+		// would poison the fit: such a row is kept as measured but not
+		// learned from. A whole request is learned through its phases
+		// (engine/predict_generation.go).
 		if len(a.lat) > 0 && cfg.Phase != Generate {
 			v, _, _ := geo(a.lat)
-			if y := math.Log(v / rf.LatencyMS); !math.IsInf(y, 0) && !math.IsNaN(y) {
+			if y := math.Log(v / rf.LatencyMS); math.Abs(y) <= maxLogTarget {
 				tsT.add(x, l, y)
 				aggT = append(aggT, a)
 			}
 		}
 		if len(a.mem) > 0 {
 			v, _, _ := geo(a.mem)
-			if y := math.Log(v / rf.MemoryMB); !math.IsInf(y, 0) && !math.IsNaN(y) {
+			if y := math.Log(v / rf.MemoryMB); math.Abs(y) <= maxLogTarget {
 				tsM.add(x, l, y)
 				aggM = append(aggM, a)
 			}

@@ -173,8 +173,10 @@ const MaxRecord = 1 << 20
 // measurement is a unit or typing error.
 const (
 	maxThroughput = 1e9  // items/s
+	minThroughput = 1e-6 // one item in 11.6 days: the slowest latency allows
 	minLatencyMS  = 1e-3 // 1 µs
 	maxLatencyMS  = 1e9  // 11.6 days
+	minMemoryMB   = 1e-3 // 1 KB
 	maxMemoryMB   = 1e9  // 1 PB
 	// consistency bounds measured throughput / (batch × 1000 / latency).
 	consistency = 2.0
@@ -816,12 +818,16 @@ func implausible(r engine.Result, hw *engine.Hardware) (field, string) {
 	switch {
 	case r.Throughput > maxThroughput:
 		return fThroughput, fmt.Sprintf("%g items/s is above %g", r.Throughput, float64(maxThroughput))
+	case r.Throughput > 0 && r.Throughput < minThroughput:
+		return fThroughput, fmt.Sprintf("%g items/s is below %g", r.Throughput, float64(minThroughput))
 	case r.LatencyMS > 0 && r.LatencyMS < minLatencyMS:
 		return fLatency, fmt.Sprintf("%g ms is below 1 µs", r.LatencyMS)
 	case r.LatencyMS > maxLatencyMS:
 		return fLatency, fmt.Sprintf("%g ms is above %g ms", r.LatencyMS, float64(maxLatencyMS))
 	case r.MemoryMB > maxMemoryMB:
 		return fMemory, fmt.Sprintf("%g MB is above %g MB", r.MemoryMB, float64(maxMemoryMB))
+	case r.MemoryMB > 0 && r.MemoryMB < minMemoryMB:
+		return fMemory, fmt.Sprintf("%g MB is below 1 KB", r.MemoryMB)
 	case hw != nil && !hw.Supports(r.Precision):
 		return fPrecision, fmt.Sprintf("the catalog says %s has no %s support", safetext.Quote(r.Hardware), r.Precision)
 	}
