@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"math"
 
 	"github.com/spf13/cobra"
 
@@ -23,6 +24,8 @@ func (o *tuiOptions) flags(cmd *cobra.Command) {
 	f.StringVar(&o.Metric, "metric", "throughput", "metric to start with: throughput, latency or memory")
 	f.IntVar(&o.Budget, "budget", engine.DefaultBudget, "number of configurations to rank")
 	f.Uint64Var(&o.Seed, "seed", 1, "random seed")
+	withRange(f, "budget", 1, maxBudget)
+	withRange(f, "seed", 0, math.MaxUint64)
 	f.BoolVar(&o.NoMouse, "no-mouse", false, "do not capture the mouse (leaves the terminal's own selection working)")
 	f.StringVar(&o.Template, "template", cmdtmpl.Default, "benchmark command `TEMPLATE` that x runs (rules: README Safety); placeholders {model} {hardware} {batch_size} {precision} {sequence_length} {output_dir}")
 }
@@ -43,9 +46,6 @@ func (o *tuiOptions) run(ctx context.Context, g *globalOptions) error {
 	metric, err := parseMetric(o.Metric)
 	if err != nil {
 		return err
-	}
-	if o.Budget <= 0 {
-		return usagef("--budget: %d is not positive (valid: 1 or more)", o.Budget)
 	}
 	// A bad template is a usage error now, not a surprise at x.
 	if _, err := cmdtmpl.Parse(o.Template); err != nil {

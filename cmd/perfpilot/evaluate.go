@@ -55,6 +55,9 @@ roofline prior.`,
 	f.StringVar(&o.Sources, "sources", "latest", "latest: one measurement set per hardware (the source recorded last); all: every result")
 	f.IntVar(&o.Folds, "folds", 5, "folds for k-fold")
 	f.Uint64Var(&o.Seed, "seed", 1, "random seed")
+	withRange(f, "reveal", 0, 100_000)
+	withRange(f, "folds", 2, 1000)
+	withRange(f, "seed", 0, math.MaxUint64)
 	f.BoolVar(&o.NoGroups, "no-groups", false, "omit the per-hardware / per-model rows")
 	f.StringSliceVar(&o.Phases, "phase", nil, "score only held-out configurations of this phase: forward, prefill, decode or generate (repeatable; default all, each also on its own)")
 	return cmd
@@ -105,9 +108,6 @@ func (o *evaluateOptions) run(ctx context.Context, g *globalOptions) error {
 			return usagef("--phase: unknown phase %q (valid: forward, prefill, decode, generate)", s)
 		}
 		phases = append(phases, ph)
-	}
-	if o.Reveal < 0 || o.Folds < 2 {
-		return usagef("--reveal must be ≥ 0 and --folds ≥ 2")
 	}
 	ds, note, err := evalData(ctx, g, o.Data, o.Sources)
 	if err != nil {

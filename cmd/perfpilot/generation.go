@@ -25,6 +25,9 @@ func (o *generationFlags) add(f *pflag.FlagSet, single bool) {
 	f.IntVar(&o.PromptTokens, "prompt-tokens", 0, "text generation: prompt `TOKENS` (default: the model's, e.g. 512)")
 	f.IntVar(&o.OutputTokens, "output-tokens", 0, "text generation: output `TOKENS` (default: the model's, e.g. 128)")
 	f.IntVar(&o.GPUCount, "gpu-count", 0, "text generation: GPUs the model is split over (default: one; integrate adds more where the weights need them)")
+	withRange(f, "prompt-tokens", 0, engine.MaxTokens)
+	withRange(f, "output-tokens", 0, engine.MaxTokens)
+	withRange(f, "gpu-count", 0, engine.MaxGPUCount)
 	if !single {
 		return
 	}
@@ -36,17 +39,6 @@ func (o *generationFlags) add(f *pflag.FlagSet, single bool) {
 
 // check refuses out-of-range values, naming the flag.
 func (o *generationFlags) check() error {
-	for _, f := range []struct {
-		flag string
-		v    int
-	}{{"--prompt-tokens", o.PromptTokens}, {"--output-tokens", o.OutputTokens}} {
-		if f.v < 0 || f.v > engine.MaxTokens {
-			return usagef("%s: %d is outside 0..%d", f.flag, f.v, engine.MaxTokens)
-		}
-	}
-	if o.GPUCount < 0 || o.GPUCount > engine.MaxGPUCount {
-		return usagef("--gpu-count: %d is outside 1..%d", o.GPUCount, engine.MaxGPUCount)
-	}
 	if _, err := engine.ParsePhase(o.Phase); err != nil {
 		return usagef("--phase: %v", err)
 	}

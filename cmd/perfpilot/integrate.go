@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"text/tabwriter"
 
@@ -71,6 +72,13 @@ and print the top --budget as the seed-compatible JSON (SPEC §4), or a table on
 	f.Float64Var(&o.DecisionWeight, "decision-weight", engine.DefaultDecisionWeight, "weight of decision value in the combined score")
 	f.Float64Var(&o.MaxPower, "max-power", 0, "exclude hardware above this TDP in watts from recommendations")
 	f.Float64Var(&o.MinMemory, "min-memory", 0, "exclude hardware with less memory (GB) from recommendations")
+	withRange(f, "budget", 1, maxBudget)
+	withRange(f, "seed", 0, math.MaxUint64)
+	withRange(f, "max-per-hardware", 0, maxBudget)
+	withRange(f, "info-weight", 0, maxWeight)
+	withRange(f, "decision-weight", 0, maxWeight)
+	withRange(f, "max-power", 0, maxPowerW)
+	withRange(f, "min-memory", 0, maxMemoryGB)
 	o.Gen.add(f, false)
 	return cmd
 }
@@ -82,22 +90,8 @@ func (o *integrateOptions) params() (engine.RankParams, error) {
 	if err != nil {
 		return engine.RankParams{}, err
 	}
-	if o.Budget <= 0 {
-		return engine.RankParams{}, usagef("--budget: %d is not positive (valid: 1 or more)", o.Budget)
-	}
-	for _, f := range []struct {
-		flag string
-		v    float64
-	}{{"--info-weight", o.InfoWeight}, {"--decision-weight", o.DecisionWeight}, {"--max-power", o.MaxPower}, {"--min-memory", o.MinMemory}} {
-		if err := engine.CheckNonNegative(f.v); err != nil {
-			return engine.RankParams{}, usagef("%s: %v", f.flag, err)
-		}
-	}
 	if o.InfoWeight+o.DecisionWeight == 0 {
 		return engine.RankParams{}, usagef("--info-weight/--decision-weight: both are zero (give at least one a positive weight)")
-	}
-	if o.MaxPerHardware < 0 {
-		return engine.RankParams{}, usagef("--max-per-hardware: %d is negative", o.MaxPerHardware)
 	}
 	if o.saveSet {
 		if err := safetext.CheckID(o.Save); err != nil {

@@ -70,7 +70,7 @@ func TestBadFlagsExitTwo(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"integrate", "--budget", "0"}, "--budget: 0 is not positive"},
+		{[]string{"integrate", "--budget", "0"}, "--budget: 0 is outside 1..1000000"},
 		{[]string{"integrate", "--metric", "speed"}, `unknown metric "speed" (valid: throughput, latency, memory)`},
 		{[]string{"predict", "--model", "gpt-9", "--hardware", "cuda"}, `unknown model "gpt-9" (valid: `},
 		{[]string{"predict", "--model", "gpt2", "--hardware", "tpu"}, `unknown hardware "tpu" (valid: `},

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math"
 	"sort"
 
 	"github.com/spf13/cobra"
@@ -36,6 +37,9 @@ func newPredictCmd(g *globalOptions) *cobra.Command {
 	f.IntVar(&o.SequenceLength, "sequence-length", 0, "sequence length in tokens (default: the model's)")
 	o.Gen.add(f, true)
 	f.Uint64Var(&o.Seed, "seed", 1, "random seed")
+	withRange(f, "batch-size", 1, maxBatch)
+	withRange(f, "sequence-length", 0, engine.MaxTokens)
+	withRange(f, "seed", 0, math.MaxUint64)
 	f.StringVar(&o.Data, "data", "", "results `FILE` to use instead of the database")
 	f.BoolVar(&o.JSON, "json", false, "print JSON")
 	cmd.MarkFlagRequired("model")
@@ -54,12 +58,6 @@ type predictJSON struct {
 }
 
 func (o *predictOptions) run(ctx context.Context, g *globalOptions) error {
-	if o.BatchSize <= 0 {
-		return usagef("--batch-size: %d is not positive", o.BatchSize)
-	}
-	if o.SequenceLength < 0 {
-		return usagef("--sequence-length: %d is negative", o.SequenceLength)
-	}
 	prec, err := parsePrecision(o.Precision)
 	if err != nil {
 		return err

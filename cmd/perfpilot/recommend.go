@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"text/tabwriter"
 
@@ -45,6 +46,12 @@ func newRecommendCmd(g *globalOptions) *cobra.Command {
 	f.Float64Var(&o.MaxDeployment, "max-deployment", 0, "only hardware with deployment complexity at most this (0..1)")
 	f.StringSliceVar(&o.Hardware, "hardware", nil, "`HARDWARE` ids to rank (default: the eight backends, catalog additions and measured hardware)")
 	f.Uint64Var(&o.Seed, "seed", 1, "random seed")
+	withRange(f, "batch-size", 1, maxBatch)
+	withRange(f, "sequence-length", 0, engine.MaxTokens)
+	withRange(f, "max-power", 0, maxPowerW)
+	withRange(f, "min-memory", 0, maxMemoryGB)
+	withRange(f, "max-deployment", 0, 1)
+	withRange(f, "seed", 0, math.MaxUint64)
 	f.StringVar(&o.Data, "data", "", "results `FILE` to use instead of the database")
 	f.BoolVar(&o.JSON, "json", false, "print JSON")
 	cmd.MarkFlagRequired("model")
@@ -60,24 +67,7 @@ func (o *recommendOptions) run(ctx context.Context, g *globalOptions) error {
 	if err != nil {
 		return err
 	}
-	if o.BatchSize <= 0 {
-		return usagef("--batch-size: %d is not positive", o.BatchSize)
-	}
-	if o.Sequence < 0 {
-		return usagef("--sequence-length: %d is negative", o.Sequence)
-	}
 	cons := engine.Constraints{MaxPowerW: o.MaxPower, MinMemoryGB: o.MinMemory, MaxDeployment: o.MaxDeployment}
-	for _, f := range []struct {
-		flag string
-		v    float64
-	}{{"--max-power", o.MaxPower}, {"--min-memory", o.MinMemory}, {"--max-deployment", o.MaxDeployment}} {
-		if err := engine.CheckNonNegative(f.v); err != nil {
-			return usagef("%s: %v", f.flag, err)
-		}
-	}
-	if o.MaxDeployment > 1 {
-		return usagef("--max-deployment: %v is outside 0..1", o.MaxDeployment)
-	}
 	ds, err := g.load(ctx, o.Data)
 	if err != nil {
 		return err

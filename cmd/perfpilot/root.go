@@ -50,9 +50,10 @@ chooses the configurations whose measurement teaches it most, recommends hardwar
 with alternatives, and flags configurations on the wrong hardware.
 
 Run with no arguments to open the dashboard.`,
-		SilenceUsage:  true,
-		SilenceErrors: true,
-		Args:          noArgs,
+		SilenceUsage:      true,
+		SilenceErrors:     true,
+		Args:              noArgs,
+		PersistentPreRunE: checkRanges,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return tuiOpts.run(cmd.Context(), g)
 		},

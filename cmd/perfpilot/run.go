@@ -104,6 +104,10 @@ Try it on this machine with the CPU matrix benchmark in examples/matbench:
 	f.StringVar(&c.Executor, "executor", "", "where the commands run: local, slurm or kubernetes (default: the session's, else local)")
 	f.StringVar(&c.Placement, "placement", "", "placement `FILE` (JSON or TOML) mapping hardware ids to Slurm or Kubernetes placements; stored with the session")
 	f.IntVar(&c.MaxConcurrent, "max-concurrent", 0, "cap on tasks of one array or Job running at once (Slurm %N, Job parallelism; 0: none)")
+	withRange(f, "parallel", 1, 1024)
+	withRange(f, "timeout", 0, 366*24*3600)
+	withRange(f, "grace", 0.001, 3600)
+	withRange(f, "max-concurrent", 0, maxBudget)
 	f.StringVar(&c.OnInterrupt, "on-interrupt", "ask", "what Ctrl+C does to scheduled jobs: ask (on a terminal; else leave), cancel, leave")
 	f.StringVar(&c.Perfpilot, "node-perfpilot", "", "path of perfpilot on the Slurm nodes (default: this binary; it must be on a filesystem they see)")
 	f.BoolVar(&c.Resume, "resume", false, "continue the session's last run: its template, executor and placement, following jobs still queued")
@@ -141,12 +145,6 @@ func (o *runOptions) validate() error {
 	switch {
 	case strings.TrimSpace(o.Session) == "":
 		return usagef("--session: required (the name given to `perfpilot integrate --save`)")
-	case o.Parallel < 1:
-		return usagef("--parallel: %d is not positive (valid: 1 or more)", o.Parallel)
-	case o.Timeout < 0:
-		return usagef("--timeout: %v is negative", o.Timeout)
-	case o.Grace <= 0:
-		return usagef("--grace: %v is not positive", o.Grace)
 	}
 	if err := o.cluster.validate(); err != nil {
 		return err

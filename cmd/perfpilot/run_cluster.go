@@ -39,9 +39,6 @@ func (c *clusterOptions) validate() error {
 	if c.Executor != "" && !contains(executorNames, c.Executor) {
 		return usagef("--executor: %q is not an executor (valid: %s)", c.Executor, strings.Join(executorNames, ", "))
 	}
-	if c.MaxConcurrent < 0 {
-		return usagef("--max-concurrent: %d is negative", c.MaxConcurrent)
-	}
 	switch c.OnInterrupt {
 	case "", "ask", "cancel", "leave":
 	default:

@@ -48,6 +48,12 @@ Without --data the truth is the simulated world over the default space.`,
 	f.Uint64Var(&o.Seed, "seed", 1, "first random seed")
 	f.IntVar(&o.Seeds, "seeds", 5, "number of seeds (seed, seed+1, ...); results are medians with min–max spread")
 	f.Float64Var(&o.Target, "target", 10, "target median APE in percent")
+	withRange(f, "rounds", 1, 1000)
+	withRange(f, "batch", 1, 1000)
+	withRange(f, "initial", 1, 10_000)
+	withRange(f, "seed", 0, math.MaxUint64)
+	withRange(f, "seeds", 1, 100)
+	withRange(f, "target", 0.001, 1000)
 	f.StringVar(&o.Metric, "metric", "latency", "throughput, latency or memory")
 	f.StringVar(&o.Data, "data", "", "results file to replay instead of the simulated world")
 	f.StringVar(&o.Sources, "sources", "latest", "with --data: latest (one measurement set per hardware) or all")
@@ -60,12 +66,6 @@ func (o *simLoopOptions) run(ctx context.Context, g *globalOptions) error {
 		if !slices.Contains(engine.LoopStrategies, s) {
 			return usagef("--strategy: unknown %s (valid: active, random, uncertainty)", safetext.Quote(s))
 		}
-	}
-	if o.Rounds <= 0 || o.Batch <= 0 || o.Initial <= 0 || o.Seeds <= 0 {
-		return usagef("--rounds, --batch, --initial and --seeds must be positive")
-	}
-	if err := engine.CheckNonNegative(o.Target); err != nil || o.Target == 0 {
-		return usagef("--target: %v is not a positive percentage", o.Target)
 	}
 	metric, err := parseMetric(o.Metric)
 	if err != nil {
