@@ -12,21 +12,19 @@
 //     split, so a value is always part of exactly one argv word. They must
 //     stand outside quotes (inside quotes they would look like shell text
 //     that perfpilot does not have).
-//  3. A value never chooses what runs: no placeholder in the program word,
-//     nor in the command word of a known wrapper (timeout, env, xargs …) or
-//     the script word of an interpreter (python {model} …).
-//  4. A value never reaches code: after a word naming a shell or
-//     interpreter (sh, bash, python, perl, node, env -S …), a placeholder is
-//     refused once a code flag (-c, -e, --eval …) has appeared, and after
-//     programs that always evaluate their arguments (eval, ssh, awk …) it is
-//     refused outright.
+//  3. A value never chooses what runs, or how: no placeholder in the
+//     program word, nor in the part of the line a wrapper, shell or
+//     interpreter reads for itself — its options and their values, its
+//     operands and the program or script it runs (runners.go).
+//  4. A value never reaches code: once a shell or interpreter has a code
+//     flag (sh -c, python -W x -c, perl -e, env -S …) no placeholder may
+//     follow, and after programs that always evaluate their arguments
+//     (eval, ssh, awk …) none may follow at all.
 package cmdtmpl
 
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -337,78 +335,4 @@ func (t *Template) literal(i int) (string, bool) {
 		b.WriteString(p.text)
 	}
 	return b.String(), true
-}
-
-// Programs perfpilot recognises (rules 3 and 4). The lists are not a
-// sandbox: they catch the ways a template can hand a value to code.
-var (
-	// interpreters run code given with a code flag, or a script file.
-	interpreters = regexp.MustCompile(`^(sh|bash|dash|zsh|ksh|mksh|oksh|pdksh|yash|fish|ash|csh|tcsh|rc|es|busybox|toybox|` +
-		`python[0-9.]*|pypy[0-9.]*|perl[0-9.]*|ruby[0-9.]*|node|nodejs|deno|bun|php[0-9.]*|lua[0-9.]*|luajit|tclsh[0-9.]*|wish|` +
-		`Rscript|R|julia|pwsh|powershell|osascript|guile|racket|sbcl|clisp|gdb|env|su|runuser|flock|script|sudo|doas)$`)
-	// codeFlags make the next words code (or, for env -S, a command line).
-	codeFlags = regexp.MustCompile(`^(-[A-Za-z]*[ceErpSs]|-ex|--(eval|print|command|exec|split-string|eval-command)(=.*)?|-Command|-EncodedCommand)$`)
-	// evaluators always treat their arguments as code or as a shell line.
-	evaluators = regexp.MustCompile(`^(eval|ssh|watch|parallel|awk|gawk|mawk|nawk|sed|gsed|jq|bc|dc|expect|m4|make|gmake|ex|vim?|nvim|emacs)$`)
-	// wrappers run their first non-option argument as a program.
-	wrappers = regexp.MustCompile(`^(timeout|env|nice|nohup|xargs|stdbuf|setsid|taskset|chrt|ionice|time|command|exec|numactl|srun|mpirun|mpiexec|` +
-		`chroot|unshare|nsenter|systemd-run|strace|ltrace|valgrind|sudo|doas|flock|firejail|bwrap|prlimit|cgexec|caffeinate|start-stop-daemon)$`)
-	// wrapperArg is an argument of a wrapper before its program: an
-	// option, NAME=value, a number or duration, or a CPU mask.
-	wrapperArg = regexp.MustCompile(`^(-.*|[A-Za-z_][A-Za-z0-9_]*=.*|[0-9][0-9.,:xa-fA-F-]*[smhd]?)$`)
-)
-
-func base(w string) string { return filepath.Base(strings.TrimSpace(w)) }
-
-// checkRunners applies rules 3 and 4.
-func (t *Template) checkRunners() error {
-	if t.hasPlaceholder(0) {
-		return errors.New("the program (the first word) may not contain a placeholder: a value would choose what runs")
-	}
-	for i := range t.words {
-		w, ok := t.literal(i)
-		if !ok {
-			continue
-		}
-		name := base(w)
-		switch {
-		case evaluators.MatchString(name):
-			for j := i + 1; j < len(t.words); j++ {
-				if t.hasPlaceholder(j) {
-					return fmt.Errorf("%s evaluates its arguments as code, so no placeholder may follow it; call a script that takes the values as arguments", name)
-				}
-			}
-		case interpreters.MatchString(name):
-			// Code flags come before the script word; after it the words
-			// are the script's own arguments. su, runuser and flock take a
-			// positional before their -c.
-			code, permutes := false, name == "su" || name == "runuser" || name == "flock"
-			for j := i + 1; j < len(t.words); j++ {
-				lit, ok := t.literal(j)
-				if ok && codeFlags.MatchString(lit) {
-					code = true
-				} else if ok && !code && !permutes && !strings.HasPrefix(lit, "-") {
-					break
-				}
-				if code && t.hasPlaceholder(j) {
-					return fmt.Errorf("a placeholder after %s with a code flag would be run as code; put the command in a script file and pass the values as separate words (e.g. %s ./bench.sh {model})", name, name)
-				}
-			}
-		}
-		// A wrapper's program, or an interpreter's script, is what runs.
-		if wrappers.MatchString(name) || interpreters.MatchString(name) {
-			j := i + 1
-			for j < len(t.words) {
-				lit, ok := t.literal(j)
-				if !ok || !wrapperArg.MatchString(lit) {
-					break
-				}
-				j++
-			}
-			if j < len(t.words) && t.hasPlaceholder(j) {
-				return fmt.Errorf("word %d holds a placeholder where %s expects the program or script to run: a value would choose what runs", j+1, name)
-			}
-		}
-	}
-	return nil
 }
