@@ -288,13 +288,12 @@ func scratch(n, size int) [][]float64 {
 // suff are sufficient statistics of a weighted fit: G = ΦᵀWΦ (upper
 // triangle of P×P), r = ΦᵀWy, yy = yᵀWy, and Σ log w.
 type suff struct {
-	P     int
-	G     []float64
-	r     []float64
-	yy    float64
-	n     int
-	logW  float64
-	nonpd bool
+	P    int
+	G    []float64
+	r    []float64
+	yy   float64
+	n    int
+	logW float64
 }
 
 // gram accumulates the sufficient statistics over design rows (all when
