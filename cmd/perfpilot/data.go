@@ -402,7 +402,16 @@ func newSessionsCmd(g *globalOptions) *cobra.Command {
 			return nil
 		})}
 	show.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	rename := &cobra.Command{Use: "rename OLD NEW", Short: "Rename a session", Args: nargs(2, "rename: want OLD NEW"),
+	rename := &cobra.Command{Use: "rename OLD NEW", Short: "Rename a session",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if err := nargs(2, "rename: want OLD NEW")(cmd, args); err != nil {
+				return err
+			}
+			if err := safetext.CheckID(args[1]); err != nil { // a bad name on the command line is a usage error, as for --save
+				return usagef("rename: new session name: %v", err)
+			}
+			return nil
+		},
 		RunE: withDB(func(ctx context.Context, db *store.DB, args []string) error {
 			if err := db.RenameSession(ctx, args[0], args[1]); err != nil {
 				return err

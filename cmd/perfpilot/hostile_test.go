@@ -422,8 +422,8 @@ func TestHostileFlags(t *testing.T) {
 	for _, v := range hostile.All(can) {
 		for _, args := range [][]string{{"integrate", "--metric", v}, {"predict", "--model", "gpt2", "--hardware", "cpu", "--precision", v},
 			{"export", "--session", "s", "--format", v}, {"evaluate", "--split", v}, {"integrate", "--save", v, "--budget", "1"},
-			{"benchmarks", v}, {"sessions", v}, {"catalog", v}} {
-			if (args[1] == "--save" && safetext.CheckID(v) == nil) || v == "--help" {
+			{"benchmarks", v}, {"sessions", v}, {"catalog", v}, {"sessions", "rename", "s", v}} {
+			if ((args[1] == "--save" || args[1] == "rename") && safetext.CheckID(v) == nil) || v == "--help" {
 				continue
 			}
 			cases++
