@@ -81,6 +81,27 @@ Run with no arguments to open the dashboard.`,
 		newEvaluateCmd(g),
 		newSimulateLoopCmd(g),
 	)
+	// cobra's own help and completion commands follow the exit contract
+	// too: an unknown topic or shell is a usage error (they printed help
+	// and exited 0).
+	root.SetHelpCommand(&cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		RunE: func(c *cobra.Command, args []string) error {
+			cmd, rest, err := root.Find(args)
+			if cmd == nil || err != nil || len(rest) > 0 {
+				return usagef("help: unknown command %s (see perfpilot --help)", safetext.Quote(strings.Join(args, " ")))
+			}
+			cmd.InitDefaultHelpFlag()
+			return cmd.Help()
+		},
+	})
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() == "completion" {
+			group(c)
+		}
+	}
 	markStart(root, started)
 	return root, started
 }
@@ -112,9 +133,9 @@ func noArgs(cmd *cobra.Command, args []string) error {
 // help and exit 0).
 func group(cmd *cobra.Command, subs ...*cobra.Command) *cobra.Command {
 	cmd.AddCommand(subs...)
-	names := make([]string, len(subs))
-	for i, s := range subs {
-		names[i] = s.Name()
+	var names []string
+	for _, s := range cmd.Commands() {
+		names = append(names, s.Name())
 	}
 	cmd.Args = cobra.ArbitraryArgs
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
