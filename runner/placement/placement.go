@@ -81,6 +81,13 @@ const DefaultPerfpilot = "/usr/local/bin/perfpilot"
 // Load reads and checks a placement file (TOML when its name ends in
 // .toml, JSON otherwise).
 func Load(path string) (*File, error) {
+	// Look before opening: opening a FIFO waits for a writer, and a device
+	// or directory is no placement.
+	if st, err := os.Stat(path); err != nil {
+		return nil, err
+	} else if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file (a device, directory or pipe cannot be a placement)", path)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
