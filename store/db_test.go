@@ -325,11 +325,12 @@ func TestCrashDuringImportLeavesAllOrNothing(t *testing.T) {
 	go func() { exited <- cmd.Wait() }()
 
 	// Kill once the import transaction is spilling pages into the WAL, i.e.
-	// mid-way through the insert.
+	// mid-way through the insert. No wall-clock deadline: under -race on a
+	// busy machine parsing alone took over a minute (the test's own
+	// timeout still bounds it), and stderr is read only once the child is
+	// gone (os/exec writes it from another goroutine until then).
 	wal := dbPath + "-wal"
-	deadline := time.Now().Add(60 * time.Second)
-	killed := false
-	for !killed && time.Now().Before(deadline) {
+	for killed := false; !killed; {
 		select {
 		case err := <-exited:
 			t.Fatalf("the import finished (%v) before it could be killed; stderr:\n%s", err, stderr.String())
@@ -341,10 +342,6 @@ func TestCrashDuringImportLeavesAllOrNothing(t *testing.T) {
 			}
 			killed = true
 		}
-	}
-	if !killed {
-		cmd.Process.Kill()
-		t.Fatalf("the WAL never grew; stderr:\n%s", stderr.String())
 	}
 	<-exited
 	t.Logf("killed the import child; stderr: %q", stderr.String())
