@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"math"
-	"sort"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
@@ -69,14 +68,14 @@ func newSelector(ctx context.Context, b *Batch, rows []int) (*selector, error) {
 	}
 	P := m.dim() + len(newGroups)
 	s.P = P
-	s.d = m.newDesign(raw, lev, colOf, false)
+	s.d = m.newDesign(raw, lev, colOf)
 	s.phi = make([]float64, n*dd)
 	if err := parallelChunks(ctx, n, func(_, _, lo, hi int) {
 		idx := make([]int, hi-lo)
 		for j := range idx {
 			idx[j] = lo + j
 		}
-		m.denseBlock(s.phi[lo*dd:hi*dd], s.d, idx, m.hp.ell)
+		m.denseBlock(s.phi[lo*dd:hi*dd], s.d, idx)
 	}); err != nil {
 		return nil, err
 	}
@@ -87,7 +86,7 @@ func newSelector(ctx context.Context, b *Batch, rows []int) (*selector, error) {
 	}
 	for i, g := range newGroups {
 		c := Pm + i
-		s.sigma[c*P+c] = m.hp.re[g]
+		s.sigma[c*P+c] = m.hp.re(g)
 	}
 	A, err := s.gramA(ctx)
 	if err != nil {
@@ -99,10 +98,14 @@ func newSelector(ctx context.Context, b *Batch, rows []int) (*selector, error) {
 	blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, gen(s.sigma), gen(A), 0, gen(tmp))
 	s.M = make([]float64, P*P)
 	blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, gen(tmp), gen(s.sigma), 0, gen(s.M))
+	// φᵀΣφ is the epistemic variance the batch already holds (unseen
+	// levels at their prior there too); φᵀMφ is new.
 	s.s, s.q = make([]float64, n), make([]float64, n)
+	for j, r := range rows {
+		s.s[j] = b.vars[r]
+	}
 	Ts := scratch(n, chunkRows*dd)
 	if err := parallelChunks(ctx, n, func(wk, _, lo, hi int) {
-		s.quadForms(lo, hi, s.sigma, s.s, Ts[wk])
 		s.quadForms(lo, hi, s.M, s.q, Ts[wk])
 	}); err != nil {
 		return nil, err
@@ -328,21 +331,27 @@ func diversity(raw *mat.Dense, rows, norm []int, measured []int) []float64 {
 		}
 		return d
 	}
+	lb := make([]float64, len(buckets))
 	nearest := func(r int) float64 {
 		x := raw.RawRowView(r)
-		lb := make([]float64, len(buckets))
-		order := make([]int, len(buckets))
+		first := 0
 		for i, bk := range buckets {
-			lb[i], order[i] = dist2(x, bk.head, true), i
-		}
-		sort.Slice(order, func(a, b int) bool { return lb[order[a]] < lb[order[b]] })
-		best := math.Inf(1)
-		for _, i := range order {
-			if lb[i] >= best {
-				break
+			if lb[i] = dist2(x, bk.head, true); lb[i] < lb[first] {
+				first = i
 			}
+		}
+		// The bucket nearest by its bound first, then every bucket whose
+		// bound can still beat the best distance.
+		best := math.Inf(1)
+		scan := func(i int) {
 			for _, m := range buckets[i].rows {
 				best = math.Min(best, dist2(x, raw.RawRowView(m), false))
+			}
+		}
+		scan(first)
+		for i := range buckets {
+			if i != first && lb[i] < best {
+				scan(i)
 			}
 		}
 		return math.Sqrt(best)

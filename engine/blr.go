@@ -12,21 +12,22 @@ import (
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/lapack/lapack64"
+	"gonum.org/v1/gonum/mat"
 )
 
 // blr is Bayesian linear regression over a dense block (bias, raw features,
-// random Fourier features of an RBF kernel: a Gaussian-process
-// approximation whose cost is linear in the number of points) and sparse
-// random effects (engine/features.go). Its posterior covariance is the
-// epistemic uncertainty the active learner conditions on.
+// random Fourier features of a sum of RBF kernels at a few fixed
+// lengthscales: a Gaussian-process approximation whose cost is linear in
+// the number of points) and sparse random effects (engine/features.go). Its
+// posterior covariance is the epistemic uncertainty the active learner
+// conditions on.
 //
 // Columns: 0 bias, 1..nRaw raw features, then nRFF Fourier features (the
 // dense block, dd() wide), then one column per random-effect level seen in
 // training. A level never seen keeps its prior: mean 0, variance τ²_group,
 // independent of everything else, so it needs no column.
 type blr struct {
-	nRFF  int
-	omega []float64 // nRFF × nRaw, unit-lengthscale frequencies
+	omega []float64 // nRFF × nRaw frequencies, each scale's divided by its lengthscale
 	phase []float64
 	hp    hyper
 	seed  uint64
@@ -56,53 +57,85 @@ type levelKey struct {
 	key   string
 }
 
+// The kernel over configuration-level features is a sum of RBF kernels at
+// fixed lengthscales (raw feature units), each with its own amplitude
+// learned by marginal likelihood: the data weighs the scales, so no
+// lengthscale search is needed (a search over lengthscales redoes the
+// features and their statistics per candidate).
+const (
+	nScales     = 2
+	rffPerScale = 32
+	nRFF        = nScales * rffPerScale
+)
+
+var rffScales = [nScales]float64{0.7, 2}
+
+// Prior-variance groups: every column but the bias belongs to one, and
+// each group's variance is a hyperparameter.
+const (
+	vLin = iota // raw-feature weights
+	vRBF        // nScales RBF amplitudes
+	vRE  = vRBF + nScales
+	nVar = vRE + nGroups
+)
+
 // hyper are the prior hyperparameters, chosen by marginal likelihood.
 type hyper struct {
-	ell   float64 // RBF lengthscale in raw feature units
-	noise float64 // std of log residual noise
-	rbf   float64 // RBF amplitude (variance)
-	lin   float64 // variance of each raw-feature weight
-	re    [nGroups]float64
+	noise float64       // std of log residual noise
+	v     [nVar]float64 // prior variance per group
 }
+
+// re is the prior variance of a random-effect group.
+func (h hyper) re(g int) float64 { return h.v[vRE+g] }
 
 const biasVar = 0.25
 
-var defaultHyper = hyper{ell: 1, noise: 0.1, rbf: 0.15, lin: 0.03,
-	re: [nGroups]float64{reHardware: 0.04, reFamily: 0.04, reVendor: 0.04, reModel: 0.1, reHWPrecision: 0.01, reHWBatch: 0.01,
-		reHWPhase: 0.04, reHWSplit: 0.25}}
+var defaultHyper = func() hyper {
+	h := hyper{noise: 0.1}
+	h.v[vLin] = 0.03
+	for s := 0; s < nScales; s++ {
+		h.v[vRBF+s] = 0.1
+	}
+	for g, v := range [nGroups]float64{reHardware: 0.04, reFamily: 0.04, reVendor: 0.04, reModel: 0.1,
+		reHWPrecision: 0.01, reHWBatch: 0.01, reHWPhase: 0.04, reHWSplit: 0.25} {
+		h.v[vRE+g] = v
+	}
+	return h
+}()
 
-// logPrior is a weak log-normal prior around the defaults (one e-fold per
-// standard deviation, two for the random-effect variances). With many points the likelihood dominates; with a
-// handful it keeps the fit from explaining everything as noise.
+// hyperSD is the hyperprior's standard deviation of log variance per
+// group: a weak log-normal prior around the defaults, one e-fold of
+// standard deviation (two of variance), two for the random-effect
+// variances — how much devices differ from the spec regression is what the
+// data must tell. With many points the likelihood dominates; with a handful
+// it keeps the fit from explaining everything as noise.
+func hyperSD(vg int) float64 {
+	if vg >= vRE {
+		return 4
+	}
+	return 2
+}
+
+// noiseSD is the same for the noise variance.
+const noiseSD = 2.0
+
+// logPrior is the log hyperprior density (up to a constant).
 func (h hyper) logPrior() float64 {
 	lp := 0.0
 	add := func(v, d, sd float64) {
 		z := math.Log(v/d) / sd
 		lp -= 0.5 * z * z
 	}
-	add(h.noise, defaultHyper.noise, 1)
-	add(h.rbf, defaultHyper.rbf, 1)
-	add(h.ell, defaultHyper.ell, 1)
-	add(h.lin, defaultHyper.lin, 1)
-	// Group variances get a wider prior (two e-folds): how much devices
-	// differ from the spec regression is what the data must tell.
-	for g := range h.re {
-		add(h.re[g], defaultHyper.re[g], 2)
+	add(h.noise*h.noise, defaultHyper.noise*defaultHyper.noise, noiseSD)
+	for g := range h.v {
+		add(h.v[g], defaultHyper.v[g], hyperSD(g))
 	}
 	return lp
 }
 
-const defaultRFF = 64
-
-func newBLR(nRFF int, seed uint64) *blr {
+func newBLR(seed uint64) *blr {
 	rng := rand.New(rand.NewPCG(seed, 0x5eed))
-	b := &blr{nRFF: nRFF, omega: make([]float64, nRFF*nRaw), phase: make([]float64, nRFF), seed: seed}
-	for i := range b.omega {
-		b.omega[i] = rng.NormFloat64()
-		if deviceLevel[i%nRaw] {
-			b.omega[i] = 0
-		}
-	}
+	b := &blr{omega: orthogonalFrequencies(rng), phase: make([]float64, nRFF), seed: seed}
 	for i := range b.phase {
 		b.phase[i] = rng.Float64() * 2 * math.Pi
 	}
@@ -113,11 +146,68 @@ func newBLR(nRFF int, seed uint64) *blr {
 	return b
 }
 
+// orthogonalFrequencies draws the Fourier frequencies over the
+// configuration-level raw features (device-level ones stay 0, see
+// deviceLevel): orthogonal random features — Gaussian blocks made
+// orthogonal, rows rescaled to chi-distributed norms — which approximate
+// the RBF kernel with less variance than independent draws, so the fit
+// moves less with the seed.
+func orthogonalFrequencies(rng *rand.Rand) []float64 {
+	var active []int
+	for k := 0; k < nRaw; k++ {
+		if !deviceLevel[k] {
+			active = append(active, k)
+		}
+	}
+	dA := len(active)
+	omega := make([]float64, nRFF*nRaw)
+	g := mat.NewDense(dA, dA, nil)
+	var qr mat.QR
+	var q mat.Dense
+	for s := 0; s < nScales; s++ {
+		for lo := 0; lo < rffPerScale; lo += dA {
+			for i := 0; i < dA; i++ {
+				for j := 0; j < dA; j++ {
+					g.Set(i, j, rng.NormFloat64())
+				}
+			}
+			qr.Factorize(g)
+			qr.QTo(&q)
+			for i := 0; i < min(dA, rffPerScale-lo); i++ {
+				norm := 0.0
+				for j := 0; j < dA; j++ {
+					v := rng.NormFloat64()
+					norm += v * v
+				}
+				row := omega[(s*rffPerScale+lo+i)*nRaw:]
+				for j, k := range active {
+					row[k] = q.At(i, j) * math.Sqrt(norm) / rffScales[s]
+				}
+			}
+		}
+	}
+	return omega
+}
+
 // dd is the width of the dense block.
-func (b *blr) dd() int { return 1 + nRaw + b.nRFF }
+func (b *blr) dd() int { return 1 + nRaw + nRFF }
 
 // dim is the number of weights with a posterior (dense + seen levels).
 func (b *blr) dim() int { return b.dd() + len(b.levGroup) }
+
+// varGroup is the prior-variance group of column c (−1: the bias).
+func (b *blr) varGroup(c int) int {
+	switch {
+	case c == 0:
+		return -1
+	case c <= nRaw:
+		return vLin
+	case c < b.dd():
+		return vRBF + (c-1-nRaw)/rffPerScale
+	default:
+		return vRE + b.levGroup[c-b.dd()]
+	}
+}
 
 // trainSet is what a model is fitted on: raw features, levels and targets
 // per measured configuration.
@@ -137,30 +227,21 @@ func (ts *trainSet) add(x []float64, l levels, y float64) {
 	ts.y = append(ts.y, y)
 }
 
-// design is a set of rows ready for the model: raw features, x·ω (computed
-// once, whatever the lengthscale), and the level columns (−1: no column).
+// design is a set of rows ready for the model: raw features and the level
+// columns (−1: no column).
 type design struct {
 	n   int
 	x   []float64
-	xw  []float64
 	col [][nGroups]int32
 	val [][nGroups]float64
 	lev []levels
 }
 
 // newDesign resolves rows' level columns against colOf (levels without a
-// column keep their prior) and, with project, projects them onto the
-// frequencies once for every lengthscale to reuse.
-func (b *blr) newDesign(x []float64, lev []levels, colOf map[levelKey]int, project bool) *design {
+// column keep their prior).
+func (b *blr) newDesign(x []float64, lev []levels, colOf map[levelKey]int) *design {
 	n := len(lev)
 	d := &design{n: n, x: x, col: make([][nGroups]int32, n), val: make([][nGroups]float64, n), lev: lev}
-	if n > 0 && project {
-		d.xw = make([]float64, n*b.nRFF)
-		blas64.Gemm(blas.NoTrans, blas.Trans, 1,
-			blas64.General{Rows: n, Cols: nRaw, Stride: nRaw, Data: x},
-			blas64.General{Rows: b.nRFF, Cols: nRaw, Stride: nRaw, Data: b.omega},
-			0, blas64.General{Rows: n, Cols: b.nRFF, Stride: b.nRFF, Data: d.xw})
-	}
 	for i, l := range lev {
 		for g := 0; g < nGroups; g++ {
 			d.col[i][g] = -1
@@ -177,68 +258,50 @@ func (b *blr) newDesign(x []float64, lev []levels, colOf map[levelKey]int, proje
 }
 
 // denseRows returns the dense blocks of design rows (all when nil).
-func (b *blr) denseRows(ctx context.Context, d *design, rows []int, ell float64) ([]float64, error) {
+func (b *blr) denseRows(ctx context.Context, d *design, rows []int) ([]float64, error) {
 	n, dd := d.n, b.dd()
 	if rows != nil {
 		n = len(rows)
 	}
 	out := make([]float64, n*dd)
 	err := parallelChunks(ctx, n, func(_, _, lo, hi int) {
-		for k := lo; k < hi; k++ {
-			i := k
-			if rows != nil {
-				i = rows[k]
-			}
-			b.dense(out[k*dd:(k+1)*dd], d, i, ell)
-		}
+		b.denseBlock(out[lo*dd:hi*dd], d, rowRange(rows, lo, hi))
 	})
 	return out, err
 }
 
-// denseBlock writes the dense blocks of design rows idx into dst (row k
-// for idx[k]); without stored projections they are computed for the block
-// at once.
-func (b *blr) denseBlock(dst []float64, d *design, idx []int, ell float64) {
-	dd := b.dd()
-	if d.xw != nil {
-		for k, i := range idx {
-			b.dense(dst[k*dd:(k+1)*dd], d, i, ell)
-		}
-		return
+// rowRange is rows[lo:hi], or lo..hi−1 when rows is nil (all rows).
+func rowRange(rows []int, lo, hi int) []int {
+	if rows != nil {
+		return rows[lo:hi]
 	}
-	m := len(idx)
-	x, xw := make([]float64, m*nRaw), make([]float64, m*b.nRFF)
-	for k, i := range idx {
-		copy(x[k*nRaw:(k+1)*nRaw], d.x[i*nRaw:(i+1)*nRaw])
-	}
-	blas64.Gemm(blas.NoTrans, blas.Trans, 1, blas64.General{Rows: m, Cols: nRaw, Stride: nRaw, Data: x},
-		blas64.General{Rows: b.nRFF, Cols: nRaw, Stride: nRaw, Data: b.omega},
-		0, blas64.General{Rows: m, Cols: b.nRFF, Stride: b.nRFF, Data: xw})
-	s := math.Sqrt(2 / float64(b.nRFF))
+	idx := make([]int, hi-lo)
 	for k := range idx {
-		row := dst[k*dd : (k+1)*dd]
-		row[0] = 1
-		copy(row[1:1+nRaw], x[k*nRaw:(k+1)*nRaw])
-		out := row[1+nRaw:]
-		for j, v := range xw[k*b.nRFF : (k+1)*b.nRFF] {
-			out[j] = s * math.Cos(v/ell+b.phase[j])
-		}
+		idx[k] = lo + k
 	}
+	return idx
 }
 
-// dense writes the dense block of row i at lengthscale ell.
-func (b *blr) dense(dst []float64, d *design, i int, ell float64) {
-	dst[0] = 1
-	copy(dst[1:1+nRaw], d.x[i*nRaw:(i+1)*nRaw])
-	s := math.Sqrt(2 / float64(b.nRFF))
-	out := dst[1+nRaw:]
-	if d.xw == nil {
-		b.denseBlock(dst, d, []int{i}, ell)
-		return
+// denseBlock writes the dense blocks of design rows idx into dst (row k
+// for idx[k]): the projections onto the frequencies are one matrix product.
+func (b *blr) denseBlock(dst []float64, d *design, idx []int) {
+	dd := b.dd()
+	m := len(idx)
+	for k, i := range idx {
+		row := dst[k*dd : (k+1)*dd]
+		row[0] = 1
+		copy(row[1:1+nRaw], d.x[i*nRaw:(i+1)*nRaw])
 	}
-	xw := d.xw[i*b.nRFF : (i+1)*b.nRFF]
-	for j, v := range xw {
-		out[j] = s * math.Cos(v/ell+b.phase[j])
+	// x·ωᵀ lands in the Fourier part of each row, then becomes its cosine.
+	blas64.Gemm(blas.NoTrans, blas.Trans, 1, blas64.General{Rows: m, Cols: nRaw, Stride: dd, Data: dst[1:]},
+		blas64.General{Rows: nRFF, Cols: nRaw, Stride: nRaw, Data: b.omega},
+		0, blas64.General{Rows: m, Cols: nRFF, Stride: dd, Data: dst[1+nRaw:]})
+	s := math.Sqrt(2 / float64(rffPerScale))
+	for k := 0; k < m; k++ {
+		out := dst[k*dd+1+nRaw : (k+1)*dd]
+		for j, v := range out {
+			out[j] = s * math.Cos(v+b.phase[j])
+		}
 	}
 }
 
@@ -297,10 +360,10 @@ type suff struct {
 }
 
 // gram accumulates the sufficient statistics over design rows (all when
-// rows is nil) with weights w (nil: 1) at lengthscale ell, in parallel
-// blocks summed in block order. cached, when given, holds the rows' dense
-// blocks (row k for rows[k]) so they are not recomputed.
-func (b *blr) gram(ctx context.Context, d *design, rows []int, w, y []float64, ell float64, P int, cached []float64) (*suff, error) {
+// rows is nil) with weights w (nil: 1), in parallel blocks summed in block
+// order. cached, when given, holds the rows' dense blocks (row k for
+// rows[k]) so they are not recomputed.
+func (b *blr) gram(ctx context.Context, d *design, rows []int, w, y []float64, P int, cached []float64) (*suff, error) {
 	n := d.n
 	if rows != nil {
 		n = len(rows)
@@ -312,6 +375,11 @@ func (b *blr) gram(ctx context.Context, d *design, rows []int, w, y []float64, e
 	err := parallelChunks(ctx, n, func(wk, c, lo, hi int) {
 		s := &suff{P: P, G: make([]float64, P*P), r: make([]float64, P)}
 		buf := bufs[wk][:(hi-lo)*dd]
+		if cached != nil {
+			copy(buf, cached[lo*dd:hi*dd])
+		} else {
+			b.denseBlock(buf, d, rowRange(rows, lo, hi))
+		}
 		for k := lo; k < hi; k++ {
 			i := k
 			if rows != nil {
@@ -322,11 +390,6 @@ func (b *blr) gram(ctx context.Context, d *design, rows []int, w, y []float64, e
 				wi = w[i]
 			}
 			phi := buf[(k-lo)*dd : (k-lo+1)*dd]
-			if cached != nil {
-				copy(phi, cached[k*dd:(k+1)*dd])
-			} else {
-				b.dense(phi, d, i, ell)
-			}
 			s.yy += wi * y[i] * y[i]
 			s.logW += math.Log(wi)
 			for j, v := range phi {
@@ -384,18 +447,11 @@ func (b *blr) gram(ctx context.Context, d *design, rows []int, w, y []float64, e
 }
 
 // priorVar is the prior variance of every weight with a column.
-func (b *blr) priorVar(hp hyper, levGroup []int) []float64 {
-	dd := b.dd()
-	pv := make([]float64, dd+len(levGroup))
+func (b *blr) priorVar(hp hyper) []float64 {
+	pv := make([]float64, b.dim())
 	pv[0] = biasVar
-	for i := 1; i <= nRaw; i++ {
-		pv[i] = hp.lin
-	}
-	for i := 1 + nRaw; i < dd; i++ {
-		pv[i] = hp.rbf
-	}
-	for i, g := range levGroup {
-		pv[dd+i] = hp.re[g]
+	for c := 1; c < len(pv); c++ {
+		pv[c] = hp.v[b.varGroup(c)]
 	}
 	return pv
 }

@@ -2,15 +2,16 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"math"
 	"math/rand/v2"
-	"runtime"
 	"slices"
 	"sort"
-	"sync"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/floats"
+	"gonum.org/v1/gonum/lapack/lapack64"
 )
 
 // Fitting: hyperparameters by maximum a posteriori marginal likelihood on
@@ -19,61 +20,20 @@ import (
 //
 // Robustness: a heavy-tailed (contaminated normal) likelihood fitted by
 // iteratively reweighted least squares on leave-one-out residuals (see
-// robustWeight), so one wrong row cannot drag a device. Per-device noise: a device whose leave-one-out residuals are
-// larger than the pooled noise predicts gets a larger noise variance, shrunk
-// towards the pool with kappaPrior pseudo-observations.
+// robustWeight), so one wrong row cannot drag a device. Per-device noise: a
+// device whose leave-one-out residuals are larger than the pooled noise
+// predicts gets a larger noise variance, shrunk towards the pool with
+// kappaPrior pseudo-observations.
 const (
 	maxHyperRows = 2000
 	outlierShare = 0.02
 	outlierScale = 10.0
-	robustRounds = 2
+	robustRounds = 1
 	kappaPrior   = 6.0
 	// FlagSigma is how far outside its predictive distribution (in standard
 	// deviations, leave-one-out) a measurement must lie to be flagged.
 	FlagSigma = 4.0
 )
-
-// ellGrid is the lengthscale's index in hyperGrids; reGridStart that of
-// the first random-effect group (groups follow in their order).
-const (
-	ellGrid     = 2
-	reGridStart = 4
-)
-
-var hyperGrids = []struct {
-	set  func(*hyper, float64)
-	get  func(*hyper) float64
-	vals []float64
-}{
-	{func(h *hyper, v float64) { h.noise = v }, func(h *hyper) float64 { return h.noise }, []float64{0.01, 0.02, 0.04, 0.07, 0.1, 0.15, 0.22, 0.32, 0.45}},
-	{func(h *hyper, v float64) { h.rbf = v }, func(h *hyper) float64 { return h.rbf }, []float64{0.01, 0.03, 0.1, 0.3, 1}},
-	{func(h *hyper, v float64) { h.ell = v }, func(h *hyper) float64 { return h.ell }, []float64{0.35, 0.6, 1, 1.7}},
-	{func(h *hyper, v float64) { h.lin = v }, func(h *hyper) float64 { return h.lin }, []float64{0.003, 0.01, 0.03, 0.1, 0.3}},
-	reGrid(reHardware), reGrid(reFamily), reGrid(reVendor), reGrid(reModel), reGrid(reHWPrecision), reGrid(reHWBatch),
-	reGrid(reHWPhase), reGrid(reHWSplit),
-}
-
-// reValues is the grid of a random effect's prior variance. A machine's
-// links may be several times slower than the prior assumes (llama.cpp rigs
-// measured 2–12 GB/s between cards), so its split effect reaches further.
-func reValues(g int) []float64 {
-	if g == reHWSplit {
-		return []float64{0.06, 0.25, 1, 4}
-	}
-	return []float64{0.001, 0.004, 0.015, 0.06, 0.25}
-}
-
-func reGrid(g int) struct {
-	set  func(*hyper, float64)
-	get  func(*hyper) float64
-	vals []float64
-} {
-	return struct {
-		set  func(*hyper, float64)
-		get  func(*hyper) float64
-		vals []float64
-	}{func(h *hyper, v float64) { h.re[g] = v }, func(h *hyper) float64 { return h.re[g] }, reValues(g)}
-}
 
 // fitResult holds per-training-row diagnostics of the final fit.
 type fitResult struct {
@@ -91,12 +51,13 @@ func (b *blr) fit(ctx context.Context, ts *trainSet) (*fitResult, error) {
 	for _, l := range ts.lev {
 		b.devRows[l.key[reHardware]]++
 	}
-	d := b.newDesign(ts.x, ts.lev, b.lev, true)
+	d := b.newDesign(ts.x, ts.lev, b.lev)
 	if n == 0 {
 		b.setPrior()
 		return &fitResult{}, nil
 	}
-	// Hyperparameters and weights are chosen on at most maxHyperRows rows.
+	// Hyperparameters and weights are chosen on at most maxHyperRows rows,
+	// whose dense blocks are computed once.
 	var sub []int
 	if n > maxHyperRows {
 		rng := rand.New(rand.NewPCG(b.seed, 0x5ab5))
@@ -110,52 +71,47 @@ func (b *blr) fit(ctx context.Context, ts *trainSet) (*fitResult, error) {
 			subRows[i] = i
 		}
 	}
+	phi, err := b.denseRows(ctx, d, sub)
+	if err != nil {
+		return nil, err
+	}
 	w := make([]float64, n)
 	robust := make([]float64, n)
 	for i := range w {
 		w[i], robust[i] = 1, 1
 	}
-	st := &searchState{b: b, d: d, rows: sub, y: ts.y, phi: map[float64][]float64{}, cache: map[float64]*suff{}}
 	hp := b.hp
 	learn := n >= 8 // too few points to learn hyperparameters: keep the prior
-	// Screen under the prior first, so outliers cannot steer the search
-	// (an outlier fitted as noise would inflate it for every row), then
-	// search with those weights, then reweight and refine.
+	// Screen under the prior first, so outliers cannot steer the
+	// hyperparameters (an outlier fitted as noise would inflate it for every
+	// row), then alternate: hyperparameters under the weights, weights under
+	// the posterior.
 	var s *suff
-	var err error
-	for round := 0; round <= robustRounds+1; round++ {
-		if s, err = st.gram(ctx, hp.ell, w, false); err != nil {
+	for round := 0; ; round++ {
+		if s, err = b.gram(ctx, d, sub, w, ts.y, b.dim(), phi); err != nil {
+			return nil, err
+		}
+		// The hyperparameters follow the first weights and are refined under
+		// the last (the rounds between move the weights little); evidence
+		// leaves the posterior at what it chose.
+		if learn && (round == 1 || round == robustRounds+1) {
+			if hp, err = b.evidence(ctx, s, hp); err != nil {
+				return nil, err
+			}
+		} else if err := b.setPosterior(s, hp); err != nil {
 			return nil, err
 		}
 		if round == robustRounds+1 {
 			break
-		}
-		if err := b.setPosterior(s, hp); err != nil {
-			return nil, err
 		}
 		z, _, err := b.loo(ctx, d, subRows, w, ts.y)
 		if err != nil {
 			return nil, err
 		}
 		b.reweight(ts.lev, subRows, z, robust, w)
-		if round == 0 && learn {
-			st.w = slices.Clone(w)
-			if hp, err = st.search(ctx, hp, nil, false); err != nil {
-				return nil, err
-			}
-		}
 	}
-	if learn {
-		// Refine the noise and prior variances under the final weights.
-		if hp, err = st.search(ctx, hp, s, true); err != nil {
-			return nil, err
-		}
-	}
-	// Calibrate on the rows a posterior was fitted on: all of them, or the
+	// Calibrate on the rows the posterior was fitted on: all of them, or the
 	// subsample (then refit on everything).
-	if err := b.setPosterior(s, hp); err != nil {
-		return nil, err
-	}
 	if b.calib, err = b.calibrate(ctx, d, subRows, w, ts.y); err != nil {
 		return nil, err
 	}
@@ -171,7 +127,10 @@ func (b *blr) fit(ctx context.Context, ts *trainSet) (*fitResult, error) {
 		w[i] = wi
 	}
 	if refit {
-		if s, err = b.gram(ctx, d, nil, w, ts.y, hp.ell, b.dim(), nil); err != nil {
+		if sub != nil {
+			phi = nil // the refit streams every row's dense block
+		}
+		if s, err = b.gram(ctx, d, nil, w, ts.y, b.dim(), phi); err != nil {
 			return nil, err
 		}
 		if err := b.setPosterior(s, hp); err != nil {
@@ -187,6 +146,217 @@ func (b *blr) fit(ctx context.Context, ts *trainSet) (*fitResult, error) {
 		return nil, err
 	}
 	return &fitResult{z: z, loo: loo, weight: robust}, nil
+}
+
+// evidence sets the posterior at the hyperparameters that maximize the log
+// marginal likelihood plus the hyperprior, over the noise and the prior
+// variance of every group, with fixed statistics. It iterates MacKay's
+// fixed-point updates: with posterior mean m and covariance Σ, a group's
+// weights spend γ = Σ (1 − Σ_ii/λ_i) effective parameters, and the
+// evidence is stationary at λ = Σ m_i² / γ and σ² = ‖y − Φm‖²_W / (n − γ);
+// the hyperprior's pull is added to each equation, which is then solved
+// exactly. An update that lowers the objective is halved (in log space)
+// until it does not. Each iteration costs one Cholesky factorization and
+// one triangular inverse, where a grid search costs one factorization per
+// grid point. A group seen at fewer than two levels says nothing about how
+// much its levels differ: its variance keeps the prior.
+func (b *blr) evidence(ctx context.Context, s *suff, hp hyper) (hyper, error) {
+	var learn [nVar]bool
+	learn[vLin] = true
+	for sc := 0; sc < nScales; sc++ {
+		learn[vRBF+sc] = true
+	}
+	levelsIn := [nGroups]int{}
+	for _, g := range b.levGroup {
+		levelsIn[g]++
+	}
+	for g := 0; g < nGroups; g++ {
+		learn[vRE+g] = levelsIn[g] >= 2
+	}
+	group := make([]int, s.P)
+	for c := range group {
+		group[c] = b.varGroup(c)
+	}
+	at := func(h hyper) (evPoint, bool) {
+		U, m, lml, err := b.posterior(s, b.priorVar(h), h)
+		if err != nil {
+			return evPoint{}, false
+		}
+		return evPoint{h, U, m, lml + h.logPrior()}, true
+	}
+	// step is one fixed-point update, halved (in log space) while it lowers
+	// the objective.
+	step := func(p evPoint) (evPoint, bool) {
+		next := b.evidenceStep(s, p.U, p.m, p.hp, learn, group)
+		for t, tries := 1.0, 0; tries <= 8; t, tries = t/2, tries+1 {
+			if q, ok := at(p.hp.towards(next, t)); ok && q.f >= p.f-1e-9 {
+				return q, true
+			}
+		}
+		return p, false
+	}
+	cur, ok := at(hp)
+	if !ok {
+		return hp, errors.New("posterior precision is not positive definite at the starting hyperparameters")
+	}
+	// SQUAREM (Varadhan and Roland): two updates give the direction and
+	// rate of the fixed-point iteration's linear convergence, and one
+	// extrapolated point skips most of the small steps a variance heading
+	// for a small value would take; a point that lowers the objective is
+	// dropped for the plain update.
+	for it := 0; it < evidenceMaxIter; it++ {
+		if err := ctx.Err(); err != nil {
+			return cur.hp, err
+		}
+		p1, ok1 := step(cur)
+		if !ok1 || cur.hp.distance(p1.hp) < evidenceTol {
+			cur = p1
+			break
+		}
+		p2, ok2 := step(p1)
+		if !ok2 || p1.hp.distance(p2.hp) < evidenceTol {
+			cur = p2
+			break
+		}
+		r, v := p1.hp.logDiff(cur.hp), p2.hp.logDiff(p1.hp)
+		for i := range v {
+			v[i] -= r[i]
+		}
+		alpha := -math.Min(math.Sqrt(dot(r, r)/math.Max(dot(v, v), 1e-300)), 1e3)
+		next := p2
+		if alpha < -1 {
+			x := make([]float64, len(r))
+			for i := range x {
+				x[i] = -2*alpha*r[i] + alpha*alpha*v[i]
+			}
+			if q, ok := at(cur.hp.shifted(x)); ok && q.f >= p2.f-1e-9 {
+				next = q
+			}
+		}
+		moved := cur.hp.distance(next.hp)
+		cur = next
+		if moved < evidenceTol {
+			break
+		}
+	}
+	b.hp, b.mean, b.cov, b.lml = cur.hp, cur.m, invertChol(cur.U, s.P), cur.f-cur.hp.logPrior()
+	return cur.hp, nil
+}
+
+// evPoint is a point of the evidence search: hyperparameters, the
+// posterior precision's Cholesky factor and mean there, and the objective.
+type evPoint struct {
+	hp   hyper
+	U, m []float64
+	f    float64
+}
+
+const (
+	evidenceMaxIter = 40
+	evidenceTol     = 0.05 // largest change of a log variance
+)
+
+// evidenceStep is one fixed-point update from the Cholesky factor U of the
+// posterior precision and the posterior mean m at hp.
+func (b *blr) evidenceStep(s *suff, U, m []float64, hp hyper, learn [nVar]bool, group []int) hyper {
+	P := s.P
+	pv := b.priorVar(hp)
+	// diag Σ: Σ = U⁻¹U⁻ᵀ, so Σ_ii is the squared norm of row i of U⁻¹.
+	Uinv := slices.Clone(U)
+	lapack64.Trtri(blas64.Triangular{N: P, Stride: P, Data: Uinv, Uplo: blas.Upper, Diag: blas.NonUnit})
+	var mm, gam [nVar]float64
+	gamAll := 0.0
+	for i := 0; i < P; i++ {
+		row := Uinv[i*P+i : (i+1)*P]
+		g := 1 - dot(row, row)/pv[i]
+		gamAll += g
+		if v := group[i]; v >= 0 {
+			mm[v] += m[i] * m[i]
+			gam[v] += g
+		}
+	}
+	// ‖y − Φm‖²_W = yᵀWy − 2mᵀr + mᵀGm (G upper triangle).
+	ed := s.yy - 2*dot(m, s.r)
+	for i := 0; i < P; i++ {
+		row := s.G[i*P+i : (i+1)*P]
+		ed += m[i] * (row[0]*m[i] + 2*dot(row[1:], m[i+1:]))
+	}
+	next := hp
+	for v := range next.v {
+		if learn[v] {
+			next.v[v] = solveEvidence(mm[v], math.Max(gam[v], 0), defaultHyper.v[v], hyperSD(v))
+		}
+	}
+	s2 := solveEvidence(math.Max(ed, 0), math.Max(float64(s.n)-gamAll, 1e-3), defaultHyper.noise*defaultHyper.noise, noiseSD)
+	next.noise = math.Sqrt(s2)
+	return next
+}
+
+// solveEvidence solves ½(M/v − γ) = (log v − log v0)/sd² for v: the
+// stationary point of the evidence in one variance with its statistics
+// fixed, pulled by a log-normal hyperprior (median v0, sd in log v). The
+// left side falls and the right rises with log v: one root, found by
+// Newton's method on the convex function.
+func solveEvidence(M, gamma, v0, sd float64) float64 {
+	u0, s2 := math.Log(v0), sd*sd
+	u := u0
+	if M > 0 && gamma > 0 {
+		u = math.Log(M / gamma)
+	}
+	for range 50 {
+		e := M * math.Exp(-u)
+		f := 0.5*(e-gamma) - (u-u0)/s2
+		df := -0.5*e - 1/s2
+		du := f / df
+		u -= du
+		u = clamp(u, math.Log(1e-8), math.Log(1e2))
+		if math.Abs(du) < 1e-10 {
+			break
+		}
+	}
+	return math.Exp(u)
+}
+
+// towards moves hp a share t of the way to next in log space.
+func (h hyper) towards(next hyper, t float64) hyper {
+	mix := func(a, b float64) float64 { return math.Exp((1-t)*math.Log(a) + t*math.Log(b)) }
+	out := h
+	out.noise = mix(h.noise, next.noise)
+	for v := range out.v {
+		out.v[v] = mix(h.v[v], next.v[v])
+	}
+	return out
+}
+
+// logDiff is log h − log o per hyperparameter (noise as a variance).
+func (h hyper) logDiff(o hyper) []float64 {
+	out := make([]float64, 1+nVar)
+	out[0] = 2 * math.Log(h.noise/o.noise)
+	for v := range h.v {
+		out[1+v] = math.Log(h.v[v] / o.v[v])
+	}
+	return out
+}
+
+// shifted moves h by x in log space (the layout of logDiff), within the
+// bounds solveEvidence keeps.
+func (h hyper) shifted(x []float64) hyper {
+	lo, hi := math.Log(1e-8), math.Log(1e2)
+	out := h
+	out.noise = math.Sqrt(math.Exp(clamp(2*math.Log(h.noise)+x[0], lo, hi)))
+	for v := range h.v {
+		out.v[v] = math.Exp(clamp(math.Log(h.v[v])+x[1+v], lo, hi))
+	}
+	return out
+}
+
+// distance is the largest change of a log variance between h and o.
+func (h hyper) distance(o hyper) float64 {
+	d := 2 * math.Abs(math.Log(o.noise/h.noise))
+	for v := range h.v {
+		d = math.Max(d, math.Abs(math.Log(o.v[v]/h.v[v])))
+	}
+	return d
 }
 
 // assignLevels gives every level seen in training a column, in sorted order.
@@ -221,7 +391,7 @@ func (b *blr) assignLevels(lev []levels) {
 
 // setPrior sets the posterior to the prior (no data).
 func (b *blr) setPrior() {
-	pv := b.priorVar(b.hp, b.levGroup)
+	pv := b.priorVar(b.hp)
 	P := len(pv)
 	b.mean, b.cov = make([]float64, P), make([]float64, P*P)
 	for i, v := range pv {
@@ -231,150 +401,12 @@ func (b *blr) setPrior() {
 
 func (b *blr) setPosterior(s *suff, hp hyper) error {
 	b.hp = hp
-	A, m, lml, err := b.posterior(s, b.priorVar(hp, b.levGroup), hp)
+	A, m, lml, err := b.posterior(s, b.priorVar(hp), hp)
 	if err != nil {
 		return err
 	}
 	b.mean, b.cov, b.lml = m, invertChol(A, s.P), lml
 	return nil
-}
-
-// searchState caches, per lengthscale, the subsample's dense rows and its
-// sufficient statistics under the search's weights w: every other
-// hyperparameter candidate reuses them.
-type searchState struct {
-	b     *blr
-	d     *design
-	rows  []int // subsample (nil: all rows)
-	y     []float64
-	w     []float64
-	phi   map[float64][]float64
-	cache map[float64]*suff
-}
-
-// gram returns the statistics at ell: with the search's weights (cached)
-// when cached, else with w.
-func (st *searchState) gram(ctx context.Context, ell float64, w []float64, cached bool) (*suff, error) {
-	if cached {
-		if s, ok := st.cache[ell]; ok {
-			return s, nil
-		}
-		w = st.w
-	}
-	phi, ok := st.phi[ell]
-	if !ok {
-		var err error
-		if phi, err = st.b.denseRows(ctx, st.d, st.rows, ell); err != nil {
-			return nil, err
-		}
-		st.phi[ell] = phi
-	}
-	s, err := st.b.gram(ctx, st.d, st.rows, w, st.y, ell, st.b.dim(), phi)
-	if err == nil && cached {
-		st.cache[ell] = s
-	}
-	return s, err
-}
-
-// search is one sweep of coordinate ascent on the log marginal likelihood
-// plus the hyperprior over fixed grids (deterministic; a coordinate's
-// candidates are scored in parallel and the first best wins). local, with
-// fixed statistics (weighted, after reweighting), refines every coordinate
-// but the lengthscale over its grid neighbours: the second sweep.
-func (st *searchState) search(ctx context.Context, hp hyper, fixed *suff, local bool) (hyper, error) {
-	b := st.b
-	score := func(h hyper) (float64, error) {
-		s := fixed
-		if s == nil {
-			var err error
-			if s, err = st.gram(ctx, h.ell, nil, true); err != nil {
-				return 0, err
-			}
-		}
-		_, _, lml, err := b.posterior(s, b.priorVar(h, b.levGroup), h)
-		if err != nil {
-			return math.Inf(-1), nil
-		}
-		return lml + h.logPrior(), nil
-	}
-	best, err := score(hp)
-	if err != nil {
-		return hp, err
-	}
-	var levelsIn [nGroups]int
-	for _, g := range b.levGroup {
-		levelsIn[g]++
-	}
-	{
-		for gi, g := range hyperGrids {
-			if fixed != nil && gi == ellGrid {
-				continue
-			}
-			// A group with fewer than two levels in the data says nothing
-			// about how much its levels differ: its variance keeps the prior.
-			if g := gi - reGridStart; g >= 0 && levelsIn[g] < 2 {
-				continue
-			}
-			vals := g.vals
-			if local {
-				vals = neighbours(g.vals, g.get(&hp))
-			}
-			var cands []hyper
-			for _, v := range vals {
-				h := hp
-				g.set(&h, v)
-				if h != hp {
-					cands = append(cands, h)
-				}
-			}
-			if gi == ellGrid {
-				// New lengthscales need their statistics first (in order).
-				for _, h := range cands {
-					if _, err := st.gram(ctx, h.ell, nil, true); err != nil {
-						return hp, err
-					}
-				}
-			}
-			scores := make([]float64, len(cands))
-			errs := make([]error, len(cands))
-			var wg sync.WaitGroup
-			sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-			for i, h := range cands {
-				wg.Add(1)
-				sem <- struct{}{}
-				go func() {
-					defer wg.Done()
-					defer func() { <-sem }()
-					scores[i], errs[i] = score(h)
-				}()
-			}
-			wg.Wait()
-			for i, h := range cands {
-				if errs[i] != nil {
-					return hp, errs[i]
-				}
-				if scores[i] > best+1e-9 {
-					best, hp = scores[i], h
-				}
-			}
-		}
-	}
-	return hp, nil
-}
-
-// neighbours are the grid values next to v.
-func neighbours(grid []float64, v float64) []float64 {
-	i := sort.SearchFloat64s(grid, v)
-	var out []float64
-	if i > 0 {
-		out = append(out, grid[i-1])
-	}
-	if i+1 < len(grid) && grid[i] == v {
-		out = append(out, grid[i+1])
-	} else if i < len(grid) && grid[i] != v {
-		out = append(out, grid[i])
-	}
-	return out
 }
 
 // loo returns, for training rows, the leave-one-out standardized residual
@@ -463,87 +495,121 @@ func robustWeight(z float64) float64 {
 // predictDesign returns, for design rows (all when rows is nil), the
 // posterior mean, epistemic variance and prior variance of the latent
 // residual. Levels without a column contribute their prior variance.
-// Chunks run in parallel; each row's numbers depend only on that row.
 func (b *blr) predictDesign(ctx context.Context, d *design, rows []int, skip []bool) (mean, epi, prior []float64, err error) {
-	n := d.n
+	out, err := predictModels(ctx, []modelRows{{b, d, skip}}, rows)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return out[0].mean, out[0].epi, out[0].prior, nil
+}
+
+// modelRows is a model with its design of some rows and the rows it need
+// not predict (nil: none).
+type modelRows struct {
+	model *blr
+	d     *design
+	skip  []bool
+}
+
+// modelPred is predictModels' answer for one model.
+type modelPred struct{ mean, epi, prior []float64 }
+
+// predictModels predicts the same rows (all when rows is nil) with models
+// that share their random features (same seed: engine/predictor.go), so
+// each row's dense block is computed once for all of them. Chunks run in
+// parallel; each row's numbers depend only on that row.
+func predictModels(ctx context.Context, ms []modelRows, rows []int) ([]modelPred, error) {
+	n := ms[0].d.n
 	if rows != nil {
 		n = len(rows)
 	}
-	dd, P := b.dd(), b.dim()
-	mean, epi, prior = make([]float64, n), make([]float64, n), make([]float64, n)
-	pv := b.priorVar(b.hp, b.levGroup)
-	covDD := blas64.General{Rows: dd, Cols: dd, Stride: P, Data: b.cov}
-	phis, Ts := scratch(n, chunkRows*dd), scratch(n, chunkRows*dd)
-	idxs := make([][]int, workers(n))
-	err = parallelChunks(ctx, n, func(wk, _, lo, hi int) {
-		idx := idxs[wk][:0]
+	dd := ms[0].model.dd()
+	out := make([]modelPred, len(ms))
+	for j := range out {
+		out[j] = modelPred{make([]float64, n), make([]float64, n), make([]float64, n)}
+	}
+	phis, subs, Ts := scratch(n, chunkRows*dd), scratch(n, chunkRows*dd), scratch(n, chunkRows*dd)
+	err := parallelChunks(ctx, n, func(wk, _, lo, hi int) {
+		// The rows some model needs, and their dense blocks.
+		var ks, drows []int
 		for k := lo; k < hi; k++ {
 			i := k
 			if rows != nil {
 				i = rows[k]
 			}
-			if skip != nil && skip[i] {
-				continue
+			for _, m := range ms {
+				if m.skip == nil || !m.skip[i] {
+					ks, drows = append(ks, k), append(drows, i)
+					break
+				}
 			}
-			idx = append(idx, k)
 		}
-		if len(idx) == 0 {
+		if len(ks) == 0 {
 			return
 		}
-		idxs[wk] = idx
-		m := len(idx)
-		phi, T := phis[wk][:m*dd], Ts[wk][:m*dd]
-		drows := idx
-		if rows != nil {
-			drows = make([]int, m)
-			for r, k := range idx {
-				drows[r] = rows[k]
-			}
-		}
-		b.denseBlock(phi, d, drows, b.hp.ell)
-		blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, blas64.General{Rows: m, Cols: dd, Stride: dd, Data: phi}, covDD,
-			0, blas64.General{Rows: m, Cols: dd, Stride: dd, Data: T})
-		for r, k := range idx {
-			i := k
-			if rows != nil {
-				i = rows[k]
-			}
-			p, t := phi[r*dd:(r+1)*dd], T[r*dd:(r+1)*dd]
-			mu, e, pr := dot(p, b.mean[:dd]), dot(p, t), 0.0
-			for j, v := range p {
-				pr += v * v * pv[j]
-			}
-			cols, vals := &d.col[i], &d.val[i]
-			for g := 0; g < nGroups; g++ {
-				if d.lev[i].key[g] == "" {
-					continue
-				}
-				v := vals[g]
-				tv := b.hp.re[g] * v * v
-				pr += tv
-				cg := int(cols[g])
-				if cg < 0 {
-					e += tv
-					continue
-				}
-				mu += v * b.mean[cg]
-				e += 2 * v * dot(b.cov[cg*P:cg*P+dd], p)
-				for h := 0; h < nGroups; h++ {
-					if ch := int(cols[h]); ch >= 0 {
-						e += v * vals[h] * b.cov[cg*P+ch]
-					}
+		phi := phis[wk][:len(ks)*dd]
+		ms[0].model.denseBlock(phi, ms[0].d, drows)
+		for j, m := range ms {
+			sub, pos := phi, make([]int, 0, len(ks))
+			for r, i := range drows {
+				if m.skip == nil || !m.skip[i] {
+					pos = append(pos, r)
 				}
 			}
-			mean[k], epi[k], prior[k] = mu, math.Max(e, 0), pr
+			if len(pos) < len(ks) {
+				sub = subs[wk][:0]
+				for _, r := range pos {
+					sub = append(sub, phi[r*dd:(r+1)*dd]...)
+				}
+			}
+			if len(pos) == 0 {
+				continue
+			}
+			m.model.predictBlock(m.d, sub, Ts[wk][:len(sub)], pos, ks, drows, out[j])
 		}
 	})
-	return mean, epi, prior, err
+	return out, err
 }
 
-func dot(a, b []float64) float64 {
-	s := 0.0
-	for i := range a {
-		s += a[i] * b[i]
+// predictBlock fills out at rows ks[pos[r]] (design row drows[pos[r]])
+// from their dense blocks phi (row r for pos[r]); T is scratch.
+func (b *blr) predictBlock(d *design, phi, T []float64, pos, ks, drows []int, out modelPred) {
+	dd, P := b.dd(), b.dim()
+	m := len(pos)
+	pv := b.priorVar(b.hp)
+	blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, blas64.General{Rows: m, Cols: dd, Stride: dd, Data: phi},
+		blas64.General{Rows: dd, Cols: dd, Stride: P, Data: b.cov}, 0, blas64.General{Rows: m, Cols: dd, Stride: dd, Data: T})
+	for r, pr := range pos {
+		k, i := ks[pr], drows[pr]
+		p, t := phi[r*dd:(r+1)*dd], T[r*dd:(r+1)*dd]
+		mu, e, prior := dot(p, b.mean[:dd]), dot(p, t), 0.0
+		for j, v := range p {
+			prior += v * v * pv[j]
+		}
+		cols, vals := &d.col[i], &d.val[i]
+		for g := 0; g < nGroups; g++ {
+			if d.lev[i].key[g] == "" {
+				continue
+			}
+			v := vals[g]
+			tv := b.hp.re(g) * v * v
+			prior += tv
+			cg := int(cols[g])
+			if cg < 0 {
+				e += tv
+				continue
+			}
+			mu += v * b.mean[cg]
+			e += 2 * v * dot(b.cov[cg*P:cg*P+dd], p)
+			for h := 0; h < nGroups; h++ {
+				if ch := int(cols[h]); ch >= 0 {
+					e += v * vals[h] * b.cov[cg*P+ch]
+				}
+			}
+		}
+		out.mean[k], out.epi[k], out.prior[k] = mu, math.Max(e, 0), prior
 	}
-	return s
 }
+
+// dot is gonum's vectorized inner product (lengths must match).
+func dot(a, b []float64) float64 { return floats.Dot(a, b) }

@@ -4,10 +4,12 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/lapack/lapack64"
 )
 
@@ -104,17 +106,15 @@ func (b *blr) calibrate(ctx context.Context, d *design, rows []int, w, y []float
 			continue
 		}
 		order := rng.Perm(len(dev))
+		st := b.blockStats(d, dev, y)
 		for ai, k := range calibAnchors {
 			// Enough rows left to score, and a block the solve can take.
 			if len(dev)-k < 3 || len(dev)-k > calibMaxBlock {
 				continue
 			}
-			block := make([]int, 0, len(dev)-k)
-			for _, j := range order[k:] {
-				block = append(block, dev[j])
-			}
-			sort.Ints(block)
-			z2, ok := b.blockOut(d, block, w, y)
+			pos := slices.Clone(order[k:])
+			sort.Ints(pos)
+			z2, ok := b.heldOut(st, pos, w)
 			if !ok {
 				continue
 			}
@@ -159,36 +159,73 @@ func weightedQuantile(v, w []float64, q float64) float64 {
 // standardized residuals under the remaining data (noise at the pooled
 // level: the device is treated as new).
 func (b *blr) blockOut(d *design, block []int, w, y []float64) ([]float64, bool) {
-	m, P, dd := len(block), b.dim(), b.dd()
-	phi := make([]float64, m*P)
+	st := b.blockStats(d, block, y)
+	all := make([]int, len(block))
+	for r := range all {
+		all[r] = r
+	}
+	return b.heldOut(st, all, w)
+}
+
+// blockStats are what removing any subset of some rows needs: the rows,
+// their residuals r = y − Φm and H = ΦΣΦᵀ (the products with Σ are the
+// expensive part, done once for every subset).
+type blockStats struct {
+	rows []int
+	res  []float64
+	H    []float64 // len(rows)², row-major
+}
+
+func (b *blr) blockStats(d *design, rows []int, y []float64) *blockStats {
+	m, P, dd := len(rows), b.dim(), b.dd()
 	dense := make([]float64, m*dd)
-	b.denseBlock(dense, d, block, b.hp.ell)
-	for r, i := range block {
-		row := phi[r*P : (r+1)*P]
-		copy(row, dense[r*dd:(r+1)*dd])
+	b.denseBlock(dense, d, rows)
+	// T = ΦΣ: the dense columns are one product with Σ's first dd rows, and
+	// each row's few level columns add their rows of Σ.
+	T := make([]float64, m*P)
+	blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, blas64.General{Rows: m, Cols: dd, Stride: dd, Data: dense},
+		blas64.General{Rows: dd, Cols: P, Stride: P, Data: b.cov}, 0, blas64.General{Rows: m, Cols: P, Stride: P, Data: T})
+	st := &blockStats{rows: rows, res: make([]float64, m), H: make([]float64, m*m)}
+	for r, i := range rows {
+		mu := dot(dense[r*dd:(r+1)*dd], b.mean[:dd])
 		for g := 0; g < nGroups; g++ {
 			if c := int(d.col[i][g]); c >= 0 {
-				row[c] += d.val[i][g]
+				floats.AddScaled(T[r*P:(r+1)*P], d.val[i][g], b.cov[c*P:(c+1)*P])
+				mu += d.val[i][g] * b.mean[c]
+			}
+		}
+		st.res[r] = y[i] - mu
+	}
+	// H = TΦᵀ likewise.
+	blas64.Gemm(blas.NoTrans, blas.Trans, 1, blas64.General{Rows: m, Cols: dd, Stride: P, Data: T},
+		blas64.General{Rows: m, Cols: dd, Stride: dd, Data: dense}, 0, blas64.General{Rows: m, Cols: m, Stride: m, Data: st.H})
+	for r2, i := range rows {
+		for g := 0; g < nGroups; g++ {
+			if c := int(d.col[i][g]); c >= 0 {
+				v := d.val[i][g]
+				for r := 0; r < m; r++ {
+					st.H[r*m+r2] += v * T[r*P+c]
+				}
 			}
 		}
 	}
-	gen := func(r, c int, x []float64) blas64.General {
-		return blas64.General{Rows: r, Cols: c, Stride: c, Data: x}
-	}
-	// H = Φ Σ Φᵀ and residuals r = y − Φ m.
-	T := make([]float64, m*P)
-	blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, gen(m, P, phi), gen(P, P, b.cov), 0, gen(m, P, T))
-	H := make([]float64, m*m)
-	blas64.Gemm(blas.NoTrans, blas.Trans, 1, gen(m, P, T), gen(m, P, phi), 0, gen(m, m, H))
+	return st
+}
+
+// heldOut removes the rows at positions pos (ascending) of st from the
+// posterior: with H = Φ_B Σ Φ_Bᵀ and D the rows' noise, their held-out
+// residuals are D(D−H)⁻¹r and their epistemic covariance H(D−H)⁻¹D.
+func (b *blr) heldOut(st *blockStats, pos []int, w []float64) ([]float64, bool) {
+	m, M := len(pos), len(st.rows)
 	s2 := b.hp.noise * b.hp.noise
 	res := make([]float64, m)
 	DmH := make([]float64, m*m)
-	for r, i := range block {
-		res[r] = y[i] - dot(phi[r*P:(r+1)*P], b.mean)
-		for c := 0; c < m; c++ {
-			DmH[r*m+c] = -H[r*m+c]
+	for r, pr := range pos {
+		res[r] = st.res[pr]
+		for c, pc := range pos {
+			DmH[r*m+c] = -st.H[pr*M+pc]
 		}
-		DmH[r*m+r] += s2 / w[i]
+		DmH[r*m+r] += s2 / w[st.rows[pr]]
 	}
 	// Factor D − H (the rows' covariance under the rest: positive
 	// definite) and solve for the residuals.
@@ -206,8 +243,8 @@ func (b *blr) blockOut(d *design, block []int, w, y []float64) ([]float64, bool)
 		return nil, false
 	}
 	out := make([]float64, m)
-	for r, i := range block {
-		di := s2 / w[i]
+	for r, pr := range pos {
+		di := s2 / w[st.rows[pr]]
 		held := di * res[r] // D C⁻¹ r
 		row := DmH[r*m+r : (r+1)*m]
 		cii := dot(row, row)

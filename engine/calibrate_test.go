@@ -13,10 +13,10 @@ func TestBlockOutMatchesRefit(t *testing.T) {
 	cat := MustBuiltinCatalog()
 	p := mustPredictor(t, cat, DemoHistory(cat))
 	ts := trainSetFor(t, p, DemoHistory(cat), false)
-	b := newBLR(defaultRFF, 3)
+	b := newBLR(3)
 	hp := p.time.hp
 	fixedPosterior(t, b, ts, hp)
-	d := b.newDesign(ts.x, ts.lev, b.lev, true)
+	d := b.newDesign(ts.x, ts.lev, b.lev)
 	w := make([]float64, len(ts.y))
 	var block, rest []int
 	for i := range w {
@@ -27,7 +27,7 @@ func TestBlockOutMatchesRefit(t *testing.T) {
 			rest = append(rest, i)
 		}
 	}
-	s, err := b.gram(ctx, d, nil, w, ts.y, hp.ell, b.dim(), nil)
+	s, err := b.gram(ctx, d, nil, w, ts.y, b.dim(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +39,7 @@ func TestBlockOutMatchesRefit(t *testing.T) {
 		t.Fatalf("blockOut: ok %v, %d values for %d rows", ok, len(got), len(block))
 	}
 	// Refit on the rest (same columns, same hyperparameters).
-	s2, err := b.gram(ctx, d, rest, w, ts.y, hp.ell, b.dim(), nil)
+	s2, err := b.gram(ctx, d, rest, w, ts.y, b.dim(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,24 +77,5 @@ func TestCalibrationFactor(t *testing.T) {
 	}
 	if (*calibration)(nil).factor(5) != 1 || (&calibration{}).factor(0) != 1 {
 		t.Error("no calibration must mean factor 1")
-	}
-}
-
-func TestHyperGridsOrder(t *testing.T) {
-	// search skips a group's grid by index: the grids must follow the groups.
-	if len(hyperGrids) != reGridStart+nGroups {
-		t.Fatalf("%d grids, want %d", len(hyperGrids), reGridStart+nGroups)
-	}
-	for g := 0; g < nGroups; g++ {
-		var h hyper
-		hyperGrids[reGridStart+g].set(&h, 0.5)
-		if h.re[g] != 0.5 {
-			t.Errorf("grid %d does not set group %s", reGridStart+g, groupNames[g])
-		}
-	}
-	var h hyper
-	hyperGrids[ellGrid].set(&h, 0.5)
-	if h.ell != 0.5 {
-		t.Error("ellGrid does not set the lengthscale")
 	}
 }

@@ -45,9 +45,6 @@ const (
 	nGroups
 )
 
-var groupNames = [nGroups]string{"hardware", "family", "vendor", "model", "hardware×precision", "hardware×batch",
-	"hardware×phase", "hardware×split"}
-
 // levels are one configuration's random-effect levels and their values
 // (the feature multiplying the effect); an empty key means no level.
 type levels struct {

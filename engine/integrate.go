@@ -274,31 +274,35 @@ func integrate(ctx context.Context, p *Predictor, opts integrateOptions) (*Repor
 	if err != nil {
 		return nil, err
 	}
-	recs := make([]*Recommendation, len(rows))
+	// Every candidate needs its decision value to be scored; the rest of
+	// a recommendation is built for the picks only.
 	dv := make([]float64, len(rows))
 	for j, r := range rows {
 		pr := &b.Preds[r]
-		hr := rankings[pr.Config.Group()]
+		if hr := rankings[pr.Config.Group()]; hr != nil {
+			rep.EnhancedCandidates++
+			dv[j] = decisionValue(hr, pr.Hardware, opts.Metric, recommender.Weights)
+		}
+	}
+	recommendation := func(j int) *Recommendation {
+		pr := &b.Preds[rows[j]]
 		u := pr.LatencyUncertainty
 		if opts.Metric == Memory {
 			u = pr.MemoryUncertainty
 		}
-		r := NewRecommendation(pr.Config, pr.ModelType)
-		r.Uncertainty, r.Alternatives, r.Predicted = round4(u), []Alternative{}, pr.Intervals()
-		rec := &r
-		if hr != nil {
-			rep.EnhancedCandidates++
+		rec := NewRecommendation(pr.Config, pr.ModelType)
+		rec.Uncertainty, rec.Alternatives, rec.Predicted = round4(u), []Alternative{}, pr.Intervals()
+		if hr := rankings[pr.Config.Group()]; hr != nil {
 			rec.RecommendedHardware = hr.RecommendedHardware
 			rec.HardwareMatch = hr.RecommendedHardware == pr.Hardware
 			if s := hr.Score(pr.Hardware); s != nil {
 				rec.HardwareScore = s.Score
 			}
 			rec.Alternatives = hr.Alternatives
-			dv[j] = decisionValue(hr, pr.Hardware, opts.Metric, recommender.Weights)
 			rec.DecisionValue = round4(dv[j])
 			rec.ExpectedImprovementPct = math.Round(improvementPct(hr, pr.Hardware, opts.Metric)*10) / 10
 		}
-		recs[j] = rec
+		return &rec
 	}
 	perHW := map[string]int{}
 	var pickIndex []int
@@ -311,7 +315,7 @@ func integrate(ctx context.Context, p *Predictor, opts integrateOptions) (*Repor
 			if sel.picked[j] {
 				continue
 			}
-			hw := recs[j].Hardware
+			hw := b.Preds[rows[j]].Hardware
 			if opts.MaxPerHardware > 0 && perHW[hw] >= opts.MaxPerHardware {
 				continue
 			}
@@ -326,7 +330,7 @@ func integrate(ctx context.Context, p *Predictor, opts integrateOptions) (*Repor
 		if best < 0 {
 			break
 		}
-		rec := recs[best]
+		rec := recommendation(best)
 		rec.ExpectedInformationGain = round4(sel.gain(best))
 		rec.CombinedScore = round4(opts.InfoWeight*sel.gain(best) + opts.DecisionWeight*dv[best])
 		rec.Rank = len(rep.Recommendations) + 1

@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"sync"
 
 	"gonum.org/v1/gonum/mat"
 )
@@ -26,7 +27,7 @@ type Predictor struct {
 	cat      *Catalog
 	time     *blr
 	mem      *blr
-	measured map[string]*measuredAgg
+	measured map[Config]*measuredAgg // by normalized configuration
 	results  []Result
 	flags    []Flag
 	opts     PredictorOptions
@@ -86,18 +87,20 @@ func geo(vals []float64) (v, lo, hi float64) {
 // NewPredictor fits the predictor on results. Results whose model or
 // hardware the catalog does not know are an error: import validates them.
 func NewPredictor(ctx context.Context, cat *Catalog, results []Result, opts PredictorOptions) (*Predictor, error) {
-	p := &Predictor{cat: cat, measured: map[string]*measuredAgg{}, results: results, opts: opts}
-	p.time = newBLR(defaultRFF, opts.Seed)
-	p.mem = newBLR(defaultRFF, opts.Seed+1)
+	p := &Predictor{cat: cat, measured: map[Config]*measuredAgg{}, results: results, opts: opts}
+	// Both models draw the same random features, so a prediction computes
+	// each configuration's features once for both (predictModels).
+	p.time = newBLR(opts.Seed)
+	p.mem = newBLR(opts.Seed)
 	for i, r := range results {
 		cfg, err := cat.Normalize(r.Config)
 		if err != nil {
 			return nil, fmt.Errorf("result %d: %w", i+1, err)
 		}
-		a := p.measured[cfg.Key()]
+		a := p.measured[cfg]
 		if a == nil {
 			a = &measuredAgg{cfg: cfg, sources: map[string]int{}}
-			p.measured[cfg.Key()] = a
+			p.measured[cfg] = a
 		}
 		if l := r.Latency(); usable(l) {
 			a.lat = append(a.lat, l)
@@ -112,16 +115,21 @@ func NewPredictor(ctx context.Context, cat *Catalog, results []Result, opts Pred
 		p.mem.setPrior()
 		return p, nil
 	}
-	keys := make([]string, 0, len(p.measured))
-	for k := range p.measured {
-		keys = append(keys, k)
+	type keyed struct {
+		key string
+		a   *measuredAgg
+	}
+	keys := make([]keyed, 0, len(p.measured))
+	for cfg, a := range p.measured {
+		keys = append(keys, keyed{cfg.Key(), a})
 	}
 	tsT, tsM := newTrainSet(len(keys)), newTrainSet(len(keys))
 	aggT, aggM := make([]*measuredAgg, 0, len(keys)), make([]*measuredAgg, 0, len(keys))
-	sort.Strings(keys) // map order must not leak into the fit
+	// Map order must not leak into the fit.
+	sort.Slice(keys, func(i, j int) bool { return keys[i].key < keys[j].key })
 	x := make([]float64, nRaw)
 	for _, k := range keys {
-		a := p.measured[k]
+		a := k.a
 		cfg := a.cfg
 		m, h := cat.Model(cfg.Model), cat.Hardware(cfg.Hardware)
 		rf := RooflineFor(m, h, cfg)
@@ -147,16 +155,25 @@ func NewPredictor(ctx context.Context, cat *Catalog, results []Result, opts Pred
 			}
 		}
 	}
-	fr, err := p.time.fit(ctx, tsT)
+	// The two models are independent: fit them at once.
+	var frM *fitResult
+	var errM error
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		frM, errM = p.mem.fit(ctx, tsM)
+	}()
+	frT, err := p.time.fit(ctx, tsT)
+	wg.Wait()
 	if err != nil {
 		return nil, fmt.Errorf("fit latency model: %w", err)
 	}
-	p.addFlags(Latency, aggT, tsT.y, fr)
-	fr, err = p.mem.fit(ctx, tsM)
-	if err != nil {
-		return nil, fmt.Errorf("fit memory model: %w", err)
+	if errM != nil {
+		return nil, fmt.Errorf("fit memory model: %w", errM)
 	}
-	p.addFlags(Memory, aggM, tsM.y, fr)
+	p.addFlags(Latency, aggT, tsT.y, frT)
+	p.addFlags(Memory, aggM, tsM.y, frM)
 	return p, nil
 }
 
@@ -233,7 +250,7 @@ func (p *Predictor) Catalog() *Catalog { return p.cat }
 func (p *Predictor) Results() []Result { return p.results }
 
 // Measured reports whether a configuration has any measurement.
-func (p *Predictor) Measured(cfg Config) bool { return p.measured[cfg.Key()] != nil }
+func (p *Predictor) Measured(cfg Config) bool { return p.measured[cfg] != nil }
 
 // NoiseStd returns the fitted pooled noise of the latency and memory models
 // (log).
@@ -349,7 +366,7 @@ func (p *Predictor) predictDirect(ctx context.Context, cfgs []Config, keep Metri
 		rawFeatures(b.raw.RawRowView(i), m, h, cfg, rf)
 		b.lev[i] = levelsOf(h, cfg, rf)
 		b.Preds[i] = Prediction{Config: cfg, ModelType: m.ModelType, Roofline: rf}
-		if a := p.measured[cfg.Key()]; a != nil {
+		if a := p.measured[cfg]; a != nil {
 			// Measured values win: the model is not needed there.
 			skipT[i], skipM[i] = len(a.lat) > 0, len(a.mem) > 0
 		}
@@ -358,17 +375,15 @@ func (p *Predictor) predictDirect(ctx context.Context, cfgs []Config, keep Metri
 		}
 	}
 	raw := b.raw.RawMatrix().Data[:n*nRaw]
-	eval := func(model *blr, skip []bool) (mu, epi, pri []float64, err error) {
-		return model.predictDesign(ctx, model.newDesign(raw, b.lev, model.lev, false), nil, skip)
-	}
-	muT, epiT, priT, err := eval(p.time, skipT)
+	out, err := predictModels(ctx, []modelRows{
+		{p.time, p.time.newDesign(raw, b.lev, p.time.lev), skipT},
+		{p.mem, p.mem.newDesign(raw, b.lev, p.mem.lev), skipM},
+	}, nil)
 	if err != nil {
 		return nil, err
 	}
-	muM, epiM, priM, err := eval(p.mem, skipM)
-	if err != nil {
-		return nil, err
-	}
+	muT, epiT, priT := out[0].mean, out[0].epi, out[0].prior
+	muM, epiM, priM := out[1].mean, out[1].epi, out[1].prior
 	noise := func(model *blr) []float64 {
 		out := make([]float64, n)
 		s2 := model.hp.noise * model.hp.noise
@@ -392,7 +407,7 @@ func (p *Predictor) predictDirect(ctx context.Context, cfgs []Config, keep Metri
 		pr.Memory = logEstimate(math.Log(rf.MemoryMB)+muM[i], math.Sqrt((epiM[i]+nM[i])*p.mem.varFactor(hw)))
 		pr.LatencyUncertainty = math.Sqrt(epiT[i] / math.Max(priT[i], 1e-12))
 		pr.MemoryUncertainty = math.Sqrt(epiM[i] / math.Max(priM[i], 1e-12))
-		if a := p.measured[pr.Key()]; a != nil {
+		if a := p.measured[pr.Config]; a != nil {
 			pr.Sources = a.sources
 			pr.Flags = a.flags
 			if len(a.lat) > 0 {

@@ -263,8 +263,8 @@ func fixedPosterior(t *testing.T, model *blr, ts *trainSet, hp hyper) {
 		model.setPrior()
 		return
 	}
-	d := model.newDesign(ts.x, ts.lev, model.lev, true)
-	s, err := model.gram(context.Background(), d, nil, nil, ts.y, hp.ell, model.dim(), nil)
+	d := model.newDesign(ts.x, ts.lev, model.lev)
+	s, err := model.gram(context.Background(), d, nil, nil, ts.y, model.dim(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
