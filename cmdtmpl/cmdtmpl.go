@@ -44,6 +44,9 @@ const DefaultOutputDir = "benchmark_results"
 var Placeholders = []string{"model", "hardware", "batch_size", "precision", "sequence_length", "output_dir",
 	"phase", "gpu_count", "parallelism", "prompt_tokens", "output_tokens", "precision_label"}
 
+// PlaceholderList is every placeholder as help text shows it: "{model} {hardware} …".
+func PlaceholderList() string { return "{" + strings.Join(Placeholders, "} {") + "}" }
+
 // Template is a parsed command template: argv words made of literal text
 // and placeholders.
 type Template struct {

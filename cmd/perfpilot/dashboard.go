@@ -27,7 +27,7 @@ func (o *tuiOptions) flags(cmd *cobra.Command) {
 	withRange(f, "budget", 1, maxBudget)
 	withRange(f, "seed", 0, math.MaxUint64)
 	f.BoolVar(&o.NoMouse, "no-mouse", false, "do not capture the mouse (leaves the terminal's own selection working)")
-	f.StringVar(&o.Template, "template", cmdtmpl.Default, "benchmark command `TEMPLATE` that x runs (rules: README Safety); placeholders {model} {hardware} {batch_size} {precision} {sequence_length} {output_dir}")
+	f.StringVar(&o.Template, "template", cmdtmpl.Default, "benchmark command `TEMPLATE` that x runs (rules: README Safety); placeholders "+cmdtmpl.PlaceholderList())
 }
 
 func newTUICmd(g *globalOptions) *cobra.Command {

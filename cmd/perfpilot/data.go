@@ -449,7 +449,7 @@ func newExportCmd(g *globalOptions) *cobra.Command {
 	f.StringVar(&o.Placement, "placement", "", "k8s: placement `FILE` (default: the one stored with the session by `run --placement`)")
 	f.StringVar(&o.Output, "output", "", "`FILE` to write (atomically); stdout when empty")
 	f.BoolVar(&o.Force, "force", false, "overwrite --output if it exists")
-	f.StringVar(&o.Template, "template", cmdtmpl.Default, "sh: benchmark command `TEMPLATE` (rules: README Safety); placeholders {model} {hardware} {batch_size} {precision} {sequence_length} {output_dir}")
+	f.StringVar(&o.Template, "template", cmdtmpl.Default, "sh: benchmark command `TEMPLATE` (rules: README Safety); placeholders "+cmdtmpl.PlaceholderList())
 	f.StringVar(&o.OutputDir, "output-dir", cmdtmpl.DefaultOutputDir, "sh: `DIR` substituted for {output_dir}")
 	return cmd
 }

@@ -55,8 +55,9 @@ source run:<session>, retrain, and compare the session's predictions with the me
 
 The template is split into words first (quotes allowed) and the values are put inside the
 words afterwards; the command runs without a shell, so model and hardware names can never
-run as code. Placeholders: {model} {hardware} {batch_size} {precision} {sequence_length}
-{output_dir}.
+run as code (the rules: README Safety). Placeholders: {model} {hardware} {batch_size}
+{precision} {sequence_length} {output_dir}; for text generation also {phase} {gpu_count}
+{parallelism} {prompt_tokens} {output_tokens} {precision_label}.
 
 A command reports its measurements on stdout or stderr as a JSON line
   {"throughput": <items/s>, "latency_ms": <ms>, "memory_mb": <MB>}

@@ -149,7 +149,7 @@ func (d *Run) View(width, _ int) string {
 		s += "\n" + th.Error.Render(common.Wrap(common.Safe("invalid template: "+d.err), width))
 	}
 	if d.editing {
-		s += "\n" + th.Muted.Render(common.Wrap("placeholders: {model} {hardware} {batch_size} {precision} {sequence_length} {output_dir}", width))
+		s += "\n" + th.Muted.Render(common.Wrap("placeholders: "+cmdtmpl.PlaceholderList(), width))
 		return s + "\n\n" + th.Bold.Render("enter") + " done   " + th.Bold.Render("esc") + " undo edit"
 	}
 	s += "\n\n" + th.Bold.Render("y") + " run   " + th.Bold.Render("n/enter/esc") + " no (default)   " + th.Bold.Render("tab") + " edit command"
