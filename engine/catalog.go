@@ -418,17 +418,20 @@ func parseHardware(raw json.RawMessage) (*Hardware, error) {
 		if !slices.Contains(Precisions, p) {
 			return &h, fieldErr("peak_tflops."+string(p), "unknown precision (valid: fp32, fp16, bf16, int8, int4)")
 		}
-		if !(v > 0) || math.IsInf(v, 0) {
-			return &h, fieldErr("peak_tflops."+string(p), "%v is not a positive number", v)
+		if lo, hi := hardwareBounds("peak_tflops"); !(v >= lo && v <= hi) {
+			return &h, fieldErr("peak_tflops."+string(p), "%v is outside %g..%g", v, lo, hi)
 		}
 	}
-	positive := []struct {
+	bounded := []struct {
 		name string
 		v    float64
-	}{{"memory_bandwidth_gbps", h.MemoryBandwidthGBps}, {"memory_gb", h.MemoryGB}, {"tdp_watts", h.TDPWatts}}
-	for _, f := range positive {
-		if !(f.v > 0) || math.IsInf(f.v, 0) {
-			return &h, fieldErr(f.name, "%v is not a positive number", f.v)
+	}{{"memory_bandwidth_gbps", h.MemoryBandwidthGBps}, {"memory_gb", h.MemoryGB}, {"tdp_watts", h.TDPWatts},
+		{"relative_cost", h.RelativeCost}, {"overhead_ms", h.OverheadMS}, {"layer_overhead_ms", h.LayerOverheadMS},
+		{"runtime_memory_mb", h.RuntimeMemoryMB}, {"slowdown", h.Slowdown}, {"interconnect_gbps", h.InterconnectGBps},
+		{"last_level_cache_mb", h.LastLevelCacheMB}}
+	for _, f := range bounded {
+		if lo, hi := hardwareBounds(f.name); !(f.v >= lo && f.v <= hi) { // NaN fails too
+			return &h, fieldErr(f.name, "%v is outside %g..%g", f.v, lo, hi)
 		}
 	}
 	if h.UsableMemoryGB < 0 || h.UsableMemoryGB > h.MemoryGB {
@@ -444,21 +447,24 @@ func parseHardware(raw json.RawMessage) (*Hardware, error) {
 			return &h, fieldErr(f.name, "%v is outside 0..1", f.v)
 		}
 	}
-	nonneg := []struct {
-		name string
-		v    float64
-	}{{"relative_cost", h.RelativeCost}, {"overhead_ms", h.OverheadMS}, {"layer_overhead_ms", h.LayerOverheadMS},
-		{"runtime_memory_mb", h.RuntimeMemoryMB}, {"slowdown", h.Slowdown}, {"interconnect_gbps", h.InterconnectGBps},
-		{"last_level_cache_mb", h.LastLevelCacheMB}}
-	for _, f := range nonneg {
-		if f.v < 0 || math.IsNaN(f.v) || math.IsInf(f.v, 0) {
-			return &h, fieldErr(f.name, "%v is negative", f.v)
-		}
-	}
 	if h.MaxCount < 0 || h.MaxCount > MaxGPUCount {
 		return &h, fieldErr("max_count", "%d is outside 0..%d", h.MaxCount, MaxGPUCount)
 	}
 	return &h, validateSpecs(&h)
+}
+
+// hardwareBounds is the physically sensible range of a hardware number:
+// the roofline divides by them, so a value like 5e-324 GB/s or 1e308
+// TFLOP/s would put NaN or Inf into every prediction. Optional fields may
+// be 0 (not given).
+func hardwareBounds(field string) (lo, hi float64) {
+	switch field {
+	case "peak_tflops", "memory_bandwidth_gbps", "memory_gb", "tdp_watts":
+		return 1e-6, 1e7
+	case "runtime_memory_mb":
+		return 0, 1e9
+	}
+	return 0, 1e7
 }
 
 // validateSpecs checks the optional spec facts and normalises their case.

@@ -99,7 +99,7 @@ func TestCatalogErrorsNameFileEntryField(t *testing.T) {
 		{"unknown backend", `{"hardware":[{"id":"tpu","backend":"tpu","peak_tflops":{"fp32":1},"memory_bandwidth_gbps":1,"memory_gb":1,"tdp_watts":1}]}`,
 			[]string{`hardware[0] "tpu"`, "backend", `unknown backend "tpu"`}},
 		{"negative bandwidth", strings.Replace(hw(""), `"memory_bandwidth_gbps":100`, `"memory_bandwidth_gbps":-5`, 1),
-			[]string{`hardware[0] "x1"`, "memory_bandwidth_gbps", "-5 is not a positive number"}},
+			[]string{`hardware[0] "x1"`, "memory_bandwidth_gbps", "-5 is outside"}},
 		{"availability out of range", hw(`,"availability":1.5`), []string{"availability", "outside 0..1"}},
 		{"unknown field", hw(`,"memroy_gb":3`), []string{`hardware[0]`, `unknown field "memroy_gb"`}},
 		{"missing architecture", `{"models":[{"id":"m","model_type":"text_embedding","params":1000}]}`,
