@@ -7,6 +7,7 @@ import (
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -120,12 +121,16 @@ func newSelector(ctx context.Context, b *Batch, rows []int) (*selector, error) {
 func (s *selector) gramA(ctx context.Context) ([]float64, error) {
 	n := len(s.rows)
 	dd, P := s.model.dd(), s.P
-	nc := (n + chunkRows - 1) / chunkRows
-	parts := make([][]float64, nc)
-	err := parallelChunks(ctx, n, func(_, c, lo, hi int) {
+	A := make([]float64, P*P)
+	sum := newOrderedSum(n, func(G *[]float64) { floats.Add(A, *G) })
+	cross := scratch(n, (P-dd)*dd)
+	err := parallelChunks(ctx, n, func(wk, c, lo, hi int) {
 		G := make([]float64, P*P)
 		blas64.Syrk(blas.Trans, 1, blas64.General{Rows: hi - lo, Cols: dd, Stride: dd, Data: s.phi[lo*dd : hi*dd]}, 0,
 			blas64.Symmetric{N: dd, Stride: P, Data: G, Uplo: blas.Upper})
+		// Level × dense products level-major (contiguous), then transposed.
+		X := cross[wk]
+		clear(X)
 		for j := lo; j < hi; j++ {
 			phi := s.phi[j*dd : (j+1)*dd]
 			cols, vals := &s.d.col[j], &s.d.val[j]
@@ -134,9 +139,7 @@ func (s *selector) gramA(ctx context.Context) ([]float64, error) {
 				if cg < 0 {
 					continue
 				}
-				for k, v := range phi {
-					G[k*P+cg] += vals[g] * v
-				}
+				floats.AddScaled(X[(cg-dd)*dd:(cg-dd+1)*dd], vals[g], phi)
 				for h := 0; h < nGroups; h++ {
 					if ch := int(cols[h]); ch >= cg {
 						G[cg*P+ch] += vals[g] * vals[h]
@@ -144,16 +147,15 @@ func (s *selector) gramA(ctx context.Context) ([]float64, error) {
 				}
 			}
 		}
-		parts[c] = G
+		for l := 0; l < P-dd; l++ {
+			for k, v := range X[l*dd : (l+1)*dd] {
+				G[k*P+dd+l] += v
+			}
+		}
+		sum.add(c, &G)
 	})
 	if err != nil {
 		return nil, err
-	}
-	A := make([]float64, P*P)
-	for _, G := range parts {
-		for i, v := range G {
-			A[i] += v
-		}
 	}
 	for i := 0; i < P; i++ {
 		for j := i + 1; j < P; j++ {

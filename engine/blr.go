@@ -11,6 +11,7 @@ import (
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/lapack/lapack64"
 	"gonum.org/v1/gonum/mat"
 )
@@ -369,9 +370,16 @@ func (b *blr) gram(ctx context.Context, d *design, rows []int, w, y []float64, P
 		n = len(rows)
 	}
 	dd := b.dd()
-	nc := (n + chunkRows - 1) / chunkRows
-	parts := make([]*suff, nc)
-	bufs := scratch(n, chunkRows*dd)
+	out := &suff{P: P, G: make([]float64, P*P), r: make([]float64, P), n: n}
+	sum := newOrderedSum(n, func(s *suff) {
+		for i := 0; i < P; i++ {
+			floats.Add(out.G[i*P+i:(i+1)*P], s.G[i*P+i:(i+1)*P])
+		}
+		floats.Add(out.r, s.r)
+		out.yy += s.yy
+		out.logW += s.logW
+	})
+	bufs, cross := scratch(n, chunkRows*dd), scratch(n, (P-dd)*dd)
 	err := parallelChunks(ctx, n, func(wk, c, lo, hi int) {
 		s := &suff{P: P, G: make([]float64, P*P), r: make([]float64, P)}
 		buf := bufs[wk][:(hi-lo)*dd]
@@ -380,6 +388,10 @@ func (b *blr) gram(ctx context.Context, d *design, rows []int, w, y []float64, P
 		} else {
 			b.denseBlock(buf, d, rowRange(rows, lo, hi))
 		}
+		// Level × dense products go to X (level-major, contiguous) and are
+		// transposed into G once per block.
+		X := cross[wk]
+		clear(X)
 		for k := lo; k < hi; k++ {
 			i := k
 			if rows != nil {
@@ -392,9 +404,7 @@ func (b *blr) gram(ctx context.Context, d *design, rows []int, w, y []float64, P
 			phi := buf[(k-lo)*dd : (k-lo+1)*dd]
 			s.yy += wi * y[i] * y[i]
 			s.logW += math.Log(wi)
-			for j, v := range phi {
-				s.r[j] += wi * y[i] * v
-			}
+			floats.AddScaled(s.r[:dd], wi*y[i], phi)
 			cols, vals := &d.col[i], &d.val[i]
 			for g := 0; g < nGroups; g++ {
 				cg := int(cols[g])
@@ -403,9 +413,7 @@ func (b *blr) gram(ctx context.Context, d *design, rows []int, w, y []float64, P
 				}
 				f := wi * vals[g]
 				s.r[cg] += f * y[i]
-				for j, v := range phi {
-					s.G[j*P+cg] += f * v
-				}
+				floats.AddScaled(X[(cg-dd)*dd:(cg-dd+1)*dd], f, phi)
 				for h := g; h < nGroups; h++ {
 					ch := int(cols[h])
 					if ch < 0 {
@@ -416,34 +424,47 @@ func (b *blr) gram(ctx context.Context, d *design, rows []int, w, y []float64, P
 				}
 			}
 			if wi != 1 {
-				sq := math.Sqrt(wi)
-				for j := range phi {
-					phi[j] *= sq
-				}
+				floats.Scale(math.Sqrt(wi), phi)
+			}
+		}
+		for l := 0; l < P-dd; l++ {
+			for j, v := range X[l*dd : (l+1)*dd] {
+				s.G[j*P+dd+l] += v
 			}
 		}
 		blas64.Syrk(blas.Trans, 1, blas64.General{Rows: hi - lo, Cols: dd, Stride: dd, Data: buf}, 0,
 			blas64.Symmetric{N: dd, Stride: P, Data: s.G, Uplo: blas.Upper})
-		parts[c] = s
+		sum.add(c, s)
 	})
 	if err != nil {
 		return nil, err
 	}
-	out := &suff{P: P, G: make([]float64, P*P), r: make([]float64, P), n: n}
-	for _, s := range parts {
-		for i := 0; i < P; i++ {
-			row, src := out.G[i*P+i:(i+1)*P], s.G[i*P+i:(i+1)*P]
-			for j, v := range src {
-				row[j] += v
-			}
-		}
-		for j, v := range s.r {
-			out.r[j] += v
-		}
-		out.yy += s.yy
-		out.logW += s.logW
-	}
 	return out, nil
+}
+
+// orderedSum adds the parts of a parallel loop over chunks in chunk order
+// (so the sum never depends on the number of cores) as soon as the parts
+// before them are in, holding only the parts that came early.
+type orderedSum[T any] struct {
+	mu    sync.Mutex
+	parts []*T
+	next  int
+	add1  func(*T)
+}
+
+func newOrderedSum[T any](n int, add func(*T)) *orderedSum[T] {
+	return &orderedSum[T]{parts: make([]*T, (n+chunkRows-1)/chunkRows), add1: add}
+}
+
+func (o *orderedSum[T]) add(c int, part *T) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.parts[c] = part
+	for o.next < len(o.parts) && o.parts[o.next] != nil {
+		o.add1(o.parts[o.next])
+		o.parts[o.next] = nil
+		o.next++
+	}
 }
 
 // priorVar is the prior variance of every weight with a column.

@@ -137,11 +137,12 @@ func (b *blr) fit(ctx context.Context, ts *trainSet) (*fitResult, error) {
 			return nil, err
 		}
 	}
-	all := make([]int, n)
-	for i := range all {
-		all[i] = i
+	var z, loo []float64
+	if sub == nil {
+		z, loo, err = b.loo(ctx, d, subRows, w, ts.y)
+	} else {
+		z, loo, err = b.looScreened(ctx, d, w, ts.y)
 	}
-	z, loo, err := b.loo(ctx, d, all, w, ts.y)
 	if err != nil {
 		return nil, err
 	}
@@ -429,6 +430,57 @@ func (b *blr) loo(ctx context.Context, d *design, rows []int, w, y []float64) (z
 	return z, mean, nil
 }
 
+// screenZ and rareLevel choose the rows looScreened scores exactly.
+const (
+	screenZ   = 2.0
+	rareLevel = 3
+)
+
+// looScreened is loo over all n rows for flagging, without a product with
+// Σ for rows that cannot be flagged: a row's leave-one-out |z| exceeds its
+// plain standardized residual |r|/σ_row by 1/√(1−h) at most when its weight
+// is at most 1/κ (always: engine/blrfit.go fit), so a row under screenZ
+// needs leverage h > 1 − (screenZ/FlagSigma)² to reach FlagSigma. Leverage
+// that high comes from a level with very few rows; rows with a level seen
+// at most rareLevel times are scored exactly too. The others keep the
+// plain residual and their fitted mean.
+func (b *blr) looScreened(ctx context.Context, d *design, w, y []float64) (z, mean []float64, err error) {
+	n := d.n
+	out, err := predictModels(ctx, []modelRows{{model: b, d: d, meanOnly: true}}, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	count := make([]int, b.dim())
+	for i := range d.col {
+		for _, c := range d.col[i] {
+			if c >= 0 {
+				count[c]++
+			}
+		}
+	}
+	s2 := b.hp.noise * b.hp.noise
+	z, mean = make([]float64, n), out[0].mean
+	var exact []int
+	for i := 0; i < n; i++ {
+		z[i] = (y[i] - mean[i]) / math.Sqrt(s2*b.kappaOf(d.lev[i].key[reHardware]))
+		rare := false
+		for _, c := range d.col[i] {
+			rare = rare || (c >= 0 && count[c] <= rareLevel)
+		}
+		if rare || math.Abs(z[i]) > screenZ {
+			exact = append(exact, i)
+		}
+	}
+	ze, me, err := b.loo(ctx, d, exact, w, y)
+	if err != nil {
+		return nil, nil, err
+	}
+	for k, i := range exact {
+		z[i], mean[i] = ze[k], me[k]
+	}
+	return z, mean, nil
+}
+
 // kappaOf is the noise inflation of a device.
 func (b *blr) kappaOf(hw string) float64 {
 	if k, ok := b.kappa[hw]; ok {
@@ -496,7 +548,7 @@ func robustWeight(z float64) float64 {
 // posterior mean, epistemic variance and prior variance of the latent
 // residual. Levels without a column contribute their prior variance.
 func (b *blr) predictDesign(ctx context.Context, d *design, rows []int, skip []bool) (mean, epi, prior []float64, err error) {
-	out, err := predictModels(ctx, []modelRows{{b, d, skip}}, rows)
+	out, err := predictModels(ctx, []modelRows{{model: b, d: d, skip: skip}}, rows)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -504,11 +556,13 @@ func (b *blr) predictDesign(ctx context.Context, d *design, rows []int, skip []b
 }
 
 // modelRows is a model with its design of some rows and the rows it need
-// not predict (nil: none).
+// not predict (nil: none); meanOnly leaves the variances at 0 (they cost
+// a product with the posterior covariance per row).
 type modelRows struct {
-	model *blr
-	d     *design
-	skip  []bool
+	model    *blr
+	d        *design
+	skip     []bool
+	meanOnly bool
 }
 
 // modelPred is predictModels' answer for one model.
@@ -565,7 +619,7 @@ func predictModels(ctx context.Context, ms []modelRows, rows []int) ([]modelPred
 			if len(pos) == 0 {
 				continue
 			}
-			m.model.predictBlock(m.d, sub, Ts[wk][:len(sub)], pos, ks, drows, out[j])
+			m.model.predictBlock(m.d, sub, Ts[wk][:len(sub)], pos, ks, drows, out[j], m.meanOnly)
 		}
 	})
 	return out, err
@@ -573,20 +627,32 @@ func predictModels(ctx context.Context, ms []modelRows, rows []int) ([]modelPred
 
 // predictBlock fills out at rows ks[pos[r]] (design row drows[pos[r]])
 // from their dense blocks phi (row r for pos[r]); T is scratch.
-func (b *blr) predictBlock(d *design, phi, T []float64, pos, ks, drows []int, out modelPred) {
+func (b *blr) predictBlock(d *design, phi, T []float64, pos, ks, drows []int, out modelPred, meanOnly bool) {
 	dd, P := b.dd(), b.dim()
 	m := len(pos)
 	pv := b.priorVar(b.hp)
-	blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, blas64.General{Rows: m, Cols: dd, Stride: dd, Data: phi},
-		blas64.General{Rows: dd, Cols: dd, Stride: P, Data: b.cov}, 0, blas64.General{Rows: m, Cols: dd, Stride: dd, Data: T})
+	if !meanOnly {
+		blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, blas64.General{Rows: m, Cols: dd, Stride: dd, Data: phi},
+			blas64.General{Rows: dd, Cols: dd, Stride: P, Data: b.cov}, 0, blas64.General{Rows: m, Cols: dd, Stride: dd, Data: T})
+	}
 	for r, pr := range pos {
 		k, i := ks[pr], drows[pr]
-		p, t := phi[r*dd:(r+1)*dd], T[r*dd:(r+1)*dd]
-		mu, e, prior := dot(p, b.mean[:dd]), dot(p, t), 0.0
+		p := phi[r*dd : (r+1)*dd]
+		mu := dot(p, b.mean[:dd])
+		cols, vals := &d.col[i], &d.val[i]
+		if meanOnly {
+			for g := 0; g < nGroups; g++ {
+				if cg := int(cols[g]); cg >= 0 {
+					mu += vals[g] * b.mean[cg]
+				}
+			}
+			out.mean[k] = mu
+			continue
+		}
+		e, prior := dot(p, T[r*dd:(r+1)*dd]), 0.0
 		for j, v := range p {
 			prior += v * v * pv[j]
 		}
-		cols, vals := &d.col[i], &d.val[i]
 		for g := 0; g < nGroups; g++ {
 			if d.lev[i].key[g] == "" {
 				continue

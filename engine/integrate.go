@@ -213,7 +213,7 @@ func integrate(ctx context.Context, p *Predictor, opts integrateOptions) (*Repor
 	if opts.Budget <= 0 {
 		return nil, fmt.Errorf("budget %d is not positive", opts.Budget)
 	}
-	recommender := Recommender{Weights: DefaultScoreWeights, Constraints: opts.Constraints}
+	recommender := Recommender{Weights: DefaultScoreWeights, Constraints: opts.Constraints, scoresOnly: true}
 	space := DefaultSpace(p.cat).WithMeasured(p.results)
 	if opts.Space != nil {
 		space = *opts.Space
@@ -291,7 +291,7 @@ func integrate(ctx context.Context, p *Predictor, opts integrateOptions) (*Repor
 			u = pr.MemoryUncertainty
 		}
 		rec := NewRecommendation(pr.Config, pr.ModelType)
-		rec.Uncertainty, rec.Alternatives, rec.Predicted = round4(u), []Alternative{}, pr.Intervals()
+		rec.Uncertainty, rec.Alternatives = round4(u), []Alternative{}
 		if hr := rankings[pr.Config.Group()]; hr != nil {
 			rec.RecommendedHardware = hr.RecommendedHardware
 			rec.HardwareMatch = hr.RecommendedHardware == pr.Hardware
@@ -341,6 +341,19 @@ func integrate(ctx context.Context, p *Predictor, opts integrateOptions) (*Repor
 		pickIndex = append(pickIndex, best)
 	}
 	rep.FinalRecommendations = len(rep.Recommendations)
+	// The batch holds the other metric's model without intervals (they
+	// are not scored): the picks' intervals come from a whole prediction.
+	cfgs = make([]Config, len(pickIndex))
+	for i, j := range pickIndex {
+		cfgs[i] = b.Preds[rows[j]].Config
+	}
+	whole, err := p.predictAll(ctx, cfgs, "")
+	if err != nil {
+		return nil, err
+	}
+	for i := range rep.Recommendations {
+		rep.Recommendations[i].Predicted = whole.Preds[i].Intervals()
+	}
 	// Diversity is reported, not scored: compute it for the picks only,
 	// normalised by the largest distance over an even sample of candidates.
 	var picked, sample []int

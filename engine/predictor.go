@@ -1,11 +1,11 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
 	"slices"
-	"sort"
 	"sync"
 
 	"gonum.org/v1/gonum/mat"
@@ -115,41 +115,46 @@ func NewPredictor(ctx context.Context, cat *Catalog, results []Result, opts Pred
 		p.mem.setPrior()
 		return p, nil
 	}
-	type keyed struct {
-		key string
-		a   *measuredAgg
+	aggs := make([]*measuredAgg, 0, len(p.measured))
+	for _, a := range p.measured {
+		aggs = append(aggs, a)
 	}
-	keys := make([]keyed, 0, len(p.measured))
-	for cfg, a := range p.measured {
-		keys = append(keys, keyed{cfg.Key(), a})
-	}
-	tsT, tsM := newTrainSet(len(keys)), newTrainSet(len(keys))
-	aggT, aggM := make([]*measuredAgg, 0, len(keys)), make([]*measuredAgg, 0, len(keys))
 	// Map order must not leak into the fit.
-	sort.Slice(keys, func(i, j int) bool { return keys[i].key < keys[j].key })
-	x := make([]float64, nRaw)
-	for _, k := range keys {
-		a := k.a
-		cfg := a.cfg
-		m, h := cat.Model(cfg.Model), cat.Hardware(cfg.Hardware)
-		rf := RooflineFor(m, h, cfg)
-		rawFeatures(x, m, h, cfg, rf)
-		l := levelsOf(h, cfg, rf)
+	slices.SortFunc(aggs, func(a, b *measuredAgg) int { return compareConfigs(a.cfg, b.cfg) })
+	// Features of every measured configuration (in parallel), then the
+	// training rows in order.
+	n := len(aggs)
+	xs, ls, rfs := make([]float64, n*nRaw), make([]levels, n), make([][2]float64, n)
+	if err := parallelChunks(ctx, n, func(_, _, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			cfg := aggs[i].cfg
+			m, h := cat.Model(cfg.Model), cat.Hardware(cfg.Hardware)
+			rf := RooflineFor(m, h, cfg)
+			rawFeatures(xs[i*nRaw:(i+1)*nRaw], m, h, cfg, rf)
+			ls[i], rfs[i] = levelsOf(h, cfg, rf), [2]float64{rf.LatencyMS, rf.MemoryMB}
+		}
+	}); err != nil {
+		return nil, err
+	}
+	tsT, tsM := newTrainSet(n), newTrainSet(n)
+	aggT, aggM := make([]*measuredAgg, 0, n), make([]*measuredAgg, 0, n)
+	for i, a := range aggs {
+		x, l := xs[i*nRaw:(i+1)*nRaw], ls[i]
 		// A target that is not finite (a roofline of zero), or a million
 		// times off the physics (a unit error kept with --allow-implausible),
 		// would poison the fit: such a row is kept as measured but not
 		// learned from. A whole request is learned through its phases
 		// (engine/predict_generation.go).
-		if len(a.lat) > 0 && cfg.Phase != Generate {
+		if len(a.lat) > 0 && a.cfg.Phase != Generate {
 			v, _, _ := geo(a.lat)
-			if y := math.Log(v / rf.LatencyMS); math.Abs(y) <= maxLogTarget {
+			if y := math.Log(v / rfs[i][0]); math.Abs(y) <= maxLogTarget {
 				tsT.add(x, l, y)
 				aggT = append(aggT, a)
 			}
 		}
 		if len(a.mem) > 0 {
 			v, _, _ := geo(a.mem)
-			if y := math.Log(v / rf.MemoryMB); math.Abs(y) <= maxLogTarget {
+			if y := math.Log(v / rfs[i][1]); math.Abs(y) <= maxLogTarget {
 				tsM.add(x, l, y)
 				aggM = append(aggM, a)
 			}
@@ -175,6 +180,17 @@ func NewPredictor(ctx context.Context, cat *Catalog, results []Result, opts Pred
 	p.addFlags(Latency, aggT, tsT.y, frT)
 	p.addFlags(Memory, aggM, tsM.y, frM)
 	return p, nil
+}
+
+// compareConfigs orders configurations field by field (a total order on
+// the comparable struct; cheaper than comparing Key strings).
+func compareConfigs(a, b Config) int {
+	return cmp.Or(cmp.Compare(a.Model, b.Model), cmp.Compare(a.Hardware, b.Hardware), cmp.Compare(a.BatchSize, b.BatchSize),
+		cmp.Compare(a.Precision, b.Precision), cmp.Compare(a.SequenceLength, b.SequenceLength), cmp.Compare(a.Phase, b.Phase),
+		cmp.Compare(a.GPUCount, b.GPUCount), cmp.Compare(a.Parallelism, b.Parallelism), cmp.Compare(a.PromptTokens, b.PromptTokens),
+		cmp.Compare(a.OutputTokens, b.OutputTokens), cmp.Compare(a.ContextTokens, b.ContextTokens),
+		cmp.Compare(a.ContextSize, b.ContextSize), cmp.Compare(a.PrecisionLabel, b.PrecisionLabel),
+		cmp.Compare(a.WeightBits, b.WeightBits), cmp.Compare(a.KVCache, b.KVCache))
 }
 
 // addFlags records the training rows of one model that lie more than
@@ -240,7 +256,7 @@ func (f Flag) Deviates(r Result) bool {
 }
 
 // Flags lists the flagged measured configurations (latency, then memory;
-// each in configuration-key order).
+// each in configuration order).
 func (p *Predictor) Flags() []Flag { return slices.Clone(p.flags) }
 
 // Catalog returns the catalog the predictor was built with.
@@ -347,7 +363,8 @@ func (p *Predictor) PredictAll(ctx context.Context, cfgs []Config) (*Batch, erro
 }
 
 // predictDirect predicts each configuration with its own features, keeping
-// what the active learner needs for keep's model ("" keeps none);
+// what the active learner needs for keep's model ("" keeps none; with one
+// kept, the other model's intervals and uncertainty are left at zero width);
 // predictAll composes whole requests from it. skip, when set, marks the
 // models a row does not need (see partSkip).
 func (p *Predictor) predictDirect(ctx context.Context, cfgs []Config, keep Metric, skip []partSkip) (*Batch, error) {
@@ -356,28 +373,37 @@ func (p *Predictor) predictDirect(ctx context.Context, cfgs []Config, keep Metri
 	if n == 0 {
 		return b, nil
 	}
-	skipT, skipM := make([]bool, n), make([]bool, n)
-	for i, cfg := range cfgs {
-		m, h := p.cat.Model(cfg.Model), p.cat.Hardware(cfg.Hardware)
-		if m == nil || h == nil {
+	for _, cfg := range cfgs {
+		if p.cat.Model(cfg.Model) == nil || p.cat.Hardware(cfg.Hardware) == nil {
 			return nil, fmt.Errorf("predict %s: unknown model or hardware", cfg)
 		}
-		rf := RooflineFor(m, h, cfg)
-		rawFeatures(b.raw.RawRowView(i), m, h, cfg, rf)
-		b.lev[i] = levelsOf(h, cfg, rf)
-		b.Preds[i] = Prediction{Config: cfg, ModelType: m.ModelType, Roofline: rf}
-		if a := p.measured[cfg]; a != nil {
-			// Measured values win: the model is not needed there.
-			skipT[i], skipM[i] = len(a.lat) > 0, len(a.mem) > 0
+	}
+	skipT, skipM := make([]bool, n), make([]bool, n)
+	if err := parallelChunks(ctx, n, func(_, _, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			cfg := cfgs[i]
+			m, h := p.cat.Model(cfg.Model), p.cat.Hardware(cfg.Hardware)
+			rf := RooflineFor(m, h, cfg)
+			rawFeatures(b.raw.RawRowView(i), m, h, cfg, rf)
+			b.lev[i] = levelsOf(h, cfg, rf)
+			b.Preds[i] = Prediction{Config: cfg, ModelType: m.ModelType, Roofline: rf}
+			if a := p.measured[cfg]; a != nil {
+				// Measured values win: the model is not needed there.
+				skipT[i], skipM[i] = len(a.lat) > 0, len(a.mem) > 0
+			}
+			if skip != nil {
+				skipT[i], skipM[i] = skipT[i] || skip[i].latency, skipM[i] || skip[i].memory
+			}
 		}
-		if skip != nil {
-			skipT[i], skipM[i] = skipT[i] || skip[i].latency, skipM[i] || skip[i].memory
-		}
+	}); err != nil {
+		return nil, err
 	}
 	raw := b.raw.RawMatrix().Data[:n*nRaw]
+	// With a model kept for the active learner, the other one's variances
+	// are not needed for every row (integrate re-predicts its picks whole).
 	out, err := predictModels(ctx, []modelRows{
-		{p.time, p.time.newDesign(raw, b.lev, p.time.lev), skipT},
-		{p.mem, p.mem.newDesign(raw, b.lev, p.mem.lev), skipM},
+		{model: p.time, d: p.time.newDesign(raw, b.lev, p.time.lev), skip: skipT, meanOnly: keep == Memory},
+		{model: p.mem, d: p.mem.newDesign(raw, b.lev, p.mem.lev), skip: skipM, meanOnly: keep != "" && keep != Memory},
 	}, nil)
 	if err != nil {
 		return nil, err

@@ -170,6 +170,9 @@ func (e *NoHardwareError) Error() string {
 type Recommender struct {
 	Weights     ScoreWeights
 	Constraints Constraints
+	// scoresOnly leaves HardwareScore.Predicted empty: integrate ranks
+	// every group only to score its candidates.
+	scoresOnly bool
 }
 
 // MaxAlternatives and AlternativeShare define the alternatives list.
@@ -202,7 +205,10 @@ func (r Recommender) Rank(cat *Catalog, preds []*Prediction, metric Metric) (*Ha
 	var reasons []string
 	for i, p := range preds {
 		h := cat.Hardware(p.Hardware)
-		s := HardwareScore{Hardware: p.Hardware, Feasible: p.Feasible, Reason: p.Reason, Predicted: p.Intervals(), pred: p}
+		s := HardwareScore{Hardware: p.Hardware, Feasible: p.Feasible, Reason: p.Reason, pred: p}
+		if !r.scoresOnly {
+			s.Predicted = p.Intervals()
+		}
 		if p.Feasible {
 			if v := r.Constraints.violation(h); v != "" {
 				s.Reason = v
