@@ -98,7 +98,7 @@ var defaultHyper = func() hyper {
 		h.v[vRBF+s] = 0.1
 	}
 	for g, v := range [nGroups]float64{reHardware: 0.04, reFamily: 0.04, reVendor: 0.04, reModel: 0.1,
-		reHWPrecision: 0.01, reHWBatch: 0.01, reHWPhase: 0.04, reHWSplit: 0.25} {
+		reHWPrecision: 0.01, reHWBatch: 0.01, reHWPhase: 0.04, reHWSplit: 0.25, reHWSync: 0.25} {
 		h.v[vRE+g] = v
 	}
 	return h

@@ -42,6 +42,7 @@ const (
 	reHWBatch
 	reHWPhase
 	reHWSplit
+	reHWSync
 	nGroups
 )
 
@@ -174,10 +175,16 @@ func levelsOf(h *Hardware, cfg Config, rf Roofline) levels {
 		}
 		l.key[reHWPhase], l.val[reHWPhase] = h.ID+"|"+string(ph), 1
 	}
-	// A machine's links scale the time spent between its GPUs: the effect
-	// weighs by that share of the prior's time.
+	// A machine's links scale the time spent between its GPUs: each effect
+	// weighs by its share of the prior's time. Their bandwidth (bytes moved:
+	// large in a prefill) and their per-transfer latency (synchronisations:
+	// most of a decode step's) are separate unknowns of a machine — a slow
+	// link need not be a slow handshake — so a measured prefill does not
+	// move the machine's decode steps, nor the reverse.
 	if cfg.GPUs() > 1 && rf.LatencyMS > 0 {
-		l.key[reHWSplit], l.val[reHWSplit] = h.ID+"|"+string(cfg.Parallelism), rf.CommMS/rf.LatencyMS
+		key := h.ID + "|" + string(cfg.Parallelism)
+		l.key[reHWSplit], l.val[reHWSplit] = key, (rf.CommMS-rf.CommSyncMS)/rf.LatencyMS
+		l.key[reHWSync], l.val[reHWSync] = key, rf.CommSyncMS/rf.LatencyMS
 	}
 	return l
 }

@@ -123,6 +123,9 @@ func (a *Architecture) passWork(cfg Config, phase Phase, fusedDequant bool) pass
 // phaseTiming is the analytic time of one pass, in ms.
 type phaseTiming struct {
 	computeMS, memoryMS, overheadMS, commMS, latencyMS float64
+	// syncMS is the part of commMS spent on per-transfer latency; the rest
+	// moves bytes over the links.
+	syncMS float64
 }
 
 // syncMS is the latency of one synchronisation between GPUs and of each
@@ -163,19 +166,22 @@ func passTime(w passWork, h *Hardware, cfg Config, phase Phase) phaseTiming {
 	case par == Layer:
 		// The stages run one after another for a token; each hands its
 		// activations to the next.
-		t.commMS = (g - 1) * (syncMS(h.interconnectGBps(), 1) + w.rows*w.hidden*ab/ic*1000)
+		t.syncMS = (g - 1) * syncMS(h.interconnectGBps(), 1)
+		t.commMS = t.syncMS + (g-1)*w.rows*w.hidden*ab/ic*1000
 	case par == Row:
 		// Products split over the GPUs; everything else stays on the main
 		// GPU, which broadcasts each product's input and gathers its output
 		// (in fp32, as llama.cpp keeps activations).
 		mat, stream, dequant = mat/g, stream/g, dequant/g
 		moved := (g-1)*w.rowIn + (g-1)/g*w.rowOut
-		t.commMS = float64(w.matmuls)*sync + moved*4/ic*1000
+		t.syncMS = float64(w.matmuls) * sync
+		t.commMS = t.syncMS + moved*4/ic*1000
 	default: // tensor
 		mat, attn, stream, kv, elementwise, dequant = mat/g, attn/g, stream/g, kv/g, elementwise/g, dequant/g
 		allReduces := 2 * float64(w.layers)
 		bytes := w.rows * w.hidden * ab
-		t.commMS = allReduces * (sync + 2*(g-1)/g*bytes/ic*1000)
+		t.syncMS = allReduces * sync
+		t.commMS = t.syncMS + allReduces*2*(g-1)/g*bytes/ic*1000
 	}
 	t.computeMS = (mat + attn) / rate * 1000
 	t.memoryMS = (stream + kv) / bw * 1000
@@ -247,9 +253,11 @@ func generationRoofline(m *Model, h *Hardware, cfg Config) Roofline {
 	switch cfg.Phase {
 	case Prefill:
 		r.ComputeMS, r.MemoryMS, r.OverheadMS, r.CommMS, r.LatencyMS = prefill.computeMS, prefill.memoryMS, prefill.overheadMS, prefill.commMS, prefill.latencyMS
+		r.CommSyncMS = prefill.syncMS
 		r.GFLOPs = (wp.matFLOPs + wp.attnFLOPs) / float64(cfg.BatchSize) / 1e9
 	case Decode:
 		r.ComputeMS, r.MemoryMS, r.OverheadMS, r.CommMS, r.LatencyMS = decode.computeMS, decode.memoryMS, decode.overheadMS, decode.commMS, decode.latencyMS
+		r.CommSyncMS = decode.syncMS
 		r.GFLOPs = (wd.matFLOPs + wd.attnFLOPs) / float64(cfg.BatchSize) / 1e9
 	default:
 		steps := float64(max(cfg.OutputTokens, 1) - 1)
@@ -257,6 +265,7 @@ func generationRoofline(m *Model, h *Hardware, cfg Config) Roofline {
 		r.MemoryMS = prefill.memoryMS + steps*decode.memoryMS
 		r.OverheadMS = prefill.overheadMS + steps*decode.overheadMS
 		r.CommMS = prefill.commMS + steps*decode.commMS
+		r.CommSyncMS = prefill.syncMS + steps*decode.syncMS
 		r.LatencyMS = r.TTFTMS + steps*r.TPOTMS
 		r.GFLOPs = (wp.matFLOPs + wp.attnFLOPs + steps*(wd.matFLOPs+wd.attnFLOPs)) / float64(cfg.BatchSize) / 1e9
 	}

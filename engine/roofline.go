@@ -157,7 +157,10 @@ type Roofline struct {
 	Reason     string  `json:"reason,omitempty"`
 	// Text generation: time between GPUs, time to first token, time per
 	// output token, the KV cache of the batch and how many sequences fit.
-	CommMS         float64 `json:"comm_ms,omitempty"`
+	CommMS float64 `json:"comm_ms,omitempty"`
+	// CommSyncMS is the part of CommMS that is per-transfer latency (a
+	// link's bandwidth and its latency are separate unknowns of a machine).
+	CommSyncMS     float64 `json:"-"`
 	TTFTMS         float64 `json:"ttft_ms,omitempty"`
 	TPOTMS         float64 `json:"tpot_ms,omitempty"`
 	KVCacheMB      float64 `json:"kv_cache_mb,omitempty"`
