@@ -36,6 +36,8 @@ var (
 	ErrNewerSchema     = errors.New("database written by a newer perfpilot")
 	ErrSessionNotFound = errors.New("not found")
 	ErrSessionExists   = errors.New("already exists")
+	// ErrAdditionNotFound: no stored catalog addition has that id.
+	ErrAdditionNotFound = errors.New("no such stored catalog addition")
 	// ErrReadOnly is returned by every write to a database opened read-only.
 	ErrReadOnly = errors.New("the database is open read-only")
 )

@@ -15,23 +15,25 @@ import (
 )
 
 func newCatalogCmd(g *globalOptions) *cobra.Command {
-	var asJSON bool
-	cmd := &cobra.Command{
-		Use:       "catalog hardware|models",
-		Short:     "List the known hardware or models",
-		ValidArgs: []string{"hardware", "models"},
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 1 || (args[0] != "hardware" && args[0] != "models") {
-				return usagef("catalog: want one of: hardware, models")
-			}
-			return nil
-		},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return runCatalog(cmd.Context(), g, args[0], asJSON)
-		},
+	list := func(what, short string) *cobra.Command {
+		var asJSON bool
+		cmd := &cobra.Command{
+			Use:   what,
+			Short: short,
+			Args:  noArgs,
+			RunE: func(cmd *cobra.Command, args []string) error {
+				return runCatalog(cmd.Context(), g, what, asJSON)
+			},
+		}
+		cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+		return cmd
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	return cmd
+	return group(&cobra.Command{
+		Use:   "catalog",
+		Short: "List the known hardware or models, or the catalog additions stored in the database",
+	}, list("hardware", "List the known hardware (built-in, stored additions, --catalog files)"),
+		list("models", "List the known models (built-in, stored additions, --catalog files)"),
+		newCatalogAdditionsCmd(g), newCatalogForgetCmd(g))
 }
 
 type modelJSON struct {

@@ -54,8 +54,9 @@ func run(ctx context.Context, args []string, io IO) int {
 	var ue *usageError
 	// Anything cobra refuses before a command starts (unknown command or
 	// flag, missing required flag, extra argument) is a usage error too, and
-	// so is a session named on the command line that does not exist.
-	if errors.As(err, &ue) || !*started || errors.Is(err, store.ErrSessionNotFound) {
+	// so is a session or stored catalog addition named on the command line
+	// that does not exist.
+	if errors.As(err, &ue) || !*started || errors.Is(err, store.ErrSessionNotFound) || errors.Is(err, store.ErrAdditionNotFound) {
 		return exitUsage
 	}
 	return exitFailure

@@ -55,6 +55,7 @@ func TestReadOnlyDatabase(t *testing.T) {
 		{"sessions", "show", "s1"},
 		{"export", "--session", "s1", "--format", "csv"},
 		{"catalog", "models"},
+		{"catalog", "additions"},
 		{"recommend-hardware", "--model", "gpt2"},
 		{"export", "--session", "s1", "--format", "sh"},
 		{"run", "--session", "s1", "--dry-run"},
@@ -73,6 +74,7 @@ func TestReadOnlyDatabase(t *testing.T) {
 		{"sessions", "rename", "s1", "s3"},
 		{"run", "--session", "s1", "--template", "true", "--output-dir", t.TempDir()},
 		{"import", csv},
+		{"catalog", "forget", "1"},
 	} {
 		_, errOut, code := ro(args...)
 		if code != exitFailure || !strings.Contains(errOut, "read-only") || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
