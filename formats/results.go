@@ -194,7 +194,7 @@ func ParseResults(name string, r io.Reader, cat *engine.Catalog, opts ParseOptio
 		return nil, p.fail(0, "source", err.Error())
 	}
 	p.out.Name = name
-	p.limit = &recordLimit{r: r}
+	p.limit = &recordLimit{r: r, line: 1}
 	br := bufio.NewReaderSize(p.limit, 16<<10)
 	if bom, _ := br.Peek(3); bytes.Equal(bom, []byte("\xef\xbb\xbf")) {
 		br.Discard(3)
@@ -234,6 +234,7 @@ func ParseResults(name string, r io.Reader, cat *engine.Catalog, opts ParseOptio
 type recordLimit struct {
 	r        io.Reader
 	read, at int64
+	line     int // where the current record starts, for the error
 	tooLong  bool
 }
 
@@ -249,12 +250,12 @@ func (l *recordLimit) Read(b []byte) (int, error) {
 	return n, err
 }
 
-func (l *recordLimit) mark(offset int64) { l.at = offset }
+func (l *recordLimit) mark(offset int64, line int) { l.at, l.line = offset, line }
 
 // readErr turns a read failure into the file's error.
 func (p *parser) readErr(err error) error {
 	if errors.Is(err, errRecordTooLong) {
-		return p.fail(0, "", errRecordTooLong.Error())
+		return p.fail(p.limit.line, "", errRecordTooLong.Error())
 	}
 	return fmt.Errorf("read %s: %w", p.file, err)
 }
@@ -292,11 +293,12 @@ func (p *parser) noteUnknown(col string) {
 
 // readCSV streams records; line numbers are physical file lines.
 func (p *parser) readCSV(r io.Reader) error {
-	cr := csv.NewReader(r)
+	lc := &lineCounter{r: r}
+	cr := csv.NewReader(lc)
 	cr.FieldsPerRecord = -1 // counted per row below, so every bad row is reported
 	cr.ReuseRecord = true
 	header, err := cr.Read()
-	p.limit.mark(cr.InputOffset())
+	p.limit.mark(cr.InputOffset(), lc.lineAt(cr.InputOffset()))
 	if errors.Is(err, io.EOF) {
 		return p.fail(0, "", "empty file")
 	}
@@ -348,7 +350,7 @@ func (p *parser) readCSV(r io.Reader) error {
 		rec, err := cr.Read()
 		// The csv reader reads ahead through its own buffer; the offset is
 		// what it consumed, the limit allows for the rest.
-		p.limit.mark(cr.InputOffset())
+		p.limit.mark(cr.InputOffset(), lc.lineAt(cr.InputOffset()))
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
@@ -440,7 +442,7 @@ func (p *parser) readJSON(r io.Reader) error {
 		found := ""
 		seen := map[string]bool{}
 		for dec.More() {
-			p.limit.mark(dec.InputOffset())
+			p.limit.mark(dec.InputOffset(), lc.lineAt(valueStart(dec)))
 			ktok, err := dec.Token()
 			if err != nil {
 				return p.jsonSyntax(lc, dec, err)
@@ -490,6 +492,26 @@ func (p *parser) readJSON(r io.Reader) error {
 	return nil
 }
 
+// valueStart is where the decoder's next value begins: past the blanks and
+// the comma it has buffered but not consumed (as far as its buffer shows),
+// so that a record too long to read is reported at its own line.
+func valueStart(dec *json.Decoder) int64 {
+	off := dec.InputOffset()
+	r := dec.Buffered()
+	var b [1]byte
+	for {
+		if n, _ := r.Read(b[:]); n == 0 {
+			return off
+		}
+		switch b[0] {
+		case ' ', '\t', '\r', '\n', ',':
+			off++
+		default:
+			return off
+		}
+	}
+}
+
 // readJSONArray reads the elements after an opening '[' up to its ']'.
 // Each element is decoded whole (one scan, no per-key tokens) and its raw
 // length gives back the offset, and so the line, where it starts.
@@ -497,7 +519,7 @@ func (p *parser) readJSONArray(lc *lineCounter, dec *json.Decoder) error {
 	var row rawRow
 	for dec.More() {
 		var raw json.RawMessage
-		p.limit.mark(dec.InputOffset())
+		p.limit.mark(dec.InputOffset(), lc.lineAt(valueStart(dec)))
 		if err := dec.Decode(&raw); err != nil {
 			return p.jsonSyntax(lc, dec, err)
 		}

@@ -2,6 +2,7 @@ package formats
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -140,6 +141,17 @@ func TestParseResultsRejectsBadFiles(t *testing.T) {
 				"\n" +
 				"bert-base-uncased,cuda,x,100,ok\n",
 			want: []string{`multi.csv:5: batch_size: "x" is not a number`},
+		},
+		{
+			name: "a record too long to read names its line", file: "long.csv",
+			data: "model_name,hardware,batch_size,latency_ms\ngpt2,cpu,1,3\ngpt2,cpu,1,\"3\n\"\ngpt2,cpu,2," + strings.Repeat("9", 2*MaxRecord) + "\n",
+			want: []string{fmt.Sprintf("long.csv:5: a record is longer than %d bytes (is this a results file?)", MaxRecord)},
+		},
+		{
+			name: "a JSON element too long to read names its line", file: "long.json",
+			data: "{\"results\": [{\"model_name\": \"gpt2\", \"hardware\": \"cpu\", \"batch_size\": 1, \"latency_ms\": 3},\n\n  {\"model_name\": \"" +
+				strings.Repeat("a", 2*MaxRecord) + "\"}]}",
+			want: []string{fmt.Sprintf("long.json:3: a record is longer than %d bytes (is this a results file?)", MaxRecord)},
 		},
 		{name: "empty file", file: "empty.csv", data: "", want: []string{"empty.csv: empty file"}},
 		{name: "blank file", file: "blank.json", data: "\n  \n\t\n", want: []string{"blank.json: empty file"}},
