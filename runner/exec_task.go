@@ -128,7 +128,7 @@ func TaskMain(args []string, stdout, stderr io.Writer) int {
 		if t.Log != "" {
 			// The task's output goes to its configuration's log; what the
 			// scheduler itself says stays in the scheduler's output file.
-			f, err := os.OpenFile(t.Log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+			f, err := openRegular(t.Log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 			if err != nil {
 				fmt.Fprintf(stderr, "perfpilot task: log: %v (is the log directory on a filesystem this node sees?)\n", err)
 				return 2
@@ -214,7 +214,7 @@ func specTask(path, indexEnv string) (SpecTask, error) {
 	if err != nil || idx < 0 {
 		return SpecTask{}, fmt.Errorf("$%s = %q is not a task index", indexEnv, truncate(raw, 80))
 	}
-	data, err := os.ReadFile(path)
+	data, err := readRegular(path, maxStateBytes)
 	if err != nil {
 		return SpecTask{}, err
 	}

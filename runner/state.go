@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -79,7 +78,7 @@ func ReadState(logDir, session string) (map[string]*ConfigState, error) {
 
 func loadState(path, session string) (*state, error) {
 	st := &state{path: path, session: session, doc: stateDoc{Version: 1, Sessions: map[string]*sessionState{}}}
-	data, err := os.ReadFile(path)
+	data, err := readRegular(path, maxStateBytes)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
