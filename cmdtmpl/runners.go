@@ -26,8 +26,10 @@ type runner struct {
 	// makes the operands code (sudo -s); longCode the long ones.
 	code     string
 	longCode []string
-	// script: short options whose value is what runs (python -m).
-	script string
+	// script: short options whose value is what runs (python -m);
+	// longScript the long ones (java -jar, --module).
+	script     string
+	longScript []string
 	// operands before the program: timeout DURATION, docker run IMAGE.
 	operands int
 	// known: the value lists are complete. For the others an unknown
@@ -61,14 +63,17 @@ var runners = map[string]runner{
 	"nodejs": {value: "rC", long: []string{"require", "import", "loader", "experimental-loader", "input-type", "conditions", "env-file", "title"},
 		code: "ep", longCode: []string{"eval", "print"}},
 	"deno": {code: "e", longCode: []string{"eval"}, operands: 1}, "bun": {code: "e", longCode: []string{"eval", "print"}},
-	"php":        {value: "cdfzt", code: "rBRE", known: true},
-	"lua":        {value: "l", code: "e", known: true},
-	"luajit":     {value: "lbj", code: "e", known: true},
-	"tclsh":      {known: true},
-	"wish":       {known: true},
-	"Rscript":    {code: "e", longCode: []string{"expr"}},
-	"R":          {value: "f", code: "e", longCode: []string{"file"}},
-	"julia":      {value: "LJCtp", code: "eE", longCode: []string{"eval", "print"}},
+	"php":     {value: "cdfzt", code: "rBRE", known: true},
+	"lua":     {value: "l", code: "e", known: true},
+	"luajit":  {value: "lbj", code: "e", known: true},
+	"tclsh":   {known: true},
+	"wish":    {known: true},
+	"Rscript": {code: "e", longCode: []string{"expr"}},
+	"R":       {value: "f", code: "e", longCode: []string{"file"}},
+	"julia":   {value: "LJCtp", code: "eE", longCode: []string{"eval", "print"}},
+	"java": {long: []string{"cp", "classpath", "class-path", "p", "module-path", "upgrade-module-path", "add-modules", "limit-modules",
+		"add-opens", "add-exports", "add-reads", "patch-module", "enable-native-access"}, longScript: []string{"jar", "m", "module"}, singleDash: true},
+	"groovy": {code: "e"}, "scala": {code: "e"}, "jshell": {evaluator: true},
 	"pwsh":       {longCode: pwshCode, singleDash: true},
 	"powershell": {longCode: pwshCode, singleDash: true},
 	"osascript":  {code: "e"},
@@ -243,6 +248,11 @@ func (t *Template) longOption(i int, name string, r runner, s state, opt string)
 	switch {
 	case slices.Contains(r.longCode, key):
 		return nil, t.codeFrom(i, name, s.j)
+	case slices.Contains(r.longScript, key):
+		if j := s.j + 1; !attached && j < len(t.words) && t.hasPlaceholder(j) {
+			return nil, fmt.Errorf("word %d holds a placeholder where %s -%s expects what to run: a value would choose what runs", j+1, name, key)
+		}
+		return nil, nil // what runs is named; its arguments follow
 	case slices.Contains(r.long, key) && !attached:
 		return t.valueWord(name, s, s.j+1)
 	case slices.Contains(r.long, key), r.known, attached:

@@ -38,8 +38,12 @@ var codeRunners = []string{
 	"gdb --batch --eval-command", "gdb -q -iex", "env -S", "env -iS", "env --split-string", "script -qc", "script -c", "su root -c",
 	"su -c", "flock /tmp/l -c", "pwsh -Command", "pwsh -EncodedCommand", "pwsh -c", "osascript -e", "sudo -s", "sudo -u root -i",
 	"guile -c", "racket -e", "sbcl --eval", "clisp -x", "awk", "sed -e", "sed -n -e", "ssh host", "watch", "parallel", "eval",
-	"make", "jq -n", "vim -c",
+	"make", "jq -n", "vim -c", "groovy -e", "scala -e", "jshell",
 }
+
+// Runners that run a file or class a value could name.
+var scriptRunners = []string{"java", "java -jar", "java --module", "java -m", "java -cp lib -jar", "java -Xmx4g -jar", "java --class-path lib",
+	"java -cp lib:x -Dk=v", "python3", "python3 -m", "node", "perl -w", "bash", "ruby -w"}
 
 // TestRunnersNeverGetAValue: every wrapper (with options taking values)
 // around every code runner, the placeholder as the code, after it, or as
@@ -55,12 +59,16 @@ func TestRunnersNeverGetAValue(t *testing.T) {
 		if p != "" {
 			refused = append(refused, join("{model} --x"), join("{model}"), join("./b{model}"))
 		}
-		refused = append(refused, join(`find . -exec {model} \;`), join(`find /d -name x -execdir {model} --x +`), join(`find . -ok {model} \;`),
+		for _, r := range scriptRunners {
+			refused = append(refused, join(r+" {model}"), join(r+" {model}.jar x"))
+		}
+		refused = append(refused, join("java -jar={model}"), join(`find . -exec {model} \;`), join(`find /d -name x -execdir {model} --x +`), join(`find . -ok {model} \;`),
 			join("find . -exec sh -c x {model} +"))
 		accepted = append(accepted, join(`find . -name {model} -exec ./bench.sh {} \;`))
 		accepted = append(accepted, join("./bench.sh --model {model}"), join("bash script.sh {model}"), join("python3 -u bench.py {model}"),
 			join("python bench.py -c cfg {model}"), join("node bench.js --hw {hardware}"), join("perl -w bench.pl {model}"),
-			join("sh ./bench.sh -c x {model}"), join("python3 -m bench {model}"))
+			join("sh ./bench.sh -c x {model}"), join("python3 -m bench {model}"), join("java -jar bench.jar {model}"),
+			join("java -cp lib.jar Bench --model {model}"), join("java -Xmx4g --module app/bench.Main {model}"), join("java Bench.java {model}"))
 	}
 	for _, tmpl := range refused {
 		if _, err := Parse(tmpl); err == nil {
