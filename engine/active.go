@@ -19,20 +19,26 @@ import (
 // configurations), candidate features φ_j and A = Σ_k φ_kφ_kᵀ, measuring j
 // removes R_j = φ_jᵀ M φ_j / (σ_j² + φ_jᵀΣφ_j) of variance, M = ΣAΣ.
 // A pick is a rank-one update of Σ and rank-two of M; every candidate's two
-// quadratic forms follow in O(d), so the selector holds one N×d matrix
-// (the candidates' dense features) and a few vectors.
+// quadratic forms follow in O(d), so the selector holds no N×d matrix of
+// its own (it reads the candidates' dense blocks the prediction computed)
+// and a few vectors.
 type selector struct {
-	rows   []int // batch rows of the candidates
-	model  *blr
-	d      *design
-	phi    []float64 // N × dd dense block of the candidates
-	P      int
-	sigma  []float64 // P×P current Σ
-	M      []float64 // P×P current ΣAΣ
-	s, q   []float64 // φᵀΣφ and φᵀMφ per candidate
-	noise2 []float64
-	picked []bool
-	r0max  float64
+	rows  []int // batch rows of the candidates
+	model *blr
+	d     *design
+	// Candidate j's dense block is the bias, its raw features (row rows[j]
+	// of raw) and its random features: at position at[j] of rff (the
+	// batch's), or −at[j]−1 of extra (rows the batch did not keep).
+	raw        *mat.Dense
+	rff, extra []float64
+	at         []int32
+	P          int
+	sigma      []float64 // P×P current Σ
+	M          []float64 // P×P current ΣAΣ
+	s, q       []float64 // φᵀΣφ and φᵀMφ per candidate
+	noise2     []float64
+	picked     []bool
+	r0max      float64
 }
 
 // newSelector builds the selector over candidate rows of a batch predicted
@@ -52,14 +58,20 @@ func newSelector(ctx context.Context, b *Batch, rows []int) (*selector, error) {
 		colOf[k] = c
 	}
 	var newGroups []int
-	raw := make([]float64, n*nRaw)
-	lev := make([]levels, n)
+	s.raw, s.rff, s.at = b.raw, b.rff, make([]int32, n)
+	var missing []int
 	for j, r := range rows {
-		copy(raw[j*nRaw:], b.raw.RawRowView(r))
-		lev[j] = b.lev[r]
+		s.at[j] = -1
+		if b.rffAt != nil {
+			s.at[j] = b.rffAt[r]
+		}
+		if s.at[j] < 0 {
+			s.at[j] = -int32(len(missing)) - 1
+			missing = append(missing, r)
+		}
 		s.noise2[j] = b.noise2[r]
 		for g := 0; g < nGroups; g++ {
-			if key := lev[j].key[g]; key != "" {
+			if key := b.lev[r].key[g]; key != "" {
 				if _, ok := colOf[levelKey{g, key}]; !ok {
 					colOf[levelKey{g, key}] = m.dim() + len(newGroups)
 					newGroups = append(newGroups, g)
@@ -69,16 +81,21 @@ func newSelector(ctx context.Context, b *Batch, rows []int) (*selector, error) {
 	}
 	P := m.dim() + len(newGroups)
 	s.P = P
-	s.d = m.newDesign(raw, lev, colOf)
-	s.phi = make([]float64, n*dd)
-	if err := parallelChunks(ctx, n, func(_, _, lo, hi int) {
-		idx := make([]int, hi-lo)
-		for j := range idx {
-			idx[j] = lo + j
+	// The design's level columns only (its rows are not the batch's).
+	s.d = &design{n: n, col: make([][nGroups]int32, n), val: make([][nGroups]float64, n)}
+	for j, r := range rows {
+		resolveLevels(&s.d.col[j], &s.d.val[j], &b.lev[r], colOf)
+	}
+	if len(missing) > 0 {
+		raw := make([]float64, len(missing)*nRaw)
+		for k, r := range missing {
+			copy(raw[k*nRaw:], b.raw.RawRowView(r))
 		}
-		m.denseBlock(s.phi[lo*dd:hi*dd], s.d, idx)
-	}); err != nil {
-		return nil, err
+		extra := &design{n: len(missing), x: raw}
+		if err := m.cacheRFF(ctx, extra, nil); err != nil {
+			return nil, err
+		}
+		s.extra = extra.rff
 	}
 	s.sigma = make([]float64, P*P)
 	Pm := m.dim()
@@ -105,9 +122,10 @@ func newSelector(ctx context.Context, b *Batch, rows []int) (*selector, error) {
 	for j, r := range rows {
 		s.s[j] = b.vars[r]
 	}
-	Ts := scratch(n, chunkRows*dd)
+	Ts, phis := scratch(n, chunkRows*dd), scratch(n, chunkRows*dd)
+	half := halfUpper(s.M, P, dd)
 	if err := parallelChunks(ctx, n, func(wk, _, lo, hi int) {
-		s.quadForms(lo, hi, s.M, s.q, Ts[wk])
+		s.quadForms(lo, hi, s.M, half, s.q, s.block(lo, hi, phis[wk]), Ts[wk])
 	}); err != nil {
 		return nil, err
 	}
@@ -117,22 +135,52 @@ func newSelector(ctx context.Context, b *Batch, rows []int) (*selector, error) {
 	return s, nil
 }
 
+// parts are candidate j's raw and random features.
+func (s *selector) parts(j int) (x, f []float64) {
+	x = s.raw.RawRowView(s.rows[j])
+	if k := int(s.at[j]); k >= 0 {
+		return x, s.rff[k*nRFF : (k+1)*nRFF]
+	}
+	k := -int(s.at[j]) - 1
+	return x, s.extra[k*nRFF : (k+1)*nRFF]
+}
+
+// phiInto writes candidate j's dense block into dst.
+func (s *selector) phiInto(dst []float64, j int) {
+	x, f := s.parts(j)
+	dst[0] = 1
+	copy(dst[1:1+nRaw], x)
+	copy(dst[1+nRaw:s.model.dd()], f)
+}
+
+// block gathers the dense blocks of candidates lo..hi into buf (row-major).
+func (s *selector) block(lo, hi int, buf []float64) []float64 {
+	dd := s.model.dd()
+	for j := lo; j < hi; j++ {
+		s.phiInto(buf[(j-lo)*dd:(j-lo+1)*dd], j)
+	}
+	return buf[:(hi-lo)*dd]
+}
+
 // gramA is A = Σ_k φ_kφ_kᵀ over the candidates (full P×P).
 func (s *selector) gramA(ctx context.Context) ([]float64, error) {
 	n := len(s.rows)
 	dd, P := s.model.dd(), s.P
 	A := make([]float64, P*P)
-	sum := newOrderedSum(n, func(G *[]float64) { floats.Add(A, *G) })
-	cross := scratch(n, (P-dd)*dd)
+	sum := newOrderedSum(n, func(G *[]float64) { floats.Add(A, *G) },
+		func() *[]float64 { G := make([]float64, P*P); return &G }, func(G *[]float64) { clear(*G) })
+	cross, phis := scratch(n, (P-dd)*dd), scratch(n, chunkRows*dd)
 	err := parallelChunks(ctx, n, func(wk, c, lo, hi int) {
-		G := make([]float64, P*P)
-		blas64.Syrk(blas.Trans, 1, blas64.General{Rows: hi - lo, Cols: dd, Stride: dd, Data: s.phi[lo*dd : hi*dd]}, 0,
+		Gp := sum.part()
+		G := *Gp
+		blk := s.block(lo, hi, phis[wk])
+		blas64.Syrk(blas.Trans, 1, blas64.General{Rows: hi - lo, Cols: dd, Stride: dd, Data: blk}, 0,
 			blas64.Symmetric{N: dd, Stride: P, Data: G, Uplo: blas.Upper})
 		// Level × dense products level-major (contiguous), then transposed.
 		X := cross[wk]
 		clear(X)
 		for j := lo; j < hi; j++ {
-			phi := s.phi[j*dd : (j+1)*dd]
+			phi := blk[(j-lo)*dd : (j-lo+1)*dd]
 			cols, vals := &s.d.col[j], &s.d.val[j]
 			for g := 0; g < nGroups; g++ {
 				cg := int(cols[g])
@@ -152,7 +200,7 @@ func (s *selector) gramA(ctx context.Context) ([]float64, error) {
 				G[k*P+dd+l] += v
 			}
 		}
-		sum.add(c, &G)
+		sum.add(c, Gp)
 	})
 	if err != nil {
 		return nil, err
@@ -165,16 +213,16 @@ func (s *selector) gramA(ctx context.Context) ([]float64, error) {
 	return A, nil
 }
 
-// quadForms writes φ_jᵀBφ_j for candidates lo..hi (B full, symmetric).
-func (s *selector) quadForms(lo, hi int, B []float64, out, buf []float64) {
+// quadForms writes φ_jᵀBφ_j for candidates lo..hi (B full, symmetric,
+// half its halfUpper; phi their dense blocks, buf scratch).
+func (s *selector) quadForms(lo, hi int, B, half []float64, out, phi, buf []float64) {
 	dd, P := s.model.dd(), s.P
 	m := hi - lo
 	T := buf[:m*dd]
-	blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, blas64.General{Rows: m, Cols: dd, Stride: dd, Data: s.phi[lo*dd : hi*dd]},
-		blas64.General{Rows: dd, Cols: dd, Stride: P, Data: B}, 0, blas64.General{Rows: m, Cols: dd, Stride: dd, Data: T})
+	triRows(T, phi, half, m, dd)
 	for j := lo; j < hi; j++ {
-		p := s.phi[j*dd : (j+1)*dd]
-		v := dot(p, T[(j-lo)*dd:(j-lo+1)*dd])
+		p := phi[(j-lo)*dd : (j-lo+1)*dd]
+		v := 2 * dot(p, T[(j-lo)*dd:(j-lo+1)*dd])
 		cols, vals := &s.d.col[j], &s.d.val[j]
 		for g := 0; g < nGroups; g++ {
 			cg := int(cols[g])
@@ -195,9 +243,10 @@ func (s *selector) quadForms(lo, hi int, B []float64, out, buf []float64) {
 // times returns Bφ_j (B full, symmetric) as a P-vector.
 func (s *selector) times(B []float64, j int) []float64 {
 	dd, P := s.model.dd(), s.P
-	out := make([]float64, P)
+	out, phi := make([]float64, P), make([]float64, dd)
+	s.phiInto(phi, j)
 	blas64.Gemv(blas.NoTrans, 1, blas64.General{Rows: P, Cols: dd, Stride: P, Data: B},
-		blas64.Vector{N: dd, Inc: 1, Data: s.phi[j*dd : (j+1)*dd]}, 0, blas64.Vector{N: P, Inc: 1, Data: out})
+		blas64.Vector{N: dd, Inc: 1, Data: phi}, 0, blas64.Vector{N: P, Inc: 1, Data: out})
 	cols, vals := &s.d.col[j], &s.d.val[j]
 	for g := 0; g < nGroups; g++ {
 		if cg := int(cols[g]); cg >= 0 {
@@ -212,7 +261,8 @@ func (s *selector) times(B []float64, j int) []float64 {
 // apply is φ_jᵀx for a P-vector x.
 func (s *selector) apply(j int, x []float64) float64 {
 	dd := s.model.dd()
-	v := dot(s.phi[j*dd:(j+1)*dd], x[:dd])
+	xs, f := s.parts(j)
+	v := x[0] + dot(xs, x[1:1+nRaw]) + dot(f, x[1+nRaw:dd])
 	cols, vals := &s.d.col[j], &s.d.val[j]
 	for g := 0; g < nGroups; g++ {
 		if cg := int(cols[g]); cg >= 0 {

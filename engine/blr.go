@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -236,6 +237,13 @@ type design struct {
 	col [][nGroups]int32
 	val [][nGroups]float64
 	lev []levels
+	// rff holds the random Fourier features of the rows that have a
+	// position in rffAt (−1, or rffAt nil: computed when needed), so the
+	// passes of a fit over the same rows, and the selector after a
+	// prediction, compute x·ωᵀ and its cosines once (cacheRFF). The rest
+	// of a dense block is the bias and x itself.
+	rff   []float64
+	rffAt []int32
 }
 
 // newDesign resolves rows' level columns against colOf (levels without a
@@ -243,32 +251,60 @@ type design struct {
 func (b *blr) newDesign(x []float64, lev []levels, colOf map[levelKey]int) *design {
 	n := len(lev)
 	d := &design{n: n, x: x, col: make([][nGroups]int32, n), val: make([][nGroups]float64, n), lev: lev}
-	for i, l := range lev {
-		for g := 0; g < nGroups; g++ {
-			d.col[i][g] = -1
-			d.val[i][g] = l.val[g]
-			if l.key[g] == "" {
-				continue
-			}
-			if c, ok := colOf[levelKey{g, l.key[g]}]; ok {
-				d.col[i][g] = int32(c)
-			}
-		}
+	for i := range lev {
+		resolveLevels(&d.col[i], &d.val[i], &lev[i], colOf)
 	}
 	return d
 }
 
-// denseRows returns the dense blocks of design rows (all when nil).
-func (b *blr) denseRows(ctx context.Context, d *design, rows []int) ([]float64, error) {
+// resolveLevels sets a row's level columns (−1: none) and values.
+func resolveLevels(col *[nGroups]int32, val *[nGroups]float64, l *levels, colOf map[levelKey]int) {
+	for g := 0; g < nGroups; g++ {
+		col[g] = -1
+		val[g] = l.val[g]
+		if l.key[g] == "" {
+			continue
+		}
+		if c, ok := colOf[levelKey{g, l.key[g]}]; ok {
+			col[g] = int32(c)
+		}
+	}
+}
+
+// cacheRFF computes and keeps the random Fourier features of design rows
+// (all when rows is nil).
+func (b *blr) cacheRFF(ctx context.Context, d *design, rows []int) error {
 	n, dd := d.n, b.dd()
 	if rows != nil {
 		n = len(rows)
 	}
-	out := make([]float64, n*dd)
-	err := parallelChunks(ctx, n, func(_, _, lo, hi int) {
-		b.denseBlock(out[lo*dd:hi*dd], d, rowRange(rows, lo, hi))
+	rff := make([]float64, n*nRFF)
+	bufs := scratch(n, chunkRows*dd)
+	err := parallelChunks(ctx, n, func(wk, _, lo, hi int) {
+		buf := bufs[wk]
+		b.denseBlock(buf, d, rowRange(rows, lo, hi))
+		for k := lo; k < hi; k++ {
+			copy(rff[k*nRFF:(k+1)*nRFF], buf[(k-lo)*dd+1+nRaw:(k-lo+1)*dd])
+		}
 	})
-	return out, err
+	if err != nil {
+		return err
+	}
+	at := make([]int32, d.n)
+	if rows == nil {
+		for i := range at {
+			at[i] = int32(i)
+		}
+	} else {
+		for i := range at {
+			at[i] = -1
+		}
+		for k, i := range rows {
+			at[i] = int32(k)
+		}
+	}
+	d.rff, d.rffAt = rff, at
+	return nil
 }
 
 // rowRange is rows[lo:hi], or lo..hi−1 when rows is nil (all rows).
@@ -288,6 +324,16 @@ func rowRange(rows []int, lo, hi int) []int {
 func (b *blr) denseBlock(dst []float64, d *design, idx []int) {
 	dd := b.dd()
 	m := len(idx)
+	if d.rffAt != nil && !slices.ContainsFunc(idx, func(i int) bool { return d.rffAt[i] < 0 }) {
+		for k, i := range idx {
+			row := dst[k*dd : (k+1)*dd]
+			row[0] = 1
+			copy(row[1:1+nRaw], d.x[i*nRaw:(i+1)*nRaw])
+			c := int(d.rffAt[i])
+			copy(row[1+nRaw:], d.rff[c*nRFF:(c+1)*nRFF])
+		}
+		return
+	}
 	for k, i := range idx {
 		row := dst[k*dd : (k+1)*dd]
 		row[0] = 1
@@ -362,9 +408,8 @@ type suff struct {
 
 // gram accumulates the sufficient statistics over design rows (all when
 // rows is nil) with weights w (nil: 1), in parallel blocks summed in block
-// order. cached, when given, holds the rows' dense blocks (row k for
-// rows[k]) so they are not recomputed.
-func (b *blr) gram(ctx context.Context, d *design, rows []int, w, y []float64, P int, cached []float64) (*suff, error) {
+// order.
+func (b *blr) gram(ctx context.Context, d *design, rows []int, w, y []float64, P int) (*suff, error) {
 	n := d.n
 	if rows != nil {
 		n = len(rows)
@@ -378,16 +423,13 @@ func (b *blr) gram(ctx context.Context, d *design, rows []int, w, y []float64, P
 		floats.Add(out.r, s.r)
 		out.yy += s.yy
 		out.logW += s.logW
-	})
+	}, func() *suff { return &suff{P: P, G: make([]float64, P*P), r: make([]float64, P)} },
+		func(s *suff) { clear(s.G); clear(s.r); s.yy, s.logW = 0, 0 })
 	bufs, cross := scratch(n, chunkRows*dd), scratch(n, (P-dd)*dd)
 	err := parallelChunks(ctx, n, func(wk, c, lo, hi int) {
-		s := &suff{P: P, G: make([]float64, P*P), r: make([]float64, P)}
+		s := sum.part()
 		buf := bufs[wk][:(hi-lo)*dd]
-		if cached != nil {
-			copy(buf, cached[lo*dd:hi*dd])
-		} else {
-			b.denseBlock(buf, d, rowRange(rows, lo, hi))
-		}
+		b.denseBlock(buf, d, rowRange(rows, lo, hi))
 		// Level × dense products go to X (level-major, contiguous) and are
 		// transposed into G once per block.
 		X := cross[wk]
@@ -444,16 +486,38 @@ func (b *blr) gram(ctx context.Context, d *design, rows []int, w, y []float64, P
 
 // orderedSum adds the parts of a parallel loop over chunks in chunk order
 // (so the sum never depends on the number of cores) as soon as the parts
-// before them are in, holding only the parts that came early.
+// before them are in, holding only the parts that came early. Parts are
+// recycled once added: a loop allocates about one per core, not one per
+// chunk.
 type orderedSum[T any] struct {
 	mu    sync.Mutex
 	parts []*T
+	free  []*T
 	next  int
 	add1  func(*T)
+	fresh func() *T
+	reset func(*T)
 }
 
-func newOrderedSum[T any](n int, add func(*T)) *orderedSum[T] {
-	return &orderedSum[T]{parts: make([]*T, (n+chunkRows-1)/chunkRows), add1: add}
+// newOrderedSum sums n rows' chunks with add; fresh makes a zero part and
+// reset zeroes a used one.
+func newOrderedSum[T any](n int, add func(*T), fresh func() *T, reset func(*T)) *orderedSum[T] {
+	return &orderedSum[T]{parts: make([]*T, (n+chunkRows-1)/chunkRows), add1: add, fresh: fresh, reset: reset}
+}
+
+// part returns a zero part for a chunk.
+func (o *orderedSum[T]) part() *T {
+	o.mu.Lock()
+	k := len(o.free)
+	if k == 0 {
+		o.mu.Unlock()
+		return o.fresh()
+	}
+	p := o.free[k-1]
+	o.free = o.free[:k-1]
+	o.mu.Unlock()
+	o.reset(p)
+	return p
 }
 
 func (o *orderedSum[T]) add(c int, part *T) {
@@ -462,6 +526,7 @@ func (o *orderedSum[T]) add(c int, part *T) {
 	o.parts[c] = part
 	for o.next < len(o.parts) && o.parts[o.next] != nil {
 		o.add1(o.parts[o.next])
+		o.free = append(o.free, o.parts[o.next])
 		o.parts[o.next] = nil
 		o.next++
 	}
@@ -520,4 +585,25 @@ func invertChol(A []float64, P int) []float64 {
 		}
 	}
 	return A
+}
+
+// halfUpper returns the upper triangle of the leading k×k block of a
+// symmetric matrix (stride P) with its diagonal halved: xᵀBx = 2·xᵀUx for
+// any x, and a triangular product computes that in half the flops of a
+// full one (triRows).
+func halfUpper(B []float64, P, k int) []float64 {
+	U := make([]float64, k*k)
+	for i := 0; i < k; i++ {
+		copy(U[i*k+i:(i+1)*k], B[i*P+i:i*P+k])
+		U[i*k+i] /= 2
+	}
+	return U
+}
+
+// triRows sets T = XUᵀ for the m rows of X (k wide) and U from halfUpper,
+// so that row r's xᵀBx is 2·dot(x_r, T_r).
+func triRows(T, X, U []float64, m, k int) {
+	copy(T[:m*k], X[:m*k])
+	blas64.Trmm(blas.Right, blas.Trans, 1, blas64.Triangular{N: k, Stride: k, Data: U, Uplo: blas.Upper, Diag: blas.NonUnit},
+		blas64.General{Rows: m, Cols: k, Stride: k, Data: T})
 }

@@ -71,7 +71,7 @@ func (b *blr) fit(ctx context.Context, ts *trainSet) (*fitResult, error) {
 			subRows[i] = i
 		}
 	}
-	phi, err := b.denseRows(ctx, d, sub)
+	err := b.cacheRFF(ctx, d, sub)
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +88,7 @@ func (b *blr) fit(ctx context.Context, ts *trainSet) (*fitResult, error) {
 	// the posterior.
 	var s *suff
 	for round := 0; ; round++ {
-		if s, err = b.gram(ctx, d, sub, w, ts.y, b.dim(), phi); err != nil {
+		if s, err = b.gram(ctx, d, sub, w, ts.y, b.dim()); err != nil {
 			return nil, err
 		}
 		// The hyperparameters follow the first weights and are refined under
@@ -127,10 +127,7 @@ func (b *blr) fit(ctx context.Context, ts *trainSet) (*fitResult, error) {
 		w[i] = wi
 	}
 	if refit {
-		if sub != nil {
-			phi = nil // the refit streams every row's dense block
-		}
-		if s, err = b.gram(ctx, d, nil, w, ts.y, b.dim(), phi); err != nil {
+		if s, err = b.gram(ctx, d, nil, w, ts.y, b.dim()); err != nil {
 			return nil, err
 		}
 		if err := b.setPosterior(s, hp); err != nil {
@@ -583,6 +580,12 @@ func predictModels(ctx context.Context, ms []modelRows, rows []int) ([]modelPred
 		out[j] = modelPred{make([]float64, n), make([]float64, n), make([]float64, n)}
 	}
 	phis, subs, Ts := scratch(n, chunkRows*dd), scratch(n, chunkRows*dd), scratch(n, chunkRows*dd)
+	halves := make([][]float64, len(ms))
+	for j, m := range ms {
+		if !m.meanOnly {
+			halves[j] = halfUpper(m.model.cov, m.model.dim(), dd)
+		}
+	}
 	err := parallelChunks(ctx, n, func(wk, _, lo, hi int) {
 		// The rows some model needs, and their dense blocks.
 		var ks, drows []int
@@ -619,21 +622,22 @@ func predictModels(ctx context.Context, ms []modelRows, rows []int) ([]modelPred
 			if len(pos) == 0 {
 				continue
 			}
-			m.model.predictBlock(m.d, sub, Ts[wk][:len(sub)], pos, ks, drows, out[j], m.meanOnly)
+			m.model.predictBlock(m.d, sub, Ts[wk][:len(sub)], halves[j], pos, ks, drows, out[j])
 		}
 	})
 	return out, err
 }
 
 // predictBlock fills out at rows ks[pos[r]] (design row drows[pos[r]])
-// from their dense blocks phi (row r for pos[r]); T is scratch.
-func (b *blr) predictBlock(d *design, phi, T []float64, pos, ks, drows []int, out modelPred, meanOnly bool) {
+// from their dense blocks phi (row r for pos[r]); T is scratch. half is
+// halfUpper of the covariance's dense block; nil: means only.
+func (b *blr) predictBlock(d *design, phi, T, half []float64, pos, ks, drows []int, out modelPred) {
 	dd, P := b.dd(), b.dim()
 	m := len(pos)
 	pv := b.priorVar(b.hp)
+	meanOnly := half == nil
 	if !meanOnly {
-		blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, blas64.General{Rows: m, Cols: dd, Stride: dd, Data: phi},
-			blas64.General{Rows: dd, Cols: dd, Stride: P, Data: b.cov}, 0, blas64.General{Rows: m, Cols: dd, Stride: dd, Data: T})
+		triRows(T, phi, half, m, dd)
 	}
 	for r, pr := range pos {
 		k, i := ks[pr], drows[pr]
@@ -649,7 +653,7 @@ func (b *blr) predictBlock(d *design, phi, T []float64, pos, ks, drows []int, ou
 			out.mean[k] = mu
 			continue
 		}
-		e, prior := dot(p, T[r*dd:(r+1)*dd]), 0.0
+		e, prior := 2*dot(p, T[r*dd:(r+1)*dd]), 0.0
 		for j, v := range p {
 			prior += v * v * pv[j]
 		}

@@ -27,7 +27,7 @@ func TestBlockOutMatchesRefit(t *testing.T) {
 			rest = append(rest, i)
 		}
 	}
-	s, err := b.gram(ctx, d, nil, w, ts.y, b.dim(), nil)
+	s, err := b.gram(ctx, d, nil, w, ts.y, b.dim())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +39,7 @@ func TestBlockOutMatchesRefit(t *testing.T) {
 		t.Fatalf("blockOut: ok %v, %d values for %d rows", ok, len(got), len(block))
 	}
 	// Refit on the rest (same columns, same hyperparameters).
-	s2, err := b.gram(ctx, d, rest, w, ts.y, b.dim(), nil)
+	s2, err := b.gram(ctx, d, rest, w, ts.y, b.dim())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,6 +48,9 @@ func (p *Predictor) predictAll(ctx context.Context, cfgs []Config, keep Metric) 
 	if inner.vars != nil {
 		b.vars, b.noise2 = inner.vars[:n:n], inner.noise2[:n:n]
 	}
+	if inner.rffAt != nil {
+		b.rff, b.rffAt = inner.rff, inner.rffAt[:n:n]
+	}
 	for i := range b.Preds {
 		ix, ok := phases[i]
 		if !ok {
@@ -64,6 +67,9 @@ func (p *Predictor) predictAll(ctx context.Context, cfgs []Config, keep Metric) 
 		b.lev[i] = inner.lev[row]
 		if b.vars != nil {
 			b.vars[i], b.noise2[i] = inner.vars[row], inner.noise2[row]
+		}
+		if b.rffAt != nil {
+			b.rffAt[i] = inner.rffAt[row]
 		}
 	}
 	return b, nil

@@ -341,6 +341,10 @@ type Batch struct {
 	vars   []float64 // epistemic variances of the kept model
 	noise2 []float64 // noise variance per row of the kept model
 	model  *blr
+	// rff and rffAt are the random Fourier features of the rows the kept
+	// model predicted (design.rff), for the selector.
+	rff   []float64
+	rffAt []int32
 }
 
 // Predict predicts one configuration.
@@ -401,9 +405,29 @@ func (p *Predictor) predictDirect(ctx context.Context, cfgs []Config, keep Metri
 	raw := b.raw.RawMatrix().Data[:n*nRaw]
 	// With a model kept for the active learner, the other one's variances
 	// are not needed for every row (integrate re-predicts its picks whole).
+	dT, dM := p.time.newDesign(raw, b.lev, p.time.lev), p.mem.newDesign(raw, b.lev, p.mem.lev)
+	if keep != "" {
+		// The selector needs the random features of the kept model's rows:
+		// they are computed once, here (both models share them).
+		skipK := skipT
+		if keep == Memory {
+			skipK = skipM
+		}
+		need := make([]int, 0, n)
+		for i, s := range skipK {
+			if !s {
+				need = append(need, i)
+			}
+		}
+		if err := p.time.cacheRFF(ctx, dT, need); err != nil {
+			return nil, err
+		}
+		dM.rff, dM.rffAt = dT.rff, dT.rffAt
+		b.rff, b.rffAt = dT.rff, dT.rffAt
+	}
 	out, err := predictModels(ctx, []modelRows{
-		{model: p.time, d: p.time.newDesign(raw, b.lev, p.time.lev), skip: skipT, meanOnly: keep == Memory},
-		{model: p.mem, d: p.mem.newDesign(raw, b.lev, p.mem.lev), skip: skipM, meanOnly: keep != "" && keep != Memory},
+		{model: p.time, d: dT, skip: skipT, meanOnly: keep == Memory},
+		{model: p.mem, d: dM, skip: skipM, meanOnly: keep != "" && keep != Memory},
 	}, nil)
 	if err != nil {
 		return nil, err

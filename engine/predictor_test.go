@@ -264,7 +264,7 @@ func fixedPosterior(t *testing.T, model *blr, ts *trainSet, hp hyper) {
 		return
 	}
 	d := model.newDesign(ts.x, ts.lev, model.lev)
-	s, err := model.gram(context.Background(), d, nil, nil, ts.y, model.dim(), nil)
+	s, err := model.gram(context.Background(), d, nil, nil, ts.y, model.dim())
 	if err != nil {
 		t.Fatal(err)
 	}
