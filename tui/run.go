@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -50,7 +51,12 @@ type runState struct {
 	logPath   string // the log of the job started last (tailed)
 	quitAfter bool   // quit when the run has stopped
 	stopAsk   dialog.Dialog
-	rows      map[engine.Config]int // index into info.Rows
+	// scheduler: a scheduler holds the jobs, so stopping asks whether to
+	// cancel them (cancelJobs, read by the runner's goroutine) or leave
+	// them running for a later run to collect.
+	scheduler  bool
+	cancelJobs atomic.Bool
+	rows       map[engine.Config]int // index into info.Rows
 }
 
 // runRowsNow are the rows x runs: the selection, else the cursor row.
@@ -137,8 +143,9 @@ func (m *Model) startRun(rep *engine.Report, rows []rec, cursor bool, session st
 	// Room for every message the run sends (prepared, a start and a finish
 	// per configuration, finished), so the runner never waits for the UI.
 	ch := make(chan tea.Msg, 4*len(selected)+4)
-	m.run = &runState{id: id, ch: ch, cancel: cancel, rows: map[engine.Config]int{},
+	rs := &runState{id: id, ch: ch, cancel: cancel, rows: map[engine.Config]int{}, scheduler: executor != "" && executor != cluster.Local,
 		info: runpanel.Info{Session: session, Started: m.opts.Now(), Progress: runner.Progress{Total: len(selected), Remaining: len(selected)}}}
+	m.run = rs
 	m.runTemplate, m.runExecutor = tmpl, executor
 	m.runDone = false
 	m.layout()
@@ -146,9 +153,9 @@ func (m *Model) startRun(rep *engine.Report, rows []rec, cursor bool, session st
 		runner: m.opts.Runner, st: m.opts.Store, mode: mode, session: session, report: rep, rows: snap,
 		params: m.sessionParams(), executor: executor, placement: pl,
 		opts: runner.Options{Template: tmpl, OutputDir: dir, LogDir: dir, RetryFailed: true, Now: m.opts.Now,
-			// Esc leaves scheduled jobs running: x again on the session, or
-			// `perfpilot run --session NAME --resume`, collects them.
-			OnInterrupt: func() bool { return false }},
+			// Stopping asks (askStopRun): cancel the scheduler's jobs, or
+			// leave them for x again or `perfpilot run --resume` to collect.
+			OnInterrupt: rs.cancelJobs.Load},
 	}
 	if mode == runSaveNew {
 		m.say(fmt.Sprintf("saving the ranking as session %q, then running %d configuration(s)…", session, len(selected)))

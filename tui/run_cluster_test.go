@@ -90,3 +90,47 @@ func TestRunPanelShowsSchedulerJobs(t *testing.T) {
 		t.Errorf("no queued mark in the table:\n%s", s)
 	}
 }
+
+// Stopping a run whose jobs a scheduler holds asks what to do with them:
+// c cancels them (the runner's OnInterrupt says so), l leaves them running
+// for a later run to collect, esc keeps following. A local run keeps its
+// y/N question.
+func TestStopSchedulerRunAsksAboutJobs(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		key              string
+		stopped, cancels bool
+	}{
+		{"c", true, true},
+		{"l", true, false},
+		{"esc", false, false},
+	} {
+		t.Run(tc.key, func(t *testing.T) {
+			e := newEnv(t)
+			m := newModel(t, e)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			m.run = &runState{id: 1, cancel: cancel, scheduler: true, rows: map[engine.Config]int{},
+				info: runpanel.Info{Session: "s", Started: m.opts.Now(), Progress: runner.Progress{Total: 3, Remaining: 2}}}
+			m.layout()
+			keys(t, m, "esc")
+			mustContain(t, screen(m), "Stop following the run?", "cancel their jobs", "leave them running", "resume", "keep following")
+			r := m.run
+			keys(t, m, tc.key)
+			if stopped := ctx.Err() != nil; stopped != tc.stopped || r.cancelJobs.Load() != tc.cancels || r.info.Stopping != tc.stopped {
+				t.Errorf("%s: stopped %v (stopping %v), cancels jobs %v; want %v, %v", tc.key, stopped, r.info.Stopping, r.cancelJobs.Load(), tc.stopped, tc.cancels)
+			}
+			if m.dialog != nil {
+				t.Errorf("%s left the dialog open", tc.key)
+			}
+		})
+	}
+	e := newEnv(t)
+	m := newModel(t, e)
+	_, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	m.run = &runState{id: 1, cancel: cancel, rows: map[engine.Config]int{}, info: runpanel.Info{Session: "s", Started: m.opts.Now()}}
+	m.layout()
+	keys(t, m, "esc")
+	mustContain(t, screen(m), "Stop the run?", "SIGTERM")
+}

@@ -178,6 +178,18 @@ func (m *Model) askStopRun(quit bool) tea.Cmd {
 		}
 		return nil
 	}
+	if r.scheduler {
+		title, body := "Stop following the run?", fmt.Sprintf("%d configuration(s) not finished; the scheduler holds their jobs. Measured results are kept.", r.info.Progress.Remaining)
+		if quit {
+			title, body = "Stop following the run and quit?", body+" The dashboard quits once the run has stopped."
+		}
+		r.stopAsk = dialog.NewChoice(m.ctx, title, body, "keep following",
+			dialog.Option{Key: "c", Label: "cancel their jobs (the scheduler stops them)", Do: func() tea.Cmd { r.cancelJobs.Store(true); return m.stopRun(quit) }},
+			dialog.Option{Key: "l", Label: "leave them running: x on this session, or perfpilot run --session " + common.Safe(r.info.Session) + " --resume, collects them later",
+				Do: func() tea.Cmd { return m.stopRun(quit) }})
+		m.dialog = r.stopAsk
+		return nil
+	}
 	title, body := "Stop the run?", fmt.Sprintf("%d configuration(s) not finished. Running commands get SIGTERM, then SIGKILL; measured results are kept.", r.info.Progress.Remaining)
 	if quit {
 		title, body = "Stop the run and quit?", body+" The dashboard quits once the run has stopped."

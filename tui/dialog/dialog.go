@@ -187,3 +187,47 @@ func (d *Message) View(width, height int) string {
 	}
 	return t.Render(common.Safe(d.Title)) + more + "\n" + strings.Join(body, "\n") + "\n\n" + th.Bold.Render("enter/esc") + " close"
 }
+
+// Choice asks for one of a few actions, each on its own key; esc, n, enter
+// and q choose none (the default).
+type Choice struct {
+	ctx         *common.Context
+	Title, Body string
+	Options     []Option
+	None        string // what choosing none means
+}
+
+// Option is one action of a Choice.
+type Option struct {
+	Key, Label string
+	Do         func() tea.Cmd
+}
+
+// NewChoice makes a choice.
+func NewChoice(ctx *common.Context, title, body, none string, opts ...Option) *Choice {
+	return &Choice{ctx: ctx, Title: title, Body: body, Options: opts, None: none}
+}
+
+func (d *Choice) Input() *textinput.Model { return nil }
+
+func (d *Choice) Update(msg tea.KeyPressMsg) (tea.Cmd, bool) {
+	for _, o := range d.Options {
+		if msg.String() == o.Key {
+			return o.Do(), true
+		}
+	}
+	if key.Matches(msg, d.ctx.Keys.No) {
+		return nil, true
+	}
+	return nil, false
+}
+
+func (d *Choice) View(width, _ int) string {
+	th := d.ctx.Theme
+	s := th.DialogTitle.Render(common.Safe(d.Title)) + "\n" + common.Wrap(common.Safe(d.Body), width) + "\n"
+	for _, o := range d.Options {
+		label := common.Wrap(o.Label, max(width-len(o.Key)-2, 10))
+		s += "\n" + th.Bold.Render(o.Key) + "  " + strings.ReplaceAll(label, "\n", "\n"+strings.Repeat(" ", len(o.Key)+2))
+	}
+	return s + "\n" + th.Bold.Render("esc") + "  " + d.None + " (default)"
+}
