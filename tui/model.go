@@ -54,8 +54,12 @@ type Options struct {
 	// RunTemplate is the benchmark command x pre-fills
 	// (cmdtmpl.Default when empty); see cmdtmpl.Parse.
 	RunTemplate string
-	NoColor     bool // Run also honours $NO_COLOR
-	NoMouse     bool
+	// Placement (canonical JSON, from PlacementFile) is what x's scheduler
+	// runs use, in place of the one an open session stored.
+	Placement     []byte
+	PlacementFile string
+	NoColor       bool // Run also honours $NO_COLOR
+	NoMouse       bool
 	// Input, Output and ProgramOptions replace the terminal (tests).
 	Input          io.Reader
 	Output         io.Writer
@@ -171,7 +175,7 @@ func New(ctx context.Context, opts Options) *Model {
 			return tea.Tick(d, func(time.Time) tea.Msg { return msg })
 		},
 		budget: opts.Budget, needReload: true, rankCache: map[rankKey]*engine.HardwareRanking{}, marks: common.Marks{},
-		runTemplate: opts.RunTemplate, runTick: runTickEvery}
+		runTemplate: opts.RunTemplate, runTick: runTickEvery, runPlacement: opts.Placement, runPlacementFile: opts.PlacementFile}
 	m.help.Styles = c.Theme.Help
 	m.sel = recs.NewSelection()
 	backend := func(hw string) string {

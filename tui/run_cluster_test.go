@@ -68,6 +68,42 @@ func TestRunDialogChoosesExecutor(t *testing.T) {
 	keys(t, m, "esc")
 }
 
+// --placement serves x before any session stored one, and wins over the
+// one an opened session stored.
+func TestPlacementOptionServesX(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	opts := e.options()
+	pl := map[string]any{}
+	for _, hw := range e.cat.HardwareIDs() {
+		pl[hw] = map[string]any{"kubernetes": map[string]string{"namespace": "b", "image": "bench:1"}}
+	}
+	opts.Placement, _ = json.Marshal(map[string]any{"placements": pl})
+	opts.PlacementFile = "/etc/pl.json"
+	m := sizedModel(t, opts, 120, 35)
+	rr := &recordingRunner{fakeRunner: fakeRunner{st: e.st}}
+	m.opts.Runner = rr
+	keys(t, m, "x")
+	mustContain(t, screen(m), "executor: [local] kubernetes")
+	keys(t, m, "down", "y")
+	if len(rr.got) != 1 || rr.got[0].Executor == nil || rr.got[0].Executor.Name() != "kubernetes" {
+		t.Fatalf("run options %+v; status %q", rr.got, m.status.Text)
+	}
+	saved, err := e.st.Session(t.Context(), rr.got[0].Session)
+	if err != nil || saved.Params.PlacementFile != "/etc/pl.json" || string(saved.Params.Placement) != string(opts.Placement) {
+		t.Fatalf("the session stores placement %q %s (%v)", saved.Params.PlacementFile, saved.Params.Placement, err)
+	}
+	// A session that stored another placement opens with the option's.
+	saved.Params.Placement, saved.Params.PlacementFile = []byte(`{"placements": {}}`), "old.json"
+	if err := e.st.ReplaceSession(t.Context(), *saved); err != nil {
+		t.Fatal(err)
+	}
+	drive(t, m, m.openSession(saved.Name))
+	if m.runPlacementFile != "/etc/pl.json" {
+		t.Errorf("opening a session replaced --placement with %q", m.runPlacementFile)
+	}
+}
+
 // A scheduler's jobs show per row: queued (◌) or running (▶) in the table,
 // and in the run panel with the job id and the scheduler's state.
 func TestRunPanelShowsSchedulerJobs(t *testing.T) {

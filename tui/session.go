@@ -75,7 +75,10 @@ func (m *Model) onSessionOpened(msg sessionOpenedMsg) tea.Cmd {
 	if s.Params.Template != "" {
 		m.runTemplate = s.Params.Template
 	}
-	m.runExecutor, m.runPlacement, m.runPlacementFile = s.Params.Executor, s.Params.Placement, s.Params.PlacementFile
+	m.runExecutor = s.Params.Executor
+	if len(m.opts.Placement) == 0 { // --placement wins over the stored one
+		m.runPlacement, m.runPlacementFile = s.Params.Placement, s.Params.PlacementFile
+	}
 	m.setReport(rep)
 	since := 0
 	for _, r := range s.Report.Recommendations {

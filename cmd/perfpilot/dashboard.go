@@ -8,6 +8,7 @@ import (
 
 	"perfpilot/cmdtmpl"
 	"perfpilot/engine"
+	"perfpilot/runner/placement"
 )
 
 // tuiOptions are the dashboard's flags, shared by `perfpilot` and `perfpilot tui`.
@@ -17,6 +18,8 @@ type tuiOptions struct {
 	Seed     uint64
 	Template string
 	NoMouse  bool
+	// Placement is a placement file for x's scheduler runs.
+	Placement string
 }
 
 func (o *tuiOptions) flags(cmd *cobra.Command) {
@@ -28,6 +31,7 @@ func (o *tuiOptions) flags(cmd *cobra.Command) {
 	withRange(f, "seed", 0, math.MaxUint64)
 	f.BoolVar(&o.NoMouse, "no-mouse", false, "do not capture the mouse (leaves the terminal's own selection working)")
 	f.StringVar(&o.Template, "template", cmdtmpl.Default, "benchmark command `TEMPLATE` that x runs (rules: README Safety); placeholders "+cmdtmpl.PlaceholderList())
+	f.StringVar(&o.Placement, "placement", "", "placement `FILE` (JSON or TOML, as for run): x offers the Slurm or Kubernetes executors it serves; stored with a session when it runs")
 }
 
 func newTUICmd(g *globalOptions) *cobra.Command {
@@ -56,5 +60,14 @@ func (o *tuiOptions) run(ctx context.Context, g *globalOptions) error {
 		return err
 	}
 	defer db.Close()
-	return runTUI(ctx, db, cat, o, metric, g.ReadOnly)
+	var pl *placement.File
+	if o.Placement != "" {
+		if pl, err = placement.Load(o.Placement); err != nil {
+			return usagef("--placement: %v", err)
+		}
+		if err := pl.CheckHardware(func(id string) bool { return cat.Hardware(id) != nil }, o.Placement); err != nil {
+			return usagef("--placement: %v", err)
+		}
+	}
+	return runTUI(ctx, db, cat, o, pl, metric, g.ReadOnly)
 }

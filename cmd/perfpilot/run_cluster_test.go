@@ -52,6 +52,21 @@ func TestRunClusterFlags(t *testing.T) {
 			t.Errorf("%q: exit %d, %q; want %d, %q", c.args, code, errOut, c.code, c.want)
 		}
 	}
+	// The dashboard's --placement is checked before the dashboard opens.
+	unknownHW := filepath.Join(dir, "tpu.json")
+	os.WriteFile(unknownHW, []byte(`{"placements": {"tpu9": {"slurm": {"partition": "p"}}}}`), 0o644)
+	for _, c := range []struct{ file, want string }{
+		{bad, `bad.json:1: unknown field "tiem"`},
+		{unknownHW, `hardware "tpu9" not in the catalog`},
+		{dir, "not a regular file"},
+		{filepath.Join(dir, "none.json"), "no such file"},
+	} {
+		for _, args := range [][]string{{"--placement", c.file}, {"tui", "--placement", c.file}} {
+			if _, errOut, code := cli(t, db, args...); code != exitUsage || !strings.Contains(errOut, c.want) {
+				t.Errorf("%q: exit %d, %q; want %d, %q", args, code, errOut, exitUsage, c.want)
+			}
+		}
+	}
 	if _, err := os.Stat(filepath.Join(outDir, "logs", ".slurm")); err == nil {
 		t.Error("something was prepared for submission although a placement was missing")
 	}
