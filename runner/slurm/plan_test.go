@@ -255,3 +255,67 @@ func BenchmarkRun1000(b *testing.B) {
 		}
 	})
 }
+
+// accounting answers squeue for some tasks only (Slurm forgets finished
+// jobs after MinJobAge) and sacct, in its --parsable2 form, for the rest —
+// or fails as on a cluster without accounting.
+type accounting struct {
+	squeue, sacct string
+	sacctErr      error
+	calls         map[string]int
+}
+
+func (a *accounting) Run(_ context.Context, name string, args ...string) ([]byte, error) {
+	a.calls[name]++
+	switch name {
+	case "squeue":
+		return []byte(a.squeue), nil
+	case "sacct":
+		return []byte(a.sacct), a.sacctErr
+	}
+	return nil, fmt.Errorf("unexpected %s", name)
+}
+
+// Tasks squeue no longer lists are asked of sacct, whose states and exit
+// codes (signals as 128+n) map as squeue's do; where accounting is off, sacct
+// is asked once and the tasks are gone (the runner then reads their logs).
+func TestForgottenJobsAskSacct(t *testing.T) {
+	refs := []string{"1001_0", "1001_1", "1001_2", "1001_3", "1001_4"}
+	a := &accounting{calls: map[string]int{},
+		squeue: "1001_0|RUNNING|None|0|\n",
+		sacct:  "1001_1|COMPLETED|0:0\n1001_2|CANCELLED by 0|0:15\n1001_3|FAILED|3:0\n"}
+	x := newScripted(t, twoPartitions, a, 0)
+	got, err := x.status(context.Background(), refs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		ref   string
+		phase runner.Phase
+		code  int
+		why   string
+	}{
+		{"1001_0", runner.PhaseRunning, 0, ""},
+		{"1001_1", runner.PhaseFinished, 0, ""},
+		{"1001_2", runner.PhaseFinished, 128 + 15, "CANCELLED"},
+		{"1001_3", runner.PhaseFinished, 3, ""},
+		{"1001_4", runner.PhaseGone, 0, ""},
+	} {
+		u := got[c.ref]
+		if u.Phase != c.phase || u.ExitCode != c.code || !strings.Contains(u.Reason, c.why) {
+			t.Errorf("%s: %+v; want phase %v, exit %d, reason with %q", c.ref, u, c.phase, c.code, c.why)
+		}
+	}
+
+	off := &accounting{calls: map[string]int{}, sacctErr: errors.New("sacct: Slurm accounting storage is disabled")}
+	x = newScripted(t, twoPartitions, off, 0)
+	for range 2 {
+		got, err := x.status(context.Background(), refs[:2])
+		if err != nil || got["1001_0"].Phase != runner.PhaseGone || got["1001_1"].Phase != runner.PhaseGone {
+			t.Fatalf("without accounting: %+v, %v", got, err)
+		}
+	}
+	if off.calls["sacct"] != 1 || off.calls["squeue"] != 2 {
+		t.Errorf("without accounting: calls %v; want sacct asked once, squeue each time", off.calls)
+	}
+}
