@@ -50,6 +50,36 @@ type Exec struct {
 	mu        sync.Mutex
 	pods      map[string]string // ref → pod name of its latest pod
 	cancelled map[string]bool   // namespace/job
+	nextLog   time.Time         // the earliest the next kubectl logs may start
+}
+
+// Fetching logs is paced (a thousand pods that finish together must not
+// become a thousand back-to-back API requests) and bounded: the runner
+// reads at most a 16 MiB document from a log (runner/parse.go).
+const (
+	logGap      = 50 * time.Millisecond
+	logMaxBytes = 16 << 20
+)
+
+// paceLog waits for the next log fetch's turn.
+func (e *Exec) paceLog(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	now := time.Now()
+	at := e.nextLog
+	if at.Before(now) {
+		at = now
+	}
+	e.nextLog = at.Add(logGap)
+	e.mu.Unlock()
+	select {
+	case <-time.After(at.Sub(now)):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // New checks the options and returns the executor.
@@ -329,7 +359,10 @@ func (e *Exec) FetchLog(ctx context.Context, r, logPath string) error {
 	if !ok || pod == "" {
 		return fmt.Errorf("kubernetes: no pod known for %s", r)
 	}
-	out, err := e.o.Cmd.Run(ctx, e.o.Kubectl, "logs", "-n", ns, "pod/"+pod)
+	if err := e.paceLog(ctx); err != nil {
+		return err
+	}
+	out, err := e.o.Cmd.Run(ctx, e.o.Kubectl, "logs", "-n", ns, "--limit-bytes", strconv.Itoa(logMaxBytes), "pod/"+pod)
 	if err != nil {
 		return fmt.Errorf("kubernetes: %w", err)
 	}

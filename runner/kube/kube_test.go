@@ -2,14 +2,18 @@ package kube
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -217,5 +221,69 @@ func TestNamesForAnyID(t *testing.T) {
 		if errs := content.IsLabelValue(SessionLabel(id)); len(errs) > 0 {
 			t.Errorf("SessionLabel(%q) = %q: %v", id, SessionLabel(id), errs)
 		}
+	}
+}
+
+// logRecorder answers kubectl logs with a line and records when and how it
+// was asked.
+type logRecorder struct {
+	mu    sync.Mutex
+	at    []time.Time
+	calls [][]string
+}
+
+func (l *logRecorder) Run(_ context.Context, name string, args ...string) ([]byte, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.at, l.calls = append(l.at, time.Now()), append(l.calls, args)
+	return []byte(`{"latency_ms": 3}` + "\n"), nil
+}
+
+// Pod logs are fetched at most one per logGap, whatever asks at once, and
+// bounded in size.
+func TestFetchLogPacedAndBounded(t *testing.T) {
+	pl, err := placement.Parse([]byte(placementJSON), "p.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &logRecorder{}
+	x, err := New(Options{Placement: pl, Session: "s", LogDir: t.TempDir(), Cmd: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 8
+	dir := t.TempDir()
+	var wg sync.WaitGroup
+	for i := range n {
+		ref := fmt.Sprintf("bench/job-%d/0", i)
+		x.pods[ref] = fmt.Sprintf("pod-%d", i)
+		wg.Go(func() {
+			if err := x.FetchLog(context.Background(), ref, filepath.Join(dir, fmt.Sprintf("%d.log", i))); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	slices.SortFunc(rec.at, time.Time.Compare)
+	if len(rec.at) != n {
+		t.Fatalf("%d fetches", len(rec.at))
+	}
+	if span := rec.at[n-1].Sub(rec.at[0]); span < (n-1)*logGap-10*time.Millisecond {
+		t.Errorf("%d fetches within %v; want them %v apart", n, span, logGap)
+	}
+	for _, args := range rec.calls {
+		if !slices.Contains(args, "--limit-bytes") {
+			t.Errorf("kubectl %q: unbounded", args)
+		}
+	}
+	// A cancelled context stops waiting for a turn.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	x.pods["bench/job-x/0"] = "pod-x"
+	for range 3 {
+		x.FetchLog(ctx, "bench/job-x/0", filepath.Join(dir, "x.log"))
+	}
+	if len(rec.at) != n {
+		t.Errorf("fetched %d logs after cancel", len(rec.at)-n)
 	}
 }
