@@ -51,9 +51,6 @@ type blr struct {
 	calib   *calibration
 }
 
-// varFactor is the calibration factor for predictions on a device.
-func (b *blr) varFactor(hw string) float64 { return b.calib.factor(b.devRows[hw]) }
-
 type levelKey struct {
 	group int
 	key   string
@@ -99,7 +96,7 @@ var defaultHyper = func() hyper {
 		h.v[vRBF+s] = 0.1
 	}
 	for g, v := range [nGroups]float64{reHardware: 0.04, reFamily: 0.04, reVendor: 0.04, reModel: 0.1,
-		reHWPrecision: 0.01, reHWBatch: 0.01, reHWPhase: 0.04, reHWSplit: 0.25, reHWSync: 0.25} {
+		reHWPrecision: 0.01, reHWBatch: 0.01, reHWPhase: 0.04, reHWDecode: 0.04, reHWSplit: 0.25, reHWSync: 0.25, reBox: 0.1} {
 		h.v[vRE+g] = v
 	}
 	return h

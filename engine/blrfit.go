@@ -122,7 +122,7 @@ func (b *blr) fit(ctx context.Context, ts *trainSet) (*fitResult, error) {
 	refit := sub != nil
 	for i := range w {
 		hw := ts.lev[i].key[reHardware]
-		wi := robust[i] / (b.kappaOf(hw) * math.Max(b.varFactor(hw), 1))
+		wi := robust[i] / (b.kappaOf(hw) * math.Max(b.varFactor(&ts.lev[i]), 1))
 		refit = refit || wi != w[i]
 		w[i] = wi
 	}

@@ -34,39 +34,72 @@ const (
 	// with fewer the factor stays 1 (nothing to learn it from).
 	calibMinDevices = 3
 	// calibMaxBlock caps the rows removed at once (the block solve is
-	// cubic); calibMaxDevices the devices held out.
-	calibMaxBlock   = 400
-	calibMaxDevices = 8
+	// cubic); calibMaxRows the rows of all devices held out (as many as
+	// eight devices of calibMaxBlock).
+	calibMaxBlock = 400
+	calibMaxRows  = 8 * calibMaxBlock
 )
 
-// calibration maps a device's measurement count to a variance factor.
-type calibration struct {
-	k []int     // anchors with data, ascending
-	c []float64 // factor per anchor
+// Calibration strata: a forward pass, a prefill and a decode step on one
+// GPU or several. The model's errors differ in kind between them (a decode
+// step streams weights, a prefill runs matrix units whose sustained share of
+// peak varies more between devices, several GPUs add the machine's links),
+// so one factor for all would leave some intervals too wide and others too
+// narrow; each stratum is calibrated on its own rows.
+const nStrata = 6
+
+// stratumOf is a configuration's calibration stratum (a whole request
+// counts as its decode steps, which dominate it).
+func stratumOf(cfg Config) uint8 {
+	s := uint8(0)
+	switch cfg.Phase {
+	case Prefill:
+		s = 2
+	case Decode, Generate:
+		s = 4
+	}
+	if cfg.GPUs() > 1 {
+		s++
+	}
+	return s
 }
 
-// factor is c(m): log-linear in log(1+m) between anchors; beyond the last
-// anchor it decays towards 1 as the device's own data takes over.
-func (cb *calibration) factor(m int) float64 {
+// calibration maps a device's measurement count to a variance factor per
+// stratum.
+type calibration struct {
+	k []int              // anchors with data, ascending
+	c [nStrata][]float64 // factor per stratum and anchor
+}
+
+// varFactor is the calibration factor for a prediction with levels l.
+func (b *blr) varFactor(l *levels) float64 {
+	return b.calib.factor(b.devRows[l.key[reHardware]], int(l.stratum))
+}
+
+// factor is c(m) of stratum s: log-linear in log(1+m) between anchors;
+// beyond the last anchor it decays towards 1 as the device's own data takes
+// over.
+func (cb *calibration) factor(m, s int) float64 {
 	if cb == nil || len(cb.k) == 0 {
 		return 1
 	}
+	c := cb.c[s]
 	x := math.Log1p(float64(m))
 	last := len(cb.k) - 1
 	if m >= cb.k[last] {
 		K := float64(cb.k[last])
-		return math.Exp(math.Log(cb.c[last]) * (1 + K) / (1 + float64(m)))
+		return math.Exp(math.Log(c[last]) * (1 + K) / (1 + float64(m)))
 	}
 	if m <= cb.k[0] {
-		return cb.c[0]
+		return c[0]
 	}
 	i := sort.SearchInts(cb.k, m)
 	if cb.k[i] == m {
-		return cb.c[i]
+		return c[i]
 	}
 	x0, x1 := math.Log1p(float64(cb.k[i-1])), math.Log1p(float64(cb.k[i]))
 	t := (x - x0) / (x1 - x0)
-	return math.Exp((1-t)*math.Log(cb.c[i-1]) + t*math.Log(cb.c[i]))
+	return math.Exp((1-t)*math.Log(c[i-1]) + t*math.Log(c[i]))
 }
 
 // calibrate runs the leave-device-out experiments on the rows the current
@@ -82,27 +115,33 @@ func (b *blr) calibrate(ctx context.Context, d *design, rows []int, w, y []float
 		byDev[hw] = append(byDev[hw], i)
 	}
 	sort.Strings(devs)
-	if len(devs) > calibMaxDevices {
-		// An even, deterministic choice bounds the cost.
-		step := float64(len(devs)) / calibMaxDevices
-		picked := make([]string, calibMaxDevices)
-		for i := range picked {
-			picked[i] = devs[int(float64(i)*step)]
+	maxRows := calibMaxBlock + calibAnchors[len(calibAnchors)-1]
+	size := func(hw string) int {
+		if n := len(byDev[hw]); n <= maxRows {
+			return n
 		}
-		devs = picked
+		return 0 // too many rows to hold out: skipped below
 	}
+	devs = pickCalibDevices(devs, size, func(hw string) (s [nStrata]bool) {
+		for _, i := range byDev[hw] {
+			s[d.lev[i].stratum] = true
+		}
+		return s
+	})
 	rng := rand.New(rand.NewPCG(b.seed, 0xca1b))
+	// |z| and its weight (each device weighs the same in a stratum), per
+	// anchor and stratum; the pooled sample (all strata) is the last.
 	type acc struct {
-		z, w []float64 // |z| and its weight (1/rows of its device)
+		z, w []float64
 		nd   int
 	}
-	accs := make([]acc, len(calibAnchors))
+	accs := make([][nStrata + 1]acc, len(calibAnchors))
 	for _, hw := range devs {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		dev := byDev[hw]
-		if len(dev) > calibMaxBlock+calibAnchors[len(calibAnchors)-1] {
+		if len(dev) > maxRows {
 			continue
 		}
 		order := rng.Perm(len(dev))
@@ -118,22 +157,98 @@ func (b *blr) calibrate(ctx context.Context, d *design, rows []int, w, y []float
 			if !ok {
 				continue
 			}
-			for _, v := range z2 {
-				accs[ai].z = append(accs[ai].z, math.Sqrt(v))
-				accs[ai].w = append(accs[ai].w, 1/float64(len(z2)))
+			var per [nStrata + 1]int
+			for _, p := range pos {
+				per[d.lev[dev[p]].stratum]++
 			}
-			accs[ai].nd++
+			per[nStrata] = len(pos)
+			for r, v := range z2 {
+				for _, s := range []int{int(d.lev[dev[pos[r]]].stratum), nStrata} {
+					accs[ai][s].z = append(accs[ai][s].z, math.Sqrt(v))
+					accs[ai][s].w = append(accs[ai][s].w, 1/float64(per[s]))
+				}
+			}
+			for s, n := range per {
+				if n > 0 {
+					accs[ai][s].nd++
+				}
+			}
 		}
+	}
+	q := func(a acc) float64 {
+		v := weightedQuantile(a.z, a.w, 0.8) / Z80
+		return clamp(v*v, 0.25, 9)
 	}
 	cb := &calibration{}
 	for ai, k := range calibAnchors {
-		if accs[ai].nd >= calibMinDevices {
-			q := weightedQuantile(accs[ai].z, accs[ai].w, 0.8) / Z80
-			cb.k = append(cb.k, k)
-			cb.c = append(cb.c, clamp(q*q, 0.25, 9))
+		pool := accs[ai][nStrata]
+		if pool.nd < calibMinDevices {
+			continue
+		}
+		cb.k = append(cb.k, k)
+		// A stratum's factor from a few devices is noisy: it is shrunk
+		// towards the pooled one (in log), which counts as calibMinDevices
+		// devices.
+		cp := q(pool)
+		for s := 0; s < nStrata; s++ {
+			c, n := cp, float64(accs[ai][s].nd)
+			if n > 0 {
+				c = math.Exp((n*math.Log(q(accs[ai][s])) + calibMinDevices*math.Log(cp)) / (n + calibMinDevices))
+			}
+			cb.c[s] = append(cb.c[s], c)
 		}
 	}
 	return cb, nil
+}
+
+// pickCalibDevices bounds the cost — cubic in each device's rows, each
+// at most calibMaxBlock — to calibMaxRows rows in all: devices (sorted) are
+// taken in an even, deterministic order, but first up to calibMinDevices of
+// every stratum present, so that a stratum few devices have (several GPUs,
+// say) is still calibrated on its own rows.
+func pickCalibDevices(devs []string, rows func(string) int, strata func(string) [nStrata]bool) []string {
+	total := 0
+	for _, hw := range devs {
+		total += rows(hw)
+	}
+	if total <= calibMaxRows {
+		return devs
+	}
+	// The even order: halving strides over the sorted list (0, n/2, n/4,
+	// 3n/4, …), so any prefix spreads over it.
+	var order []string
+	taken := map[string]bool{}
+	for step := len(devs); step >= 1; step /= 2 {
+		for i := 0; i < len(devs); i += step {
+			if !taken[devs[i]] {
+				order, taken[devs[i]] = append(order, devs[i]), true
+			}
+		}
+	}
+	picked := map[string]bool{}
+	var out []string
+	used := 0
+	add := func(hw string) bool {
+		if picked[hw] || used+rows(hw) > calibMaxRows {
+			return false
+		}
+		picked[hw], used = true, used+rows(hw)
+		out = append(out, hw)
+		return true
+	}
+	for s := 0; s < nStrata; s++ {
+		n := 0
+		for _, hw := range order {
+			if n < calibMinDevices && strata(hw)[s] && add(hw) {
+				n++
+			}
+		}
+	}
+	for _, hw := range order {
+		add(hw)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // weightedQuantile is the q-quantile of values with weights.

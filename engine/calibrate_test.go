@@ -2,7 +2,10 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"math"
+	"slices"
+	"sort"
 	"testing"
 )
 
@@ -60,7 +63,8 @@ func TestBlockOutMatchesRefit(t *testing.T) {
 }
 
 func TestCalibrationFactor(t *testing.T) {
-	cb := &calibration{k: []int{0, 1, 3, 10}, c: []float64{0.5, 1.2, 1.5, 1.3}}
+	cb := &calibration{k: []int{0, 1, 3, 10}}
+	cb.c[3] = []float64{0.5, 1.2, 1.5, 1.3}
 	logT := (math.Log(3) - math.Log(2)) / (math.Log(4) - math.Log(2)) // m = 2 between anchors 1 and 3
 	for _, tc := range []struct {
 		m    int
@@ -70,12 +74,51 @@ func TestCalibrationFactor(t *testing.T) {
 		{2, math.Exp((1-logT)*math.Log(1.2) + logT*math.Log(1.5))}, // log-linear in log(1+m)
 		{21, math.Exp(math.Log(1.3) * 11 / 22)},                    // decaying past the last anchor
 	} {
-		got := cb.factor(tc.m)
+		got := cb.factor(tc.m, 3)
 		if math.Abs(got-tc.want) > 1e-12 {
 			t.Errorf("factor(%d) = %v, want %v", tc.m, got, tc.want)
 		}
 	}
-	if (*calibration)(nil).factor(5) != 1 || (&calibration{}).factor(0) != 1 {
+	if (*calibration)(nil).factor(5, 0) != 1 || (&calibration{}).factor(0, 0) != 1 {
 		t.Error("no calibration must mean factor 1")
+	}
+}
+
+func TestPickCalibDevicesCoversStrata(t *testing.T) {
+	// 30 devices of 200 rows (one GPU, forward passes) and three of 150
+	// (several GPUs, decode): a budget of calibMaxRows cannot take all, and
+	// an even pick alone would likely miss the rare stratum.
+	var devs []string
+	rows := map[string]int{}
+	strata := map[string][nStrata]bool{}
+	for i := 0; i < 30; i++ {
+		hw := fmt.Sprintf("gpu-%02d", i)
+		devs, rows[hw] = append(devs, hw), 200
+		strata[hw] = [nStrata]bool{0: true}
+	}
+	for _, hw := range []string{"gpu-03x", "gpu-17x", "gpu-29x"} {
+		devs, rows[hw] = append(devs, hw), 150
+		strata[hw] = [nStrata]bool{5: true}
+	}
+	sort.Strings(devs)
+	pick := func() []string {
+		return pickCalibDevices(devs, func(hw string) int { return rows[hw] }, func(hw string) [nStrata]bool { return strata[hw] })
+	}
+	got := pick()
+	total, rare := 0, 0
+	for _, hw := range got {
+		total += rows[hw]
+		if strata[hw][5] {
+			rare++
+		}
+	}
+	if total > calibMaxRows || rare != 3 || len(got) < 10 || !sort.StringsAreSorted(got) {
+		t.Errorf("picked %v: %d rows (max %d), %d of 3 multi-GPU devices", got, total, calibMaxRows, rare)
+	}
+	if again := pick(); !slices.Equal(again, got) {
+		t.Errorf("not deterministic: %v then %v", got, again)
+	}
+	if small := pickCalibDevices(devs[:5], func(string) int { return 10 }, func(string) [nStrata]bool { return [nStrata]bool{} }); len(small) != 5 {
+		t.Errorf("under the budget every device is taken, got %v", small)
 	}
 }

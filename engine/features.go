@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"math"
 	"slices"
 )
@@ -40,9 +41,11 @@ const (
 	reModel
 	reHWPrecision
 	reHWBatch
-	reHWPhase
+	reHWPhase // a device's prefills
+	reHWDecode
 	reHWSplit
 	reHWSync
+	reBox
 	nGroups
 )
 
@@ -51,6 +54,9 @@ const (
 type levels struct {
 	key [nGroups]string
 	val [nGroups]float64
+	// stratum is the kind of pass (engine/calibrate.go calibrates each on
+	// its own).
+	stratum uint8
 }
 
 // deviceLevel marks the raw features that are constant for a device (at a
@@ -166,15 +172,16 @@ func levelsOf(h *Hardware, cfg Config, rf Roofline) levels {
 	l.key[reModel], l.val[reModel] = cfg.Model, 1
 	l.key[reHWPrecision], l.val[reHWPrecision] = h.ID+"|"+string(cfg.Precision), 1
 	l.key[reHWBatch], l.val[reHWBatch] = h.ID, batchFeature(cfg.BatchSize)
-	// Prefill and decode stress different units, so a device's efficiency
-	// differs per phase; several GPUs of a machine share its interconnect.
-	if cfg.Generative() {
-		ph := cfg.Phase
-		if ph == Generate {
-			ph = Decode
-		}
-		l.key[reHWPhase], l.val[reHWPhase] = h.ID+"|"+string(ph), 1
+	// Prefill and decode stress different units (matrix units against
+	// memory streaming), so a device's efficiency differs per phase, and by
+	// how much devices differ is a property of each phase: two groups.
+	switch cfg.Phase {
+	case Prefill:
+		l.key[reHWPhase], l.val[reHWPhase] = h.ID+"|"+string(Prefill), 1
+	case Decode, Generate:
+		l.key[reHWDecode], l.val[reHWDecode] = h.ID+"|"+string(Decode), 1
 	}
+	l.stratum = stratumOf(cfg)
 	// A machine's links scale the time spent between its GPUs: each effect
 	// weighs by its share of the prior's time. Their bandwidth (bytes moved:
 	// large in a prefill) and their per-transfer latency (synchronisations:
@@ -185,6 +192,7 @@ func levelsOf(h *Hardware, cfg Config, rf Roofline) levels {
 		key := h.ID + "|" + string(cfg.Parallelism)
 		l.key[reHWSplit], l.val[reHWSplit] = key, (rf.CommMS-rf.CommSyncMS)/rf.LatencyMS
 		l.key[reHWSync], l.val[reHWSync] = key, rf.CommSyncMS/rf.LatencyMS
+		l.key[reBox], l.val[reBox] = fmt.Sprintf("%s|%d", key, cfg.GPUs()), l.val[reHWSplit]
 	}
 	return l
 }

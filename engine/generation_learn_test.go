@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -79,6 +80,57 @@ func TestSplitEffectsSeparateBandwidthFromLatency(t *testing.T) {
 		}
 		if m := median(apes); m > tc.max {
 			t.Errorf("%s of %s after one measured prefill: median APE %.0f%%, want ≤ %.0f%%", tc.name, target, 100*m, 100*tc.max)
+		}
+	}
+}
+
+// phaseWorld is a synthetic campaign whose devices run decode steps close
+// to the prior (they stream weights: bandwidth is on the datasheet) and
+// prefills far from it (their matrix units sustain a share of peak the
+// datasheet does not give), with a little noise.
+func phaseWorld(t *testing.T, seed uint64) (*Catalog, []Result) {
+	t.Helper()
+	cat := MustBuiltinCatalog()
+	rng := rand.New(rand.NewPCG(seed, 11))
+	var out []Result
+	for _, hw := range []string{"cuda", "h100-sxm", "t4", "l4", "v100", "rtx4090", "a100-sxm4-40gb", "a30", "l40s", "rocm"} {
+		dev := map[Phase]float64{Prefill: math.Exp(0.35 * rng.NormFloat64()), Decode: math.Exp(0.04 * rng.NormFloat64())}
+		for _, prec := range []Precision{FP16, INT4} {
+			for _, prompt := range []int{128, 512, 2048} {
+				for _, batch := range []int{1, 4, 16} {
+					for _, ph := range []Phase{Prefill, Decode} {
+						cfg := Config{Model: "meta-llama/Llama-2-7b-hf", Hardware: hw, BatchSize: batch, Precision: prec, Phase: ph,
+							PromptTokens: prompt, OutputTokens: 128}
+						n, rf := genConfig(cat, t, cfg)
+						if !rf.Feasible {
+							continue
+						}
+						lat := rf.LatencyMS * dev[ph] * math.Exp(0.03*rng.NormFloat64())
+						out = append(out, Result{Config: n, LatencyMS: lat, Source: "synthetic"})
+					}
+				}
+			}
+		}
+	}
+	return cat, out
+}
+
+// TestCalibrationPerPhase: where prefills of an unseen device are far less
+// predictable than its decode steps, one variance factor for both makes
+// decode intervals too wide and prefill ones too narrow; each phase's 80%
+// intervals must hold on its own.
+func TestCalibrationPerPhase(t *testing.T) {
+	cat, rs := phaseWorld(t, 3)
+	rows, err := Evaluate(context.Background(), cat, rs, EvalOptions{Split: SplitHardware, Metrics: []Metric{Latency}, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		if r.Group != "" || r.Phase == "" {
+			continue
+		}
+		if r.Coverage80 < 0.7 || r.Coverage80 > 0.9 {
+			t.Errorf("%s: 80%% coverage on unseen devices %.0f%%, want 70–90%%", r.Phase, 100*r.Coverage80)
 		}
 	}
 }

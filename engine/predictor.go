@@ -452,9 +452,8 @@ func (p *Predictor) predictDirect(ctx context.Context, cfgs []Config, keep Metri
 	for i := range b.Preds {
 		pr := &b.Preds[i]
 		rf := pr.Roofline
-		hw := b.lev[i].key[reHardware]
-		pr.Latency = logEstimate(math.Log(rf.LatencyMS)+muT[i], math.Sqrt((epiT[i]+nT[i])*p.time.varFactor(hw)))
-		pr.Memory = logEstimate(math.Log(rf.MemoryMB)+muM[i], math.Sqrt((epiM[i]+nM[i])*p.mem.varFactor(hw)))
+		pr.Latency = logEstimate(math.Log(rf.LatencyMS)+muT[i], math.Sqrt((epiT[i]+nT[i])*p.time.varFactor(&b.lev[i])))
+		pr.Memory = logEstimate(math.Log(rf.MemoryMB)+muM[i], math.Sqrt((epiM[i]+nM[i])*p.mem.varFactor(&b.lev[i])))
 		pr.LatencyUncertainty = math.Sqrt(epiT[i] / math.Max(priT[i], 1e-12))
 		pr.MemoryUncertainty = math.Sqrt(epiM[i] / math.Max(priM[i], 1e-12))
 		if a := p.measured[pr.Config]; a != nil {
