@@ -700,6 +700,9 @@ func (p *parser) jsonSyntax(lc *lineCounter, dec *json.Decoder, err error) error
 	return p.readErr(err)
 }
 
+// minYear and maxYear bound a measurement's timestamp.
+const minYear, maxYear = 1970, 2200
+
 // timeLayouts are the accepted timestamp forms; zone-less ones are UTC.
 var timeLayouts = []string{time.RFC3339Nano, "2006-01-02 15:04:05Z07:00", "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02"}
 
@@ -797,8 +800,13 @@ func (p *parser) addRow(row *rawRow) {
 	}
 	if s := val(fTimestamp); s != "" {
 		t, ok := parseImportTime(s)
-		if !ok {
+		switch {
+		case !ok:
 			bad(fTimestamp, "%s is not a time (use RFC 3339, \"2006-01-02 15:04:05\" or a date)", safetext.Quote(s))
+		case t.Year() < minYear || t.Year() > maxYear:
+			// Also what the store's dedup key can tell apart (nanoseconds
+			// since 1970 in an int64 end in 2262).
+			bad(fTimestamp, "%s is not a plausible time for a measurement (years %d–%d)", safetext.Quote(s), minYear, maxYear)
 		}
 		res.Timestamp = t
 	}

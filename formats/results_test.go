@@ -180,13 +180,17 @@ func TestParseResultsRejectsBadFiles(t *testing.T) {
 				"gpt2,cpu,1,fp32,,,\n" +
 				"gpt2,cpu,1,fp6,5,yesterday,\n" +
 				"gpt2,cpu,1\n" +
-				"gpt2,cpu,1,fp32,5,,robotics\n",
+				"gpt2,cpu,1,fp32,5,,robotics\n" +
+				"gpt2,cpu,2,fp32,5,0001-01-01,\n" +
+				"gpt2,cpu,3,fp32,5,2300-01-01T00:00:00Z,\n",
 			want: []string{
 				"r.csv:2: no metric: give at least one of throughput, latency_ms (or latency, latency_mean), memory_mb (or memory, memory_usage), tokens_per_s",
 				`r.csv:3: precision: unknown precision "fp6" (valid: fp32, fp16, bf16, int8, int4, fp8)`,
 				`r.csv:3: timestamp: "yesterday" is not a time (use RFC 3339, "2006-01-02 15:04:05" or a date)`,
 				"r.csv:4: has 3 fields, the header has 7",
 				`r.csv:5: model_type: unknown model type "robotics" (valid: text_embedding, text_generation, vision, audio, multimodal)`,
+				`r.csv:6: timestamp: "0001-01-01" is not a plausible time for a measurement (years 1970–2200)`,
+				`r.csv:7: timestamp: "2300-01-01T00:00:00Z" is not a plausible time for a measurement (years 1970–2200)`,
 			},
 		},
 		{
