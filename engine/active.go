@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"math"
+	"runtime"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
@@ -83,9 +84,7 @@ func newSelector(ctx context.Context, b *Batch, rows []int) (*selector, error) {
 	s.P = P
 	// The design's level columns only (its rows are not the batch's).
 	s.d = &design{n: n, col: make([][nGroups]int32, n), val: make([][nGroups]float64, n)}
-	for j, r := range rows {
-		resolveLevels(&s.d.col[j], &s.d.val[j], &b.lev[r], colOf)
-	}
+	parallelRows(n, func(_, j int) { resolveLevels(&s.d.col[j], &s.d.val[j], &b.lev[rows[j]], colOf) })
 	if len(missing) > 0 {
 		raw := make([]float64, len(missing)*nRaw)
 		for k, r := range missing {
@@ -123,6 +122,7 @@ func newSelector(ctx context.Context, b *Batch, rows []int) (*selector, error) {
 		s.s[j] = b.vars[r]
 	}
 	Ts, phis := scratch(n, chunkRows*dd), scratch(n, chunkRows*dd)
+	defer release(Ts, phis)
 	half := halfUpper(s.M, P, dd)
 	if err := parallelChunks(ctx, n, func(wk, _, lo, hi int) {
 		s.quadForms(lo, hi, s.M, half, s.q, s.block(lo, hi, phis[wk]), Ts[wk])
@@ -170,6 +170,7 @@ func (s *selector) gramA(ctx context.Context) ([]float64, error) {
 	sum := newOrderedSum(n, func(G *[]float64) { floats.Add(A, *G) },
 		func() *[]float64 { G := make([]float64, P*P); return &G }, func(G *[]float64) { clear(*G) })
 	cross, phis := scratch(n, (P-dd)*dd), scratch(n, chunkRows*dd)
+	defer release(cross, phis)
 	err := parallelChunks(ctx, n, func(wk, c, lo, hi int) {
 		Gp := sum.part()
 		G := *Gp
@@ -383,8 +384,12 @@ func diversity(raw *mat.Dense, rows, norm []int, measured []int) []float64 {
 		}
 		return d
 	}
-	lb := make([]float64, len(buckets))
-	nearest := func(r int) float64 {
+	lbs := make([][]float64, runtime.GOMAXPROCS(0))
+	for w := range lbs {
+		lbs[w] = make([]float64, len(buckets))
+	}
+	nearest := func(w, r int) float64 {
+		lb := lbs[w]
 		x := raw.RawRowView(r)
 		first := 0
 		for i, bk := range buckets {
@@ -408,12 +413,14 @@ func diversity(raw *mat.Dense, rows, norm []int, measured []int) []float64 {
 		}
 		return math.Sqrt(best)
 	}
+	nd := make([]float64, len(norm))
+	parallelRows(len(norm), func(w, i int) { nd[i] = nearest(w, norm[i]) })
+	parallelRows(len(rows), func(w, i int) { out[i] = nearest(w, rows[i]) })
 	maxD := 0.0
-	for _, r := range norm {
-		maxD = math.Max(maxD, nearest(r))
+	for _, v := range nd {
+		maxD = math.Max(maxD, v)
 	}
-	for i, r := range rows {
-		out[i] = nearest(r)
+	for i := range out {
 		if maxD > 0 {
 			out[i] = math.Min(out[i]/maxD, 1)
 		}

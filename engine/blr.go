@@ -248,10 +248,29 @@ type design struct {
 func (b *blr) newDesign(x []float64, lev []levels, colOf map[levelKey]int) *design {
 	n := len(lev)
 	d := &design{n: n, x: x, col: make([][nGroups]int32, n), val: make([][nGroups]float64, n), lev: lev}
-	for i := range lev {
-		resolveLevels(&d.col[i], &d.val[i], &lev[i], colOf)
-	}
+	parallelRows(n, func(_, i int) { resolveLevels(&d.col[i], &d.val[i], &lev[i], colOf) })
 	return d
+}
+
+// parallelRows runs f(w, i) for every i in [0,n) on all cores, worker w
+// taking every w-th block of 64: for loops too short or too cheap per row
+// for parallelChunks. What f computes for i must depend on i only.
+func parallelRows(n int, f func(w, i int)) {
+	const block = 64
+	nw := max(1, min(runtime.GOMAXPROCS(0), (n+block-1)/block))
+	var wg sync.WaitGroup
+	for w := 0; w < nw; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for lo := w * block; lo < n; lo += nw * block {
+				for i := lo; i < min(lo+block, n); i++ {
+					f(w, i)
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // resolveLevels sets a row's level columns (−1: none) and values.
@@ -277,6 +296,7 @@ func (b *blr) cacheRFF(ctx context.Context, d *design, rows []int) error {
 	}
 	rff := make([]float64, n*nRFF)
 	bufs := scratch(n, chunkRows*dd)
+	defer release(bufs)
 	err := parallelChunks(ctx, n, func(wk, _, lo, hi int) {
 		buf := bufs[wk]
 		b.denseBlock(buf, d, rowRange(rows, lo, hi))
@@ -383,13 +403,32 @@ func workers(n int) int {
 	return max(1, min(runtime.GOMAXPROCS(0), (n+chunkRows-1)/chunkRows))
 }
 
-// scratch returns one zeroed-on-demand buffer of size per worker.
+// scratch returns one buffer of size per worker, with arbitrary contents
+// (every user overwrites or clears what it reads). Buffers come from
+// scratchPool when release gave some back: fresh memory is slow on a
+// loaded machine (first-touch page faults) and every parallel loop needs
+// a few of these.
 func scratch(n, size int) [][]float64 {
 	out := make([][]float64, workers(n))
 	for i := range out {
-		out[i] = make([]float64, size)
+		if p, ok := scratchPool.Get().(*[]float64); ok && cap(*p) >= size {
+			out[i] = (*p)[:size]
+		} else {
+			out[i] = make([]float64, size)
+		}
 	}
 	return out
+}
+
+var scratchPool sync.Pool // of *[]float64
+
+// release gives scratch buffers back for reuse.
+func release(bufs ...[][]float64) {
+	for _, b := range bufs {
+		for i := range b {
+			scratchPool.Put(&b[i])
+		}
+	}
 }
 
 // suff are sufficient statistics of a weighted fit: G = ΦᵀWΦ (upper
@@ -423,6 +462,7 @@ func (b *blr) gram(ctx context.Context, d *design, rows []int, w, y []float64, P
 	}, func() *suff { return &suff{P: P, G: make([]float64, P*P), r: make([]float64, P)} },
 		func(s *suff) { clear(s.G); clear(s.r); s.yy, s.logW = 0, 0 })
 	bufs, cross := scratch(n, chunkRows*dd), scratch(n, (P-dd)*dd)
+	defer release(bufs, cross)
 	err := parallelChunks(ctx, n, func(wk, c, lo, hi int) {
 		s := sum.part()
 		buf := bufs[wk][:(hi-lo)*dd]
@@ -546,10 +586,7 @@ func (b *blr) posterior(s *suff, pv []float64, hp hyper) ([]float64, []float64, 
 	s2 := hp.noise * hp.noise
 	A := make([]float64, P*P)
 	for i := 0; i < P; i++ {
-		src, dst := s.G[i*P+i:(i+1)*P], A[i*P+i:(i+1)*P]
-		for j, v := range src {
-			dst[j] = v / s2
-		}
+		floats.ScaleTo(A[i*P+i:(i+1)*P], 1/s2, s.G[i*P+i:(i+1)*P])
 		A[i*P+i] += 1 / pv[i]
 	}
 	if _, ok := lapack64.Potrf(blas64.Symmetric{N: P, Stride: P, Data: A, Uplo: blas.Upper}); !ok {

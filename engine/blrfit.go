@@ -580,6 +580,7 @@ func predictModels(ctx context.Context, ms []modelRows, rows []int) ([]modelPred
 		out[j] = modelPred{make([]float64, n), make([]float64, n), make([]float64, n)}
 	}
 	phis, subs, Ts := scratch(n, chunkRows*dd), scratch(n, chunkRows*dd), scratch(n, chunkRows*dd)
+	defer release(phis, subs, Ts)
 	halves := make([][]float64, len(ms))
 	for j, m := range ms {
 		if !m.meanOnly {

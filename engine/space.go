@@ -82,7 +82,17 @@ func (s Space) WithMeasured(results []Result) Space {
 // does not know and precisions the hardware lacks. Text models run at their
 // default sequence length; text-generation models as whole requests.
 func (s Space) Configs(cat *Catalog) []Config {
-	var out []Config
+	// Counted first: a space can hold 100,000 configurations, and growing
+	// the slice copies them several times.
+	n := 0
+	s.each(cat, func(Config) { n++ })
+	out := make([]Config, 0, n)
+	s.each(cat, func(c Config) { out = append(out, c) })
+	return out
+}
+
+// each calls f with every configuration of the space, in order.
+func (s Space) each(cat *Catalog, f func(Config)) {
 	for _, mid := range s.Models {
 		m := cat.Model(mid)
 		if m == nil {
@@ -120,13 +130,12 @@ func (s Space) Configs(cat *Catalog) []Config {
 						if g > 1 {
 							c.Parallelism = Tensor
 						}
-						out = append(out, c.Canonical())
+						f(c.Canonical())
 					}
 				}
 			}
 		}
 	}
-	return out
 }
 
 // gpuCounts are the GPU counts of a text-generation model's candidates on
