@@ -26,7 +26,13 @@ func (p *Predictor) predictAll(ctx context.Context, cfgs []Config, keep Metric) 
 		return b, err
 	}
 	n := len(cfgs)
-	all := slices.Clone(cfgs)
+	gen := 0
+	for _, c := range cfgs {
+		if c.Phase == Generate {
+			gen++
+		}
+	}
+	all := append(make([]Config, 0, n+2*gen), cfgs...)
 	skip := make([]partSkip, n, 3*n)
 	phases := map[int][2]int{}
 	for i, c := range cfgs {

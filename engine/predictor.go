@@ -183,10 +183,19 @@ func NewPredictor(ctx context.Context, cat *Catalog, results []Result, opts Pred
 }
 
 // compareConfigs orders configurations field by field (a total order on
-// the comparable struct; cheaper than comparing Key strings).
+// the comparable struct; cheaper than comparing Key strings). Fields are
+// compared lazily: cmp.Or would compare all fifteen for every pair.
 func compareConfigs(a, b Config) int {
-	return cmp.Or(cmp.Compare(a.Model, b.Model), cmp.Compare(a.Hardware, b.Hardware), cmp.Compare(a.BatchSize, b.BatchSize),
-		cmp.Compare(a.Precision, b.Precision), cmp.Compare(a.SequenceLength, b.SequenceLength), cmp.Compare(a.Phase, b.Phase),
+	if c := cmp.Compare(a.Model, b.Model); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.Hardware, b.Hardware); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.BatchSize, b.BatchSize); c != 0 {
+		return c
+	}
+	return cmp.Or(cmp.Compare(a.Precision, b.Precision), cmp.Compare(a.SequenceLength, b.SequenceLength), cmp.Compare(a.Phase, b.Phase),
 		cmp.Compare(a.GPUCount, b.GPUCount), cmp.Compare(a.Parallelism, b.Parallelism), cmp.Compare(a.PromptTokens, b.PromptTokens),
 		cmp.Compare(a.OutputTokens, b.OutputTokens), cmp.Compare(a.ContextTokens, b.ContextTokens),
 		cmp.Compare(a.ContextSize, b.ContextSize), cmp.Compare(a.PrecisionLabel, b.PrecisionLabel),
@@ -449,7 +458,8 @@ func (p *Predictor) predictDirect(ctx context.Context, cfgs []Config, keep Metri
 	case keep != "":
 		b.vars, b.noise2, b.model = epiT, nT, p.time
 	}
-	for i := range b.Preds {
+	// Each row's prediction depends on the row only: all cores fill them.
+	parallelRows(n, func(_, i int) {
 		pr := &b.Preds[i]
 		rf := pr.Roofline
 		pr.Latency = logEstimate(math.Log(rf.LatencyMS)+muT[i], math.Sqrt((epiT[i]+nT[i])*p.time.varFactor(&b.lev[i])))
@@ -482,7 +492,7 @@ func (p *Predictor) predictDirect(ctx context.Context, cfgs []Config, keep Metri
 		default:
 			pr.Feasible = true
 		}
-	}
+	})
 	return b, nil
 }
 
