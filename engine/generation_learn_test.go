@@ -134,3 +134,37 @@ func TestCalibrationPerPhase(t *testing.T) {
 		}
 	}
 }
+
+// TestBoxEffectPerGPUCount: a 2-GPU and a 4-GPU machine of one GPU type are
+// different boxes (slots, lanes, switches); with both measured, each
+// box's held-out prefill follows its own links, not their average
+// (one effect per GPU type and split: 57% off on the 2-GPU box).
+func TestBoxEffectPerGPUCount(t *testing.T) {
+	const target = "rtx4090"
+	bw := map[string]float64{"cuda": 1, "h100-sxm": 0.8, "l40s": 2.5, "a30": 1.3, "l4": 4, target: 1}
+	cat, rs := splitWorld(t, bw, 2)
+	box := map[int]float64{2: 5, 4: 2}
+	held := map[int]Result{}
+	var train []Result
+	for _, r := range rs {
+		if r.Hardware == target && r.GPUs() > 1 {
+			rf := RooflineFor(cat.Model(r.Model), cat.Hardware(r.Hardware), r.Config)
+			r.LatencyMS *= (rf.LatencyMS + (box[r.GPUs()]-1)*(rf.CommMS-rf.CommSyncMS)) / rf.LatencyMS
+			if _, ok := held[r.GPUs()]; !ok && r.Phase == Prefill && r.Precision == FP16 && r.Model == "meta-llama/Llama-2-7b-hf" {
+				held[r.GPUs()] = r
+				continue
+			}
+		}
+		train = append(train, r)
+	}
+	p := mustPredictor(t, cat, train)
+	for g, r := range held {
+		pr, err := p.Predict(r.Config)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ape := math.Abs(pr.Latency.Value/r.LatencyMS - 1); ape > 0.15 {
+			t.Errorf("%d-GPU prefill of %s: APE %.0f%% (predicted %.0f ms, measured %.0f), want ≤ 15%%", g, target, 100*ape, pr.Latency.Value, r.LatencyMS)
+		}
+	}
+}
