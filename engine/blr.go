@@ -579,12 +579,15 @@ func (b *blr) priorVar(hp hyper) []float64 {
 	return pv
 }
 
-// posterior factorizes A = G/σ² + Λ⁻¹ (Cholesky, upper, in place of a copy)
-// and returns it with the posterior mean and the log marginal likelihood.
-func (b *blr) posterior(s *suff, pv []float64, hp hyper) ([]float64, []float64, float64, error) {
+// posterior factorizes A = G/σ² + Λ⁻¹ (Cholesky, upper, into A when given,
+// else a new P×P matrix; only its upper triangle is written) and returns it
+// with the posterior mean and the log marginal likelihood.
+func (b *blr) posterior(s *suff, pv []float64, hp hyper, A []float64) ([]float64, []float64, float64, error) {
 	P := s.P
 	s2 := hp.noise * hp.noise
-	A := make([]float64, P*P)
+	if A == nil {
+		A = make([]float64, P*P)
+	}
 	for i := 0; i < P; i++ {
 		floats.ScaleTo(A[i*P+i:(i+1)*P], 1/s2, s.G[i*P+i:(i+1)*P])
 		A[i*P+i] += 1 / pv[i]

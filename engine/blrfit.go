@@ -175,20 +175,46 @@ func (b *blr) evidence(ctx context.Context, s *suff, hp hyper) (hyper, error) {
 	for c := range group {
 		group[c] = b.varGroup(c)
 	}
+	// The points' P×P factors are recycled once a point is left behind
+	// (each search visits tens of points; fresh memory is slow here).
+	var free [][]float64
+	get := func() []float64 {
+		if k := len(free); k > 0 {
+			A := free[k-1]
+			free = free[:k-1]
+			return A
+		}
+		return make([]float64, s.P*s.P)
+	}
+	drop := func(keep evPoint, pts ...evPoint) {
+		for _, p := range pts {
+			if p.U == nil || &p.U[0] == &keep.U[0] || slices.ContainsFunc(free, func(f []float64) bool { return &f[0] == &p.U[0] }) {
+				continue
+			}
+			free = append(free, p.U)
+		}
+	}
 	at := func(h hyper) (evPoint, bool) {
-		U, m, lml, err := b.posterior(s, b.priorVar(h), h)
+		A := get()
+		U, m, lml, err := b.posterior(s, b.priorVar(h), h, A)
 		if err != nil {
+			free = append(free, A)
 			return evPoint{}, false
 		}
 		return evPoint{h, U, m, lml + h.logPrior()}, true
 	}
+	Uinv := make([]float64, s.P*s.P)
 	// step is one fixed-point update, halved (in log space) while it lowers
 	// the objective.
 	step := func(p evPoint) (evPoint, bool) {
-		next := b.evidenceStep(s, p.U, p.m, p.hp, learn, group)
+		next := b.evidenceStep(s, p.U, p.m, p.hp, learn, group, Uinv)
 		for t, tries := 1.0, 0; tries <= 8; t, tries = t/2, tries+1 {
-			if q, ok := at(p.hp.towards(next, t)); ok && q.f >= p.f-1e-9 {
+			q, ok := at(p.hp.towards(next, t))
+			if ok && q.f >= p.f-1e-9 {
 				return q, true
+			}
+			if ok {
+				drop(p, q)
 			}
 		}
 		return p, false
@@ -208,11 +234,13 @@ func (b *blr) evidence(ctx context.Context, s *suff, hp hyper) (hyper, error) {
 		}
 		p1, ok1 := step(cur)
 		if !ok1 || cur.hp.distance(p1.hp) < evidenceTol {
+			drop(p1, cur)
 			cur = p1
 			break
 		}
 		p2, ok2 := step(p1)
 		if !ok2 || p1.hp.distance(p2.hp) < evidenceTol {
+			drop(p2, cur, p1)
 			cur = p2
 			break
 		}
@@ -229,9 +257,12 @@ func (b *blr) evidence(ctx context.Context, s *suff, hp hyper) (hyper, error) {
 			}
 			if q, ok := at(cur.hp.shifted(x)); ok && q.f >= p2.f-1e-9 {
 				next = q
+			} else if ok {
+				drop(next, q)
 			}
 		}
 		moved := cur.hp.distance(next.hp)
+		drop(next, cur, p1, p2)
 		cur = next
 		if moved < evidenceTol {
 			break
@@ -256,11 +287,12 @@ const (
 
 // evidenceStep is one fixed-point update from the Cholesky factor U of the
 // posterior precision and the posterior mean m at hp.
-func (b *blr) evidenceStep(s *suff, U, m []float64, hp hyper, learn [nVar]bool, group []int) hyper {
+func (b *blr) evidenceStep(s *suff, U, m []float64, hp hyper, learn [nVar]bool, group []int, Uinv []float64) hyper {
 	P := s.P
 	pv := b.priorVar(hp)
-	// diag Σ: Σ = U⁻¹U⁻ᵀ, so Σ_ii is the squared norm of row i of U⁻¹.
-	Uinv := slices.Clone(U)
+	// diag Σ: Σ = U⁻¹U⁻ᵀ, so Σ_ii is the squared norm of row i of U⁻¹
+	// (Uinv is scratch).
+	copy(Uinv, U)
 	lapack64.Trtri(blas64.Triangular{N: P, Stride: P, Data: Uinv, Uplo: blas.Upper, Diag: blas.NonUnit})
 	var mm, gam [nVar]float64
 	gamAll := 0.0
@@ -399,7 +431,7 @@ func (b *blr) setPrior() {
 
 func (b *blr) setPosterior(s *suff, hp hyper) error {
 	b.hp = hp
-	A, m, lml, err := b.posterior(s, b.priorVar(hp), hp)
+	A, m, lml, err := b.posterior(s, b.priorVar(hp), hp, nil)
 	if err != nil {
 		return err
 	}
