@@ -166,7 +166,7 @@ func (m *Model) setBudget(b int) tea.Cmd {
 
 // quit leaves at once, or asks first when a selection is unsaved.
 func (m *Model) quit() tea.Cmd {
-	if n := m.sel.Len(); m.dirty && n > 0 {
+	if n := m.sel.Len(); m.selectionUnsaved() {
 		m.dialog = dialog.NewConfirm(m.ctx, "Quit?", fmt.Sprintf("%d selected row(s) are not saved in a session (ctrl+s saves). Quit anyway?", n),
 			func() tea.Cmd { return tea.Quit }, nil)
 		return nil

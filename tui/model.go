@@ -95,13 +95,17 @@ type Model struct {
 	rankCache   map[rankKey]*engine.HardwareRanking
 	marks       common.Marks
 	sessionName string
-	dirty       bool          // selection changed since the session was saved or opened
+	dirty       bool          // the view differs from the session saved or opened (header: modified)
 	snapshot    *snapshotInfo // the report on screen is a reopened session
 	// sessionRep is the ranking saved or opened as sessionName and
 	// sessionOff the selected rows the session keeps after it (the
 	// session's rows are those of sessionRows when both still hold).
 	sessionRep *engine.Report
 	sessionOff []engine.Config
+	// sessionSel is the selection the session stores: quitting or opening
+	// another session asks only when the selection differs from it (a
+	// re-ranking, such as the one after a run, loses nothing).
+	sessionSel map[engine.Config]bool
 
 	// Components.
 	view     viewID

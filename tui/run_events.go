@@ -59,6 +59,7 @@ func (m *Model) onRunPrepared(r *runState, msg runPreparedMsg) tea.Cmd {
 	}
 	if m.report == msg.report && (msg.how != runUpdateSel || m.sessionName == msg.session) {
 		m.sessionName, m.sessionRep, m.sessionOff, m.dirty = msg.session, msg.report, msg.off, false
+		m.keepSessionSel()
 	}
 	st += fmt.Sprintf(" · running %d configuration(s)", msg.toRun)
 	if n := len(msg.skipped); n > 0 {

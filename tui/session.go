@@ -37,6 +37,7 @@ func (m *Model) onSessionSaved(msg sessionSavedMsg) tea.Cmd {
 		return nil
 	}
 	m.sessionName, m.sessionRep, m.sessionOff, m.dirty = msg.name, msg.report, msg.off, false
+	m.keepSessionSel()
 	st := fmt.Sprintf("saved session %q (%d selected)", msg.name, msg.selected)
 	if n := len(msg.off); n > 0 {
 		st += fmt.Sprintf(" · %d of them not in this ranking, kept after it", n)
@@ -88,6 +89,7 @@ func (m *Model) onSessionOpened(msg sessionOpenedMsg) tea.Cmd {
 	}
 	m.snapshot = &snapshotInfo{at: s.UpdatedAt, measuredSince: since}
 	m.sessionName, m.sessionRep, m.sessionOff, m.dirty = s.Name, rep, off, false
+	m.keepSessionSel()
 	st := fmt.Sprintf("opened session %q: %d rows, %d selected", s.Name, len(rep.Recommendations), m.sel.Len())
 	if n := m.recs.OffRanking(); n > 0 {
 		st += fmt.Sprintf(" · %d not in its ranking — v shows them", n)
@@ -126,7 +128,7 @@ func (m *Model) sessionAction(a common.SessionActionMsg) tea.Cmd {
 	name := a.Name
 	switch a.Action {
 	case "open":
-		if n := m.sel.Len(); m.dirty && n > 0 && name != m.sessionName {
+		if n := m.sel.Len(); m.selectionUnsaved() && name != m.sessionName {
 			m.dialog = dialog.NewConfirm(m.ctx, "Open session?", fmt.Sprintf("%d selected row(s) are not saved. Open %q and drop them?", n, name),
 				func() tea.Cmd { return m.openSession(name) }, func() tea.Cmd { m.say("cancelled"); return nil })
 			return nil
@@ -173,6 +175,30 @@ func (m *Model) sessionRows() sessionRows {
 		off = append(off, r.Config())
 	}
 	return sessionRows{report: &rep, selected: sel, off: off}
+}
+
+// keepSessionSel records the selection as the open session's.
+func (m *Model) keepSessionSel() {
+	m.sessionSel = map[engine.Config]bool{}
+	for _, k := range m.sel.Keys() {
+		m.sessionSel[k] = true
+	}
+}
+
+// selectionUnsaved: rows are selected and no session stores that selection.
+func (m *Model) selectionUnsaved() bool {
+	if m.sel.Len() == 0 {
+		return false
+	}
+	if m.sessionName == "" || len(m.sessionSel) != m.sel.Len() {
+		return true
+	}
+	for _, k := range m.sel.Keys() {
+		if !m.sessionSel[k] {
+			return true
+		}
+	}
+	return false
 }
 
 // sessionHolds reports whether the open session stores exactly the rows

@@ -163,3 +163,42 @@ func TestSavedSelectionKeepsRowsOffTheRanking(t *testing.T) {
 		t.Fatalf("session after the run: %d rows, selected %v", len(s.Report.Recommendations), s.Selected)
 	}
 }
+
+// Quitting asks only when the selection is not what a session stores: a
+// re-ranking of a saved session (as after a run) loses nothing, a changed
+// selection or one never saved does.
+func TestQuitAsksOnlyForAnUnsavedSelection(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		after []string // keys after saving "s" with two rows selected
+		asks  bool
+	}{
+		{"saved, re-ranked by memory", []string{"m"}, false},
+		{"saved, then re-ranked by latency and back", []string{"l", "t"}, false},
+		{"saved, then one more row selected", []string{"j", "j", "j", "space"}, true},
+		{"saved, then the selection cleared", []string{"esc"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			m := newModel(t, e)
+			keys(t, m, "space", "j", "space", "ctrl+s")
+			typeText(t, m, "s")
+			keys(t, m, "enter")
+			if m.sessionName != "s" {
+				t.Fatalf("not saved: %q", m.status.Text)
+			}
+			keys(t, m, tc.after...)
+			quit := keys(t, m, "q")
+			if asked := m.dialog != nil && strings.Contains(screen(m), "Quit?"); asked != tc.asks || quit == tc.asks {
+				t.Errorf("after %v: asked %v, quit %v; want asked %v", tc.after, asked, quit, tc.asks)
+			}
+		})
+	}
+	e := newEnv(t)
+	m := newModel(t, e)
+	keys(t, m, "space")
+	if keys(t, m, "q") || !strings.Contains(screen(m), "Quit?") {
+		t.Error("a selection never saved: q quit without asking")
+	}
+}
