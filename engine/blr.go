@@ -216,8 +216,20 @@ type trainSet struct {
 	y   []float64
 }
 
-func newTrainSet(capacity int) *trainSet {
-	return &trainSet{x: make([]float64, 0, capacity*nRaw), lev: make([]levels, 0, capacity), y: make([]float64, 0, capacity)}
+// trainRows is the training set of rows (ascending) of xs and ls, with
+// targets y: xs and ls themselves when every row is in (typically every
+// result has a memory, and a latency unless it is a whole request), else a
+// compact copy. The fit only reads them, so both models may share them.
+func trainRows(xs []float64, ls []levels, rows []int, y []float64) *trainSet {
+	if len(rows) == len(ls) {
+		return &trainSet{x: xs, lev: ls, y: y}
+	}
+	ts := &trainSet{x: make([]float64, 0, len(rows)*nRaw), lev: make([]levels, 0, len(rows)), y: y}
+	for _, i := range rows {
+		ts.x = append(ts.x, xs[i*nRaw:(i+1)*nRaw]...)
+		ts.lev = append(ts.lev, ls[i])
+	}
+	return ts
 }
 
 func (ts *trainSet) add(x []float64, l levels, y float64) {

@@ -136,10 +136,10 @@ func NewPredictor(ctx context.Context, cat *Catalog, results []Result, opts Pred
 	}); err != nil {
 		return nil, err
 	}
-	tsT, tsM := newTrainSet(n), newTrainSet(n)
+	var rowsT, rowsM []int
+	var yT, yM []float64
 	aggT, aggM := make([]*measuredAgg, 0, n), make([]*measuredAgg, 0, n)
 	for i, a := range aggs {
-		x, l := xs[i*nRaw:(i+1)*nRaw], ls[i]
 		// A target that is not finite (a roofline of zero), or a million
 		// times off the physics (a unit error kept with --allow-implausible),
 		// would poison the fit: such a row is kept as measured but not
@@ -148,18 +148,19 @@ func NewPredictor(ctx context.Context, cat *Catalog, results []Result, opts Pred
 		if len(a.lat) > 0 && a.cfg.Phase != Generate {
 			v, _, _ := geo(a.lat)
 			if y := math.Log(v / rfs[i][0]); math.Abs(y) <= maxLogTarget {
-				tsT.add(x, l, y)
+				rowsT, yT = append(rowsT, i), append(yT, y)
 				aggT = append(aggT, a)
 			}
 		}
 		if len(a.mem) > 0 {
 			v, _, _ := geo(a.mem)
 			if y := math.Log(v / rfs[i][1]); math.Abs(y) <= maxLogTarget {
-				tsM.add(x, l, y)
+				rowsM, yM = append(rowsM, i), append(yM, y)
 				aggM = append(aggM, a)
 			}
 		}
 	}
+	tsT, tsM := trainRows(xs, ls, rowsT, yT), trainRows(xs, ls, rowsM, yM)
 	// The two models are independent: fit them at once.
 	var frM *fitResult
 	var errM error
