@@ -145,26 +145,43 @@ func (b *blr) calibrate(ctx context.Context, d *design, rows []int, w, y []float
 			continue
 		}
 		order := rng.Perm(len(dev))
-		st := b.blockStats(d, dev, y)
-		for ai, k := range calibAnchors {
+		// The held-out sets order[k:] are nested; listed as order reversed,
+		// each is a leading block of the largest, so one factorisation
+		// serves every anchor (see heldOutNested).
+		var sizes []int
+		for _, k := range calibAnchors {
 			// Enough rows left to score, and a block the solve can take.
-			if len(dev)-k < 3 || len(dev)-k > calibMaxBlock {
+			if n := len(dev) - k; n >= 3 && n <= calibMaxBlock {
+				sizes = append(sizes, n)
+			}
+		}
+		if len(sizes) == 0 {
+			continue
+		}
+		held := slices.Clone(order[len(dev)-sizes[0]:])
+		slices.Reverse(held)
+		z2s := b.heldOutNested(b.blockStats(d, dev, y), held, sizes, w)
+		for ai, k := range calibAnchors {
+			n := len(dev) - k
+			j := slices.Index(sizes, n)
+			if j < 0 || z2s[j] == nil {
 				continue
 			}
-			pos := slices.Clone(order[k:])
+			// Accumulate in row order (as listed in dev).
+			pos := slices.Clone(held[:n])
+			z2 := make([]float64, len(dev))
+			for r, p := range pos {
+				z2[p] = z2s[j][r]
+			}
 			sort.Ints(pos)
-			z2, ok := b.heldOut(st, pos, w)
-			if !ok {
-				continue
-			}
 			var per [nStrata + 1]int
 			for _, p := range pos {
 				per[d.lev[dev[p]].stratum]++
 			}
 			per[nStrata] = len(pos)
-			for r, v := range z2 {
-				for _, s := range []int{int(d.lev[dev[pos[r]]].stratum), nStrata} {
-					accs[ai][s].z = append(accs[ai][s].z, math.Sqrt(v))
+			for _, p := range pos {
+				for _, s := range []int{int(d.lev[dev[p]].stratum), nStrata} {
+					accs[ai][s].z = append(accs[ai][s].z, math.Sqrt(z2[p]))
 					accs[ai][s].w = append(accs[ai][s].w, 1/float64(per[s]))
 				}
 			}
@@ -279,7 +296,8 @@ func (b *blr) blockOut(d *design, block []int, w, y []float64) ([]float64, bool)
 	for r := range all {
 		all[r] = r
 	}
-	return b.heldOut(st, all, w)
+	z2 := b.heldOutNested(st, all, []int{len(all)}, w)[0]
+	return z2, z2 != nil
 }
 
 // blockStats are what removing any subset of some rows needs: the rows,
@@ -327,44 +345,66 @@ func (b *blr) blockStats(d *design, rows []int, y []float64) *blockStats {
 	return st
 }
 
-// heldOut removes the rows at positions pos (ascending) of st from the
-// posterior: with H = Φ_B Σ Φ_Bᵀ and D the rows' noise, their held-out
-// residuals are D(D−H)⁻¹r and their epistemic covariance H(D−H)⁻¹D.
-func (b *blr) heldOut(st *blockStats, pos []int, w []float64) ([]float64, bool) {
-	m, M := len(pos), len(st.rows)
+// heldOutNested removes from the posterior, for each n in sizes (each at
+// most len(held)), the rows at positions held[:n] of st, and returns their
+// squared standardized residuals in that order (nil where the block is not
+// positive definite). With H = Φ_B Σ Φ_Bᵀ and D the rows' noise, the
+// held-out residuals are D(D−H)⁻¹r and their epistemic covariance
+// H(D−H)⁻¹D. Every block is a leading block of the largest, C = D − H
+// = UᵀU, and a leading block's Cholesky factor and its inverse are the
+// leading blocks of U and U⁻¹: one factorisation and one inversion serve
+// all sizes, each then costing only its triangular solves.
+func (b *blr) heldOutNested(st *blockStats, held []int, sizes []int, w []float64) [][]float64 {
+	M, N := len(held), len(st.rows)
 	s2 := b.hp.noise * b.hp.noise
-	res := make([]float64, m)
-	DmH := make([]float64, m*m)
-	for r, pr := range pos {
-		res[r] = st.res[pr]
-		for c, pc := range pos {
-			DmH[r*m+c] = -st.H[pr*M+pc]
+	C := make([]float64, M*M)
+	for r, pr := range held {
+		for c, pc := range held[r:] {
+			C[r*M+r+c] = -st.H[pr*N+pc]
 		}
-		DmH[r*m+r] += s2 / w[st.rows[pr]]
+		C[r*M+r] += s2 / w[st.rows[pr]]
 	}
+	out := make([][]float64, len(sizes))
+	U := blas64.Triangular{N: M, Stride: M, Data: C, Uplo: blas.Upper, Diag: blas.NonUnit}
 	// Factor D − H (the rows' covariance under the rest: positive
-	// definite) and solve for the residuals.
-	if _, ok := lapack64.Potrf(blas64.Symmetric{N: m, Stride: m, Data: DmH, Uplo: blas.Upper}); !ok {
-		return nil, false
+	// definite) and invert the factor.
+	if _, ok := lapack64.Potrf(blas64.Symmetric{N: M, Stride: M, Data: C, Uplo: blas.Upper}); !ok {
+		// A smaller block may still be fine: factor each on its own.
+		for j, n := range sizes {
+			if n < M {
+				out[j] = b.heldOutNested(st, held[:n], []int{n}, w)[0]
+			}
+		}
+		return out
 	}
-	U := blas64.Triangular{N: m, Stride: m, Data: DmH, Uplo: blas.Upper, Diag: blas.NonUnit}
-	x := blas64.Vector{N: m, Inc: 1, Data: res}
-	blas64.Trsv(blas.Trans, U, x)
-	blas64.Trsv(blas.NoTrans, U, x)
+	// Solves with the factor before it is overwritten by its inverse.
+	res := make([][]float64, len(sizes))
+	for j, n := range sizes {
+		res[j] = make([]float64, n)
+		for r, pr := range held[:n] {
+			res[j][r] = st.res[pr]
+		}
+		Un := blas64.Triangular{N: n, Stride: M, Data: C, Uplo: blas.Upper, Diag: blas.NonUnit}
+		x := blas64.Vector{N: n, Inc: 1, Data: res[j]}
+		blas64.Trsv(blas.Trans, Un, x)
+		blas64.Trsv(blas.NoTrans, Un, x)
+	}
 	// With C = D − H: H C⁻¹ D = D C⁻¹ D − D, so a row's held-out epistemic
 	// variance is d² (C⁻¹)_rr − d, and (C⁻¹)_rr is the squared norm of row
-	// r of U⁻¹ (C = UᵀU).
+	// r of U⁻¹ (C = UᵀU), within the leading block.
 	if !lapack64.Trtri(U) {
-		return nil, false
+		return out
 	}
-	out := make([]float64, m)
-	for r, pr := range pos {
-		di := s2 / w[st.rows[pr]]
-		held := di * res[r] // D C⁻¹ r
-		row := DmH[r*m+r : (r+1)*m]
-		cii := dot(row, row)
-		v := math.Max(di*di*cii-di, 0) + s2*b.kappaPool
-		out[r] = held * held / v
+	for j, n := range sizes {
+		z2 := make([]float64, n)
+		for r, pr := range held[:n] {
+			di := s2 / w[st.rows[pr]]
+			hr := di * res[j][r] // D C⁻¹ r
+			row := C[r*M+r : r*M+n]
+			v := math.Max(di*di*dot(row, row)-di, 0) + s2*b.kappaPool
+			z2[r] = hr * hr / v
+		}
+		out[j] = z2
 	}
-	return out, true
+	return out
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"sort"
 	"testing"
@@ -58,6 +59,54 @@ func TestBlockOutMatchesRefit(t *testing.T) {
 		want := r * r / (epi[k] + hp.noise*hp.noise*b.kappaPool)
 		if math.Abs(got[k]-want) > 1e-6*math.Max(1, want) {
 			t.Fatalf("row %d: closed form %.9g, refit %.9g", i, got[k], want)
+		}
+	}
+}
+
+func TestHeldOutNestedMatchesSeparate(t *testing.T) {
+	// One factorisation for nested blocks must give what factoring each
+	// block on its own gives.
+	cat := MustBuiltinCatalog()
+	p := mustPredictor(t, cat, DemoHistory(cat))
+	ts := trainSetFor(t, p, DemoHistory(cat), false)
+	b := newBLR(3)
+	fixedPosterior(t, b, ts, p.time.hp)
+	d := b.newDesign(ts.x, ts.lev, b.lev)
+	w := make([]float64, len(ts.y))
+	var dev []int
+	for i := range w {
+		w[i] = 1 + 0.5*float64(i%3)
+		if ts.lev[i].key[reHardware] == "rocm" {
+			dev = append(dev, i)
+		}
+	}
+	// The posterior holds the rows with these weights.
+	s, err := b.gram(context.Background(), d, nil, w, ts.y, b.dim())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.setPosterior(s, p.time.hp); err != nil {
+		t.Fatal(err)
+	}
+	if len(dev) < 13 {
+		t.Fatalf("%d rows: need 13 (the smallest block holds 3)", len(dev))
+	}
+	held := rand.New(rand.NewPCG(1, 2)).Perm(len(dev))
+	sizes := []int{len(dev), len(dev) - 1, len(dev) - 3, len(dev) - 10}
+	got := b.heldOutNested(b.blockStats(d, dev, ts.y), held, sizes, w)
+	for j, n := range sizes {
+		block := make([]int, n)
+		for r, pr := range held[:n] {
+			block[r] = dev[pr]
+		}
+		want, ok := b.blockOut(d, block, w, ts.y)
+		if !ok || got[j] == nil {
+			t.Fatalf("size %d: nested ok %v, separate ok %v", n, got[j] != nil, ok)
+		}
+		for r := range want {
+			if math.Abs(got[j][r]-want[r]) > 1e-9*math.Max(1, want[r]) {
+				t.Fatalf("size %d row %d: nested %.12g, separate %.12g", n, r, got[j][r], want[r])
+			}
 		}
 	}
 }
