@@ -3,9 +3,6 @@ package engine
 import (
 	"context"
 	"math"
-	"slices"
-
-	"gonum.org/v1/gonum/mat"
 )
 
 // predictAll predicts configurations, which must be normalized. A whole
@@ -16,66 +13,69 @@ import (
 // the model whose design the active learner conditions on ("" for none); a
 // request stands there for the phase that dominates its latency.
 func (p *Predictor) predictAll(ctx context.Context, cfgs []Config, keep Metric) (*Batch, error) {
-	if !slices.ContainsFunc(cfgs, func(c Config) bool { return c.Phase == Generate }) {
-		b, err := p.predictDirect(ctx, cfgs, keep, nil)
-		if err == nil {
-			for i := range b.Preds {
-				b.Preds[i].fillPhase(p.cat)
-			}
-		}
-		return b, err
-	}
-	n := len(cfgs)
-	gen := 0
-	for _, c := range cfgs {
-		if c.Phase == Generate {
-			gen++
-		}
-	}
-	all := append(make([]Config, 0, n+2*gen), cfgs...)
-	skip := make([]partSkip, n, 3*n)
-	phases := map[int][2]int{}
+	// Requests first (a request needs its own memory; its phases, their
+	// latency), then their phases a chunk of requests at a time: keeping
+	// every phase row of a large space (two per request, each a full
+	// Prediction, raw features, levels and random features) until the end
+	// held the peak memory (issue 11); a request keeps only its dominant
+	// phase's row for the learner. Each row's prediction depends on the row
+	// only, so chunking does not change it.
+	skip := make([]partSkip, len(cfgs))
+	var reqs []int
 	for i, c := range cfgs {
 		if c.Phase == Generate {
-			// The request needs its own memory; its phases, their latency.
-			pre, dec := c.phaseConfigs()
-			phases[i] = [2]int{len(all), len(all) + 1}
-			all = append(all, pre, dec)
 			skip[i].latency = keep != Memory
-			skip = append(skip, partSkip{memory: true}, partSkip{memory: true})
+			reqs = append(reqs, i)
 		}
 	}
-	inner, err := p.predictDirect(ctx, all, keep, skip)
+	b, err := p.predictDirect(ctx, cfgs, keep, skip)
 	if err != nil {
 		return nil, err
 	}
-	b := &Batch{Preds: inner.Preds[:n:n], lev: inner.lev[:n:n], model: inner.model,
-		raw: inner.raw.Slice(0, n, 0, nRaw).(*mat.Dense)}
-	if inner.vars != nil {
-		b.vars, b.noise2 = inner.vars[:n:n], inner.noise2[:n:n]
-	}
-	if inner.rffAt != nil {
-		b.rff, b.rffAt = inner.rff, inner.rffAt[:n:n]
-	}
-	for i := range b.Preds {
-		ix, ok := phases[i]
-		if !ok {
+	for i, c := range cfgs {
+		if c.Phase != Generate {
 			b.Preds[i].fillPhase(p.cat)
-			continue
 		}
-		pre, dec := inner.Preds[ix[0]], inner.Preds[ix[1]]
-		dom := b.Preds[i].compose(pre, dec, p.cat)
-		if keep == Memory {
-			continue // the learner conditions on the request's own memory row
+	}
+	if keep != Memory && b.rffAt != nil && len(reqs) > 0 {
+		// Room for the random features of every request's dominant phase.
+		b.rff = append(make([]float64, 0, len(b.rff)+len(reqs)*nRFF), b.rff...)
+	}
+	const chunk = 8192
+	phases := make([]Config, 0, 2*min(chunk, len(reqs)))
+	phaseSkip := make([]partSkip, cap(phases))
+	for i := range phaseSkip {
+		phaseSkip[i].memory = true
+	}
+	for lo := 0; lo < len(reqs); lo += chunk {
+		part := reqs[lo:min(lo+chunk, len(reqs))]
+		phases = phases[:0]
+		for _, i := range part {
+			pre, dec := cfgs[i].phaseConfigs()
+			phases = append(phases, pre, dec)
 		}
-		row := ix[dom]
-		b.raw.SetRow(i, inner.raw.RawRowView(row))
-		b.lev[i] = inner.lev[row]
-		if b.vars != nil {
-			b.vars[i], b.noise2[i] = inner.vars[row], inner.noise2[row]
+		inner, err := p.predictDirect(ctx, phases, keep, phaseSkip[:len(phases)])
+		if err != nil {
+			return nil, err
 		}
-		if b.rffAt != nil {
-			b.rffAt[i] = inner.rffAt[row]
+		for k, i := range part {
+			dom := b.Preds[i].compose(inner.Preds[2*k], inner.Preds[2*k+1], p.cat)
+			if keep == Memory {
+				continue // the learner conditions on the request's own memory row
+			}
+			row := 2*k + dom
+			b.raw.SetRow(i, inner.raw.RawRowView(row))
+			b.lev[i] = inner.lev[row]
+			if b.vars != nil {
+				b.vars[i], b.noise2[i] = inner.vars[row], inner.noise2[row]
+			}
+			if b.rffAt != nil {
+				b.rffAt[i] = -1
+				if c := int(inner.rffAt[row]); c >= 0 {
+					b.rffAt[i] = int32(len(b.rff) / nRFF)
+					b.rff = append(b.rff, inner.rff[c*nRFF:(c+1)*nRFF]...)
+				}
+			}
 		}
 	}
 	return b, nil
