@@ -4,8 +4,11 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"sort"
+	"sync"
+	"sync/atomic"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
@@ -136,10 +139,10 @@ func (b *blr) calibrate(ctx context.Context, d *design, rows []int, w, y []float
 		nd   int
 	}
 	accs := make([][nStrata + 1]acc, len(calibAnchors))
+	// Each device's random order, drawn in device order (deterministic);
+	// the devices' held-out residuals, computed at once.
+	var jobs []calibJob
 	for _, hw := range devs {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
 		dev := byDev[hw]
 		if len(dev) > maxRows {
 			continue
@@ -160,7 +163,13 @@ func (b *blr) calibrate(ctx context.Context, d *design, rows []int, w, y []float
 		}
 		held := slices.Clone(order[len(dev)-sizes[0]:])
 		slices.Reverse(held)
-		z2s := b.heldOutNested(b.blockStats(d, dev, y), held, sizes, w)
+		jobs = append(jobs, calibJob{dev: dev, held: held, sizes: sizes})
+	}
+	if err := b.runCalibJobs(ctx, d, jobs, w, y); err != nil {
+		return nil, err
+	}
+	for _, job := range jobs {
+		dev, held, sizes, z2s := job.dev, job.held, job.sizes, job.z2
 		for ai, k := range calibAnchors {
 			n := len(dev) - k
 			j := slices.Index(sizes, n)
@@ -216,6 +225,39 @@ func (b *blr) calibrate(ctx context.Context, d *design, rows []int, w, y []float
 		}
 	}
 	return cb, nil
+}
+
+// calibJob is one device's leave-out: its rows, the positions held out
+// for the largest block (in factor order), the block sizes and, once run,
+// the squared standardized residuals per size.
+type calibJob struct {
+	dev, held []int
+	sizes     []int
+	z2        [][]float64
+}
+
+// runCalibJobs fills the jobs' residuals, a device per core at a time (the
+// latency and memory fits run side by side, but the other often finishes
+// first and leaves its core idle).
+func (b *blr) runCalibJobs(ctx context.Context, d *design, jobs []calibJob, w, y []float64) error {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(jobs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				j := int(next.Add(1)) - 1
+				if j >= len(jobs) || ctx.Err() != nil {
+					return
+				}
+				job := &jobs[j]
+				job.z2 = b.heldOutNested(b.blockStats(d, job.dev, y), job.held, job.sizes, w)
+			}
+		}()
+	}
+	wg.Wait()
+	return ctx.Err()
 }
 
 // pickCalibDevices bounds the cost — cubic in each device's rows, each
