@@ -70,3 +70,24 @@ func TestTokensReshapeLLMRows(t *testing.T) {
 		}
 	}
 }
+
+// The detail pane of a text-generation row speaks its units: throughput in
+// tokens/s in its bars and its "why" line, not items/s.
+func TestDetailOfLLMRowInTokens(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	m := newModel(t, e)
+	for i := 0; i < len(m.report.Recommendations); i++ {
+		if r, ok := m.currentRec(); ok && r.Phase == engine.Generate {
+			break
+		}
+		keys(t, m, "j")
+	}
+	if r, ok := m.currentRec(); !ok || r.Phase != engine.Generate {
+		t.Fatal("no text-generation row in the demo ranking")
+	}
+	keys(t, m, "enter")
+	s := screen(m)
+	mustContain(t, s, "throughput (tokens/s), 80% interval")
+	mustNotContain(t, s, "items/s), 80% interval")
+}

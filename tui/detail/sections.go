@@ -144,6 +144,12 @@ func breakdownCompact(th *common.Theme, d Data) []string {
 	return out
 }
 
+// rowMetric names the metric in the row's own unit: a text-generation
+// row's throughput is tokens/s, not items/s.
+func rowMetric(d Data) string {
+	return fmt.Sprintf("%s (%s)", d.Metric, d.Row.Config().Unit(d.Metric))
+}
+
 // bars draws the metric on every hardware: █ up to the interval's low end,
 // ▓ up to the predicted value, ░ up to the high end.
 func bars(th *common.Theme, d Data, width int) []string {
@@ -158,7 +164,7 @@ func bars(th *common.Theme, d Data, width int) []string {
 			measured = measured || iv.Measured
 		}
 	}
-	title := common.MetricLabel(d.Metric) + ", 80% interval"
+	title := rowMetric(d) + ", 80% interval"
 	if measured {
 		title += " (m: measured)"
 	}
@@ -242,7 +248,7 @@ func whySection(th *common.Theme, d Data, width int) []string {
 			wins = append(wins, fmt.Sprintf("%s +%.3f", sc.Name, a.Contribution-b.Contribution))
 		}
 	}
-	line := fmt.Sprintf(" why %s: %s on %s", common.Safe(hr.RecommendedHardware), common.Improvement(r.ExpectedImprovementPct, d.Metric), common.MetricLabel(d.Metric))
+	line := fmt.Sprintf(" why %s: %s on %s", common.Safe(hr.RecommendedHardware), common.Improvement(r.ExpectedImprovementPct, d.Metric), rowMetric(d))
 	if len(wins) > 0 {
 		line += " · scores higher on " + strings.Join(wins, ", ")
 	}
