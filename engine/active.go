@@ -91,7 +91,7 @@ func newSelector(ctx context.Context, b *Batch, rows []int) (*selector, error) {
 			copy(raw[k*nRaw:], b.raw.RawRowView(r))
 		}
 		extra := &design{n: len(missing), x: raw}
-		if err := m.cacheRFF(ctx, extra, nil); err != nil {
+		if err := m.cacheRFF(ctx, extra, nil, 0); err != nil {
 			return nil, err
 		}
 		s.extra = extra.rff
@@ -168,9 +168,10 @@ func (s *selector) gramA(ctx context.Context) ([]float64, error) {
 	dd, P := s.model.dd(), s.P
 	A := make([]float64, P*P)
 	sum := newOrderedSum(n, func(G *[]float64) { floats.Add(A, *G) },
-		func() *[]float64 { G := make([]float64, P*P); return &G }, func(G *[]float64) { clear(*G) })
+		func() *[]float64 { G := zeroBuf(P * P); return &G }, func(G *[]float64) { clear(*G) })
 	cross, phis := scratch(n, (P-dd)*dd), scratch(n, chunkRows*dd)
 	defer release(cross, phis)
+	defer sum.recycle(func(G *[]float64) { putBuf(*G) })
 	err := parallelChunks(ctx, n, func(wk, c, lo, hi int) {
 		Gp := sum.part()
 		G := *Gp

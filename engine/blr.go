@@ -300,13 +300,14 @@ func resolveLevels(col *[nGroups]int32, val *[nGroups]float64, l *levels, colOf 
 }
 
 // cacheRFF computes and keeps the random Fourier features of design rows
-// (all when rows is nil).
-func (b *blr) cacheRFF(ctx context.Context, d *design, rows []int) error {
+// (all when rows is nil), with room for spare more rows' (appended later
+// without copying the rest).
+func (b *blr) cacheRFF(ctx context.Context, d *design, rows []int, spare int) error {
 	n, dd := d.n, b.dd()
 	if rows != nil {
 		n = len(rows)
 	}
-	rff := make([]float64, n*nRFF)
+	rff := make([]float64, n*nRFF, (n+spare)*nRFF)
 	bufs := scratch(n, chunkRows*dd)
 	defer release(bufs)
 	err := parallelChunks(ctx, n, func(wk, _, lo, hi int) {
@@ -423,22 +424,37 @@ func workers(n int) int {
 func scratch(n, size int) [][]float64 {
 	out := make([][]float64, workers(n))
 	for i := range out {
-		if p, ok := scratchPool.Get().(*[]float64); ok && cap(*p) >= size {
-			out[i] = (*p)[:size]
-		} else {
-			out[i] = make([]float64, size)
-		}
+		out[i] = getBuf(size)
 	}
 	return out
 }
 
 var scratchPool sync.Pool // of *[]float64
 
+// getBuf returns a buffer of size float64s from scratchPool (contents
+// undefined) or a new one.
+func getBuf(size int) []float64 {
+	if p, ok := scratchPool.Get().(*[]float64); ok && cap(*p) >= size {
+		return (*p)[:size]
+	}
+	return make([]float64, size)
+}
+
+// zeroBuf is getBuf cleared.
+func zeroBuf(size int) []float64 {
+	b := getBuf(size)
+	clear(b)
+	return b
+}
+
+// putBuf gives a buffer no longer referenced back for reuse.
+func putBuf(buf []float64) { scratchPool.Put(&buf) }
+
 // release gives scratch buffers back for reuse.
 func release(bufs ...[][]float64) {
 	for _, b := range bufs {
 		for i := range b {
-			scratchPool.Put(&b[i])
+			putBuf(b[i])
 		}
 	}
 }
@@ -471,10 +487,11 @@ func (b *blr) gram(ctx context.Context, d *design, rows []int, w, y []float64, P
 		floats.Add(out.r, s.r)
 		out.yy += s.yy
 		out.logW += s.logW
-	}, func() *suff { return &suff{P: P, G: make([]float64, P*P), r: make([]float64, P)} },
+	}, func() *suff { return &suff{P: P, G: zeroBuf(P * P), r: make([]float64, P)} },
 		func(s *suff) { clear(s.G); clear(s.r); s.yy, s.logW = 0, 0 })
 	bufs, cross := scratch(n, chunkRows*dd), scratch(n, (P-dd)*dd)
 	defer release(bufs, cross)
+	defer sum.recycle(func(s *suff) { putBuf(s.G) })
 	err := parallelChunks(ctx, n, func(wk, c, lo, hi int) {
 		s := sum.part()
 		buf := bufs[wk][:(hi-lo)*dd]
@@ -567,6 +584,14 @@ func (o *orderedSum[T]) part() *T {
 	o.mu.Unlock()
 	o.reset(p)
 	return p
+}
+
+// recycle hands the parts back (to put) once the loop is over.
+func (o *orderedSum[T]) recycle(put func(*T)) {
+	for _, p := range o.free {
+		put(p)
+	}
+	o.free = nil
 }
 
 func (o *orderedSum[T]) add(c int, part *T) {

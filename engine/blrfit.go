@@ -71,7 +71,7 @@ func (b *blr) fit(ctx context.Context, ts *trainSet) (*fitResult, error) {
 			subRows[i] = i
 		}
 	}
-	err := b.cacheRFF(ctx, d, sub)
+	err := b.cacheRFF(ctx, d, sub, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -176,7 +176,8 @@ func (b *blr) evidence(ctx context.Context, s *suff, hp hyper) (hyper, error) {
 		group[c] = b.varGroup(c)
 	}
 	// The points' P×P factors are recycled once a point is left behind
-	// (each search visits tens of points; fresh memory is slow here).
+	// (each search visits tens of points; fresh memory is slow here), and
+	// given back to scratchPool at the end for the next search.
 	var free [][]float64
 	get := func() []float64 {
 		if k := len(free); k > 0 {
@@ -184,7 +185,7 @@ func (b *blr) evidence(ctx context.Context, s *suff, hp hyper) (hyper, error) {
 			free = free[:k-1]
 			return A
 		}
-		return make([]float64, s.P*s.P)
+		return getBuf(s.P * s.P)
 	}
 	drop := func(keep evPoint, pts ...evPoint) {
 		for _, p := range pts {
@@ -203,7 +204,13 @@ func (b *blr) evidence(ctx context.Context, s *suff, hp hyper) (hyper, error) {
 		}
 		return evPoint{h, U, m, lml + h.logPrior()}, true
 	}
-	Uinv := make([]float64, s.P*s.P)
+	Uinv := getBuf(s.P * s.P)
+	defer func() {
+		putBuf(Uinv)
+		for _, f := range free {
+			putBuf(f)
+		}
+	}()
 	// step is one fixed-point update, halved (in log space) while it lowers
 	// the objective.
 	step := func(p evPoint) (evPoint, bool) {

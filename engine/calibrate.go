@@ -353,11 +353,13 @@ type blockStats struct {
 
 func (b *blr) blockStats(d *design, rows []int, y []float64) *blockStats {
 	m, P, dd := len(rows), b.dim(), b.dd()
-	dense := make([]float64, m*dd)
+	// dense and T are scratch (engine/blr.go getBuf: fresh memory is slow).
+	dense, T := getBuf(m*dd), getBuf(m*P)
+	defer putBuf(dense)
+	defer putBuf(T)
 	b.denseBlock(dense, d, rows)
 	// T = ΦΣ: the dense columns are one product with Σ's first dd rows, and
 	// each row's few level columns add their rows of Σ.
-	T := make([]float64, m*P)
 	blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, blas64.General{Rows: m, Cols: dd, Stride: dd, Data: dense},
 		blas64.General{Rows: dd, Cols: P, Stride: P, Data: b.cov}, 0, blas64.General{Rows: m, Cols: P, Stride: P, Data: T})
 	st := &blockStats{rows: rows, res: make([]float64, m), H: make([]float64, m*m)}

@@ -28,7 +28,12 @@ func (p *Predictor) predictAll(ctx context.Context, cfgs []Config, keep Metric) 
 			reqs = append(reqs, i)
 		}
 	}
-	b, err := p.predictDirect(ctx, cfgs, keep, skip)
+	// Room for the random features of every request's dominant phase.
+	spare := 0
+	if keep != Memory {
+		spare = len(reqs)
+	}
+	b, err := p.predictDirect(ctx, cfgs, keep, skip, spare)
 	if err != nil {
 		return nil, err
 	}
@@ -36,10 +41,6 @@ func (p *Predictor) predictAll(ctx context.Context, cfgs []Config, keep Metric) 
 		if c.Phase != Generate {
 			b.Preds[i].fillPhase(p.cat)
 		}
-	}
-	if keep != Memory && b.rffAt != nil && len(reqs) > 0 {
-		// Room for the random features of every request's dominant phase.
-		b.rff = append(make([]float64, 0, len(b.rff)+len(reqs)*nRFF), b.rff...)
 	}
 	const chunk = 8192
 	phases := make([]Config, 0, 2*min(chunk, len(reqs)))
@@ -54,7 +55,7 @@ func (p *Predictor) predictAll(ctx context.Context, cfgs []Config, keep Metric) 
 			pre, dec := cfgs[i].phaseConfigs()
 			phases = append(phases, pre, dec)
 		}
-		inner, err := p.predictDirect(ctx, phases, keep, phaseSkip[:len(phases)])
+		inner, err := p.predictDirect(ctx, phases, keep, phaseSkip[:len(phases)], 0)
 		if err != nil {
 			return nil, err
 		}

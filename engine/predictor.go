@@ -404,8 +404,9 @@ func (p *Predictor) PredictAll(ctx context.Context, cfgs []Config) (*Batch, erro
 // what the active learner needs for keep's model ("" keeps none; with one
 // kept, the other model's intervals and uncertainty are left at zero width);
 // predictAll composes whole requests from it. skip, when set, marks the
-// models a row does not need (see partSkip).
-func (p *Predictor) predictDirect(ctx context.Context, cfgs []Config, keep Metric, skip []partSkip) (*Batch, error) {
+// models a row does not need (see partSkip); the kept random features have
+// room for rffSpare more rows'.
+func (p *Predictor) predictDirect(ctx context.Context, cfgs []Config, keep Metric, skip []partSkip, rffSpare int) (*Batch, error) {
 	n := len(cfgs)
 	b := &Batch{Preds: make([]Prediction, n), raw: mat.NewDense(max(n, 1), nRaw, nil), lev: make([]levels, n)}
 	if n == 0 {
@@ -453,7 +454,7 @@ func (p *Predictor) predictDirect(ctx context.Context, cfgs []Config, keep Metri
 				need = append(need, i)
 			}
 		}
-		if err := p.time.cacheRFF(ctx, dT, need); err != nil {
+		if err := p.time.cacheRFF(ctx, dT, need, rffSpare); err != nil {
 			return nil, err
 		}
 		dM.rff, dM.rffAt = dT.rff, dT.rffAt
