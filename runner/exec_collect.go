@@ -31,7 +31,7 @@ type logMarks struct {
 // scanLog finds the markers of the attempt with the nonce; the last start
 // marker wins (a task retried by the scheduler appends to its log).
 func scanLog(path, nonce string) (logMarks, error) {
-	f, err := openRegular(path, os.O_RDONLY, 0)
+	f, err := OpenRegular(path, os.O_RDONLY, 0)
 	if err != nil {
 		return logMarks{}, err
 	}
@@ -122,7 +122,7 @@ func collect(path, nonce string, u Update) outcome {
 	case !m.started:
 		return outcome{code: code, reason: "no output: the task's log has no start marker (" + path + ")"}
 	}
-	f, err := openRegular(path, os.O_RDONLY, 0)
+	f, err := OpenRegular(path, os.O_RDONLY, 0)
 	if err != nil {
 		return outcome{code: code, reason: "read log: " + err.Error()}
 	}

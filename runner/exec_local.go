@@ -83,7 +83,7 @@ func (e *localExec) start(ref string, t Task) {
 	fail := func(reason string) {
 		e.push(Update{Ref: ref, Phase: PhaseFinished, ExitCode: -1, Reason: reason})
 	}
-	logf, err := openRegular(t.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	logf, err := OpenRegular(t.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		fail("log: " + err.Error())
 		return

@@ -128,7 +128,7 @@ func TaskMain(args []string, stdout, stderr io.Writer) int {
 		if t.Log != "" {
 			// The task's output goes to its configuration's log; what the
 			// scheduler itself says stays in the scheduler's output file.
-			f, err := openRegular(t.Log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+			f, err := OpenRegular(t.Log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 			if err != nil {
 				fmt.Fprintf(stderr, "perfpilot task: log: %v (is the log directory on a filesystem this node sees?)\n", err)
 				return 2

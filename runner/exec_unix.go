@@ -52,7 +52,7 @@ var errLocked = errors.New("held by another process")
 // tryLock takes an exclusive flock on path without waiting. The lock lives
 // as long as the returned file (and any process that inherited it) is open.
 func tryLock(path string) (*os.File, error) {
-	f, err := openRegular(path, os.O_CREATE|os.O_RDWR, 0o644)
+	f, err := OpenRegular(path, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return nil, err
 	}

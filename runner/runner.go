@@ -425,7 +425,7 @@ func sanitize(s string) string {
 
 // TailLog returns the last n lines of a log, for a live view.
 func TailLog(path string, n int) ([]string, error) {
-	f, err := openRegular(path, os.O_RDONLY, 0)
+	f, err := OpenRegular(path, os.O_RDONLY, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -366,7 +366,7 @@ func (e *Exec) FetchLog(ctx context.Context, r, logPath string) error {
 	if err != nil {
 		return fmt.Errorf("kubernetes: %w", err)
 	}
-	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	f, err := runner.OpenRegular(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
