@@ -13,6 +13,7 @@ import (
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/floats"
+	gonumlapack "gonum.org/v1/gonum/lapack/gonum"
 	"gonum.org/v1/gonum/lapack/lapack64"
 	"gonum.org/v1/gonum/mat"
 )
@@ -652,7 +653,14 @@ func (b *blr) posterior(s *suff, pv []float64, hp hyper, A []float64) ([]float64
 
 // invertChol turns the Cholesky factor of the precision into Σ (full).
 func invertChol(A []float64, P int) []float64 {
-	lapack64.Potri(blas64.Triangular{N: P, Stride: P, Data: A, Uplo: blas.Upper, Diag: blas.NonUnit})
+	lapack64.Trtri(blas64.Triangular{N: P, Stride: P, Data: A, Uplo: blas.Upper, Diag: blas.NonUnit})
+	return covFromInv(A, P)
+}
+
+// covFromInv turns the inverse U⁻¹ of the precision's Cholesky factor
+// (upper triangle of A) into Σ = U⁻¹U⁻ᵀ (full), in place.
+func covFromInv(A []float64, P int) []float64 {
+	lapackImpl.Dlauum(blas.Upper, P, A, P)
 	for i := 0; i < P; i++ {
 		for j := i + 1; j < P; j++ {
 			A[j*P+i] = A[i*P+j]
@@ -660,6 +668,9 @@ func invertChol(A []float64, P int) []float64 {
 	}
 	return A
 }
+
+// lapackImpl is gonum's LAPACK, for the routines lapack64 does not wrap.
+var lapackImpl gonumlapack.Implementation
 
 // halfUpper returns the upper triangle of the leading k×k block of a
 // symmetric matrix (stride P) with its diagonal halved: xᵀBx = 2·xᵀUx for

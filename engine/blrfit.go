@@ -230,6 +230,20 @@ func (b *blr) evidence(ctx context.Context, s *suff, hp hyper) (hyper, error) {
 	if !ok {
 		return hp, errors.New("posterior precision is not positive definite at the starting hyperparameters")
 	}
+	// The search stops when an update gains less than evidenceTolF or moves
+	// no log variance by evidenceTol: it keeps the point the update started
+	// from (what is left to gain is within the evidence's flatness), whose
+	// inverse factor the update has just computed, so its covariance costs
+	// one triangular product instead of a full inversion.
+	done := func(p, q evPoint, ok bool) bool {
+		return !ok || q.f-p.f < evidenceTolF || p.hp.distance(q.hp) < evidenceTol
+	}
+	stop := func(p evPoint, others ...evPoint) (hyper, error) {
+		drop(p, others...)
+		copy(p.U, Uinv)
+		b.hp, b.mean, b.cov, b.lml = p.hp, p.m, covFromInv(p.U, s.P), p.f-p.hp.logPrior()
+		return p.hp, nil
+	}
 	// SQUAREM (Varadhan and Roland): two updates give the direction and
 	// rate of the fixed-point iteration's linear convergence, and one
 	// extrapolated point skips most of the small steps a variance heading
@@ -240,16 +254,12 @@ func (b *blr) evidence(ctx context.Context, s *suff, hp hyper) (hyper, error) {
 			return cur.hp, err
 		}
 		p1, ok1 := step(cur)
-		if !ok1 || cur.hp.distance(p1.hp) < evidenceTol {
-			drop(p1, cur)
-			cur = p1
-			break
+		if done(cur, p1, ok1) {
+			return stop(cur, p1)
 		}
 		p2, ok2 := step(p1)
-		if !ok2 || p1.hp.distance(p2.hp) < evidenceTol {
-			drop(p2, cur, p1)
-			cur = p2
-			break
+		if done(p1, p2, ok2) {
+			return stop(p1, cur, p2)
 		}
 		r, v := p1.hp.logDiff(cur.hp), p2.hp.logDiff(p1.hp)
 		for i := range v {
@@ -268,12 +278,8 @@ func (b *blr) evidence(ctx context.Context, s *suff, hp hyper) (hyper, error) {
 				drop(next, q)
 			}
 		}
-		moved := cur.hp.distance(next.hp)
 		drop(next, cur, p1, p2)
 		cur = next
-		if moved < evidenceTol {
-			break
-		}
 	}
 	b.hp, b.mean, b.cov, b.lml = cur.hp, cur.m, invertChol(cur.U, s.P), cur.f-cur.hp.logPrior()
 	return cur.hp, nil
@@ -290,6 +296,10 @@ type evPoint struct {
 const (
 	evidenceMaxIter = 40
 	evidenceTol     = 0.05 // largest change of a log variance
+	// evidenceTolF is the gain of the objective (nats) below which an update
+	// is not worth its factorisation: the hyperparameters' own uncertainty
+	// moves the objective by about one nat.
+	evidenceTolF = 0.1
 )
 
 // evidenceStep is one fixed-point update from the Cholesky factor U of the
