@@ -338,8 +338,9 @@ func (s *selector) condition(j int) int {
 // diversity is the distance of each given row to the nearest measured
 // configuration in the raw feature space (batch and sizes log-scaled,
 // categories one-hot), divided by the largest distance any candidate has,
-// estimated over norm rows; 1 when nothing is measured.
-func diversity(raw *mat.Dense, rows, norm []int, measured []int) []float64 {
+// estimated over norm rows; 1 when nothing is measured. raw(i) is row i's
+// raw features.
+func diversity(raw func(int) []float64, rows, norm []int, measured []int) []float64 {
 	out := make([]float64, len(rows))
 	if len(measured) == 0 {
 		for i := range out {
@@ -359,7 +360,7 @@ func diversity(raw *mat.Dense, rows, norm []int, measured []int) []float64 {
 	index := map[string]*bucket{}
 	key := make([]byte, 0, 8*nRaw)
 	for _, m := range measured {
-		y := raw.RawRowView(m)
+		y := raw(m)
 		key = key[:0]
 		for k, v := range y {
 			if !batchDims[k] {
@@ -391,7 +392,7 @@ func diversity(raw *mat.Dense, rows, norm []int, measured []int) []float64 {
 	}
 	nearest := func(w, r int) float64 {
 		lb := lbs[w]
-		x := raw.RawRowView(r)
+		x := raw(r)
 		first := 0
 		for i, bk := range buckets {
 			if lb[i] = dist2(x, bk.head, true); lb[i] < lb[first] {
@@ -403,7 +404,7 @@ func diversity(raw *mat.Dense, rows, norm []int, measured []int) []float64 {
 		best := math.Inf(1)
 		scan := func(i int) {
 			for _, m := range buckets[i].rows {
-				best = math.Min(best, dist2(x, raw.RawRowView(m), false))
+				best = math.Min(best, dist2(x, raw(m), false))
 			}
 		}
 		scan(first)
@@ -443,17 +444,15 @@ type ActiveChoice struct {
 // information gain alone, greedily and conditioned on earlier picks.
 // Candidates that are measured or infeasible are skipped.
 func (p *Predictor) SelectBatch(ctx context.Context, candidates []Config, metric Metric, k int) ([]ActiveChoice, error) {
-	b, err := p.predictAll(ctx, candidates, metric)
+	lb, err := p.predictLearn(ctx, candidates, metric)
 	if err != nil {
 		return nil, err
 	}
-	var rows []int
-	for i := range b.Preds {
-		if b.Preds[i].Feasible && !b.Preds[i].Measured() {
-			rows = append(rows, i)
-		}
+	rows := make([]int, len(lb.openRows))
+	for j := range rows {
+		rows[j] = j
 	}
-	sel, err := newSelector(ctx, b, rows)
+	sel, err := newSelector(ctx, lb.open, rows)
 	if err != nil {
 		return nil, err
 	}
@@ -471,16 +470,13 @@ func (p *Predictor) SelectBatch(ctx context.Context, candidates []Config, metric
 		if best < 0 {
 			break
 		}
-		pr := b.Preds[rows[best]]
-		u := pr.LatencyUncertainty
-		if metric == Memory {
-			u = pr.MemoryUncertainty
-		}
-		first := !sel.measuredOn(pr.Hardware)
+		r := lb.openRows[best]
+		cfg := lb.cfgs[r]
+		first := !sel.measuredOn(cfg.Hardware)
 		for _, c := range out {
-			first = first && c.Hardware != pr.Hardware
+			first = first && c.Hardware != cfg.Hardware
 		}
-		ch := ActiveChoice{Config: pr.Config, InformationGain: sel.gain(best), Uncertainty: u, FirstOnHardware: first}
+		ch := ActiveChoice{Config: cfg, InformationGain: sel.gain(best), Uncertainty: lb.rows[r].uncertainty, FirstOnHardware: first}
 		ch.Narrows = sel.condition(best)
 		out = append(out, ch)
 	}

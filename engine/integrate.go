@@ -213,96 +213,95 @@ func integrate(ctx context.Context, p *Predictor, opts integrateOptions) (*Repor
 	if opts.Budget <= 0 {
 		return nil, fmt.Errorf("budget %d is not positive", opts.Budget)
 	}
-	recommender := Recommender{Weights: DefaultScoreWeights, Constraints: opts.Constraints, scoresOnly: true}
+	recommender := Recommender{Weights: DefaultScoreWeights, Constraints: opts.Constraints}
 	space := DefaultSpace(p.cat).WithMeasured(p.results)
 	if opts.Space != nil {
 		space = *opts.Space
 	}
 	cfgs := space.Configs(p.cat)
-	b, err := p.predictAll(ctx, cfgs, opts.Metric)
+	lb, err := p.predictLearn(ctx, cfgs, opts.Metric)
 	if err != nil {
 		return nil, err
 	}
-	// Rank hardware per group (the configuration minus its hardware).
-	groups := map[Config][]*Prediction{}
-	var order []Config
-	for i := range b.Preds {
-		pr := &b.Preds[i]
-		k := pr.Config.Group()
-		if _, ok := groups[k]; !ok {
-			order = append(order, k)
+	// Rank hardware per group (the configuration minus its hardware) to
+	// score its candidates; the rankings are not kept: a pick's group is
+	// ranked again for its recommendation (rankings of every group held
+	// tens of MB, issue 11).
+	groupOf, members := groupRows(cfgs)
+	var rankBuf []rankRow
+	rankGroup := func(g int32) (*HardwareRanking, error) {
+		rankBuf = rankBuf[:0]
+		for _, r := range members[g] {
+			rankBuf = append(rankBuf, lb.rankRow(int(r)))
 		}
-		groups[k] = append(groups[k], pr)
+		return recommender.rank(p.cat, rankBuf, opts.Metric, nil)
 	}
-	rankings := map[Config]*HardwareRanking{}
+	// Every candidate needs its decision value to be scored; the rest of
+	// a recommendation is built for the picks only.
+	ranked, dv := make([]bool, len(members)), make([]float64, len(cfgs))
 	var noHardware []string
-	for _, k := range order {
+	enhanced := 0
+	for g := range members {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		hr, err := recommender.Rank(p.cat, groups[k], opts.Metric)
+		hr, err := rankGroup(int32(g))
 		var none *NoHardwareError
 		switch {
 		case err == nil:
-			rankings[k] = hr
+			ranked[g] = true
+			for _, r := range members[g] {
+				if row := &lb.rows[r]; row.feasible && !row.measured {
+					enhanced++
+					dv[r] = decisionValue(hr, cfgs[r].Hardware, recommender.Weights)
+				}
+			}
 		case errors.As(err, &none):
 			noHardware = append(noHardware, none.Reasons...)
 		default:
 			return nil, err
 		}
 	}
-	// Candidates: unmeasured feasible configurations.
-	var rows, measuredRows []int
-	for i := range b.Preds {
-		pr := &b.Preds[i]
-		if pr.Measured() {
-			measuredRows = append(measuredRows, i)
-			continue
-		}
+	// Candidates: unmeasured feasible configurations (the open rows; at
+	// are their places there).
+	var rows, at []int
+	for k, r := range lb.openRows {
 		// Under constraints, a configuration whose group has no eligible
 		// hardware cannot lead to a recommendation: it is not a candidate.
-		if pr.Feasible && (opts.Constraints.none() || rankings[pr.Config.Group()] != nil) {
-			rows = append(rows, i)
+		if opts.Constraints.none() || ranked[groupOf[r]] {
+			rows, at = append(rows, r), append(at, k)
 		}
 	}
 	if len(rows) == 0 && !opts.Constraints.none() {
 		return nil, &ConstraintError{Constraints: opts.Constraints, Reasons: noHardware}
 	}
 	rep := &Report{OptimizationMetric: opts.Metric, Strategy: Strategy, Timestamp: FormatTimestamp(opts.Now),
-		Data: Summarize(p.results), Seed: opts.Seed, TotalCandidates: len(rows), Recommendations: []Recommendation{}}
-	sel, err := newSelector(ctx, b, rows)
+		Data: Summarize(p.results), Seed: opts.Seed, TotalCandidates: len(rows), EnhancedCandidates: enhanced,
+		Recommendations: []Recommendation{}}
+	sel, err := newSelector(ctx, lb.open, at)
 	if err != nil {
 		return nil, err
 	}
-	// Every candidate needs its decision value to be scored; the rest of
-	// a recommendation is built for the picks only.
-	dv := make([]float64, len(rows))
-	for j, r := range rows {
-		pr := &b.Preds[r]
-		if hr := rankings[pr.Config.Group()]; hr != nil {
-			rep.EnhancedCandidates++
-			dv[j] = decisionValue(hr, pr.Hardware, opts.Metric, recommender.Weights)
-		}
-	}
-	recommendation := func(j int) *Recommendation {
-		pr := &b.Preds[rows[j]]
-		u := pr.LatencyUncertainty
-		if opts.Metric == Memory {
-			u = pr.MemoryUncertainty
-		}
-		rec := NewRecommendation(pr.Config, pr.ModelType)
-		rec.Uncertainty, rec.Alternatives = round4(u), []Alternative{}
-		if hr := rankings[pr.Config.Group()]; hr != nil {
+	recommendation := func(j int) (*Recommendation, error) {
+		r := rows[j]
+		cfg := cfgs[r]
+		rec := NewRecommendation(cfg, p.cat.Model(cfg.Model).ModelType)
+		rec.Uncertainty, rec.Alternatives = round4(lb.rows[r].uncertainty), []Alternative{}
+		if g := groupOf[r]; ranked[g] {
+			hr, err := rankGroup(g)
+			if err != nil {
+				return nil, err
+			}
 			rec.RecommendedHardware = hr.RecommendedHardware
-			rec.HardwareMatch = hr.RecommendedHardware == pr.Hardware
-			if s := hr.Score(pr.Hardware); s != nil {
+			rec.HardwareMatch = hr.RecommendedHardware == cfg.Hardware
+			if s := hr.Score(cfg.Hardware); s != nil {
 				rec.HardwareScore = s.Score
 			}
 			rec.Alternatives = hr.Alternatives
-			rec.DecisionValue = round4(dv[j])
-			rec.ExpectedImprovementPct = math.Round(improvementPct(hr, pr.Hardware, opts.Metric)*10) / 10
+			rec.DecisionValue = round4(dv[r])
+			rec.ExpectedImprovementPct = math.Round(improvementPct(hr, cfg.Hardware, opts.Metric)*10) / 10
 		}
-		return &rec
+		return &rec, nil
 	}
 	perHW := map[string]int{}
 	var pickIndex []int
@@ -311,15 +310,15 @@ func integrate(ctx context.Context, p *Predictor, opts integrateOptions) (*Repor
 			return nil, err
 		}
 		best, bestScore := -1, math.Inf(-1)
-		for j := range rows {
+		for j, r := range rows {
 			if sel.picked[j] {
 				continue
 			}
-			hw := b.Preds[rows[j]].Hardware
+			hw := cfgs[r].Hardware
 			if opts.MaxPerHardware > 0 && perHW[hw] >= opts.MaxPerHardware {
 				continue
 			}
-			s := opts.InfoWeight*sel.gain(j) + opts.DecisionWeight*dv[j]
+			s := opts.InfoWeight*sel.gain(j) + opts.DecisionWeight*dv[r]
 			if opts.AvailabilityWeighted {
 				s *= p.cat.Hardware(hw).Availability
 			}
@@ -330,9 +329,12 @@ func integrate(ctx context.Context, p *Predictor, opts integrateOptions) (*Repor
 		if best < 0 {
 			break
 		}
-		rec := recommendation(best)
+		rec, err := recommendation(best)
+		if err != nil {
+			return nil, err
+		}
 		rec.ExpectedInformationGain = round4(sel.gain(best))
-		rec.CombinedScore = round4(opts.InfoWeight*sel.gain(best) + opts.DecisionWeight*dv[best])
+		rec.CombinedScore = round4(opts.InfoWeight*sel.gain(best) + opts.DecisionWeight*dv[rows[best]])
 		rec.Rank = len(rep.Recommendations) + 1
 		rec.FirstOnHardware = perHW[rec.Hardware] == 0 && !sel.measuredOn(rec.Hardware)
 		rec.Narrows = sel.condition(best)
@@ -341,13 +343,13 @@ func integrate(ctx context.Context, p *Predictor, opts integrateOptions) (*Repor
 		pickIndex = append(pickIndex, best)
 	}
 	rep.FinalRecommendations = len(rep.Recommendations)
-	// The batch holds the other metric's model without intervals (they
-	// are not scored): the picks' intervals come from a whole prediction.
-	cfgs = make([]Config, len(pickIndex))
+	// The learner's batch holds no intervals: the picks' come from a
+	// whole prediction.
+	picks := make([]Config, len(pickIndex))
 	for i, j := range pickIndex {
-		cfgs[i] = b.Preds[rows[j]].Config
+		picks[i] = cfgs[rows[j]]
 	}
-	whole, err := p.predictAll(ctx, cfgs, "")
+	whole, err := p.PredictAll(ctx, picks)
 	if err != nil {
 		return nil, err
 	}
@@ -356,17 +358,64 @@ func integrate(ctx context.Context, p *Predictor, opts integrateOptions) (*Repor
 	}
 	// Diversity is reported, not scored: compute it for the picks only,
 	// normalised by the largest distance over an even sample of candidates.
-	var picked, sample []int
-	for _, r := range rep.Recommendations {
-		picked = append(picked, rows[pickIndex[r.Rank-1]])
-	}
+	var sample []int
 	step := max(1, len(rows)/512)
-	for i := 0; i < len(rows); i += step {
-		sample = append(sample, rows[i])
+	for j := 0; j < len(rows); j += step {
+		sample = append(sample, j)
 	}
-	div := diversity(b.raw, picked, append(sample, picked...), measuredRows)
+	// Rows of diversity: the measured rows, then the open rows.
+	nm := lb.measuredRaw.n
+	raw := func(i int) []float64 {
+		if i < nm {
+			return lb.measuredRaw.row(i)
+		}
+		return lb.open.raw.RawRowView(i - nm)
+	}
+	measured := make([]int, nm)
+	for i := range measured {
+		measured[i] = i
+	}
+	picked := make([]int, len(pickIndex))
+	for i, j := range pickIndex {
+		picked[i] = nm + at[j]
+	}
+	for i, j := range sample {
+		sample[i] = nm + at[j]
+	}
+	div := diversity(raw, picked, append(sample, picked...), measured)
 	for i := range rep.Recommendations {
 		rep.Recommendations[i].Diversity = round4(div[i])
 	}
 	return rep, nil
+}
+
+// groupRows numbers the groups of configurations (each configuration minus
+// its hardware) in order of first appearance, and returns each
+// configuration's group and each group's configurations, in order.
+func groupRows(cfgs []Config) (groupOf []int32, members [][]int32) {
+	ids := map[Config]int32{}
+	groupOf = make([]int32, len(cfgs))
+	var count []int32
+	for i, c := range cfgs {
+		k := c.Group()
+		g, ok := ids[k]
+		if !ok {
+			g = int32(len(count))
+			ids[k] = g
+			count = append(count, 0)
+		}
+		groupOf[i] = g
+		count[g]++
+	}
+	// One backing array for every group's rows.
+	all := make([]int32, 0, len(cfgs))
+	members = make([][]int32, len(count))
+	for g, n := range count {
+		members[g] = all[len(all) : len(all) : len(all)+int(n)]
+		all = all[:len(all)+int(n)]
+	}
+	for i, g := range groupOf {
+		members[g] = append(members[g], int32(i))
+	}
+	return groupOf, members
 }

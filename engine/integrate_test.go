@@ -243,15 +243,14 @@ func TestGainEqualsVarianceRemoved(t *testing.T) {
 	ctx := context.Background()
 	cat, p := demoPredictor(t)
 	cfgs := DefaultSpace(cat).Configs(cat)[:300]
-	b, err := p.predictAll(ctx, cfgs, Latency)
+	lb, err := p.predictLearn(ctx, cfgs, Latency)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rows []int
-	for i := range b.Preds {
-		if b.Preds[i].Feasible && !b.Preds[i].Measured() {
-			rows = append(rows, i)
-		}
+	b := lb.open
+	rows := make([]int, len(lb.openRows))
+	for j := range rows {
+		rows[j] = j
 	}
 	for _, j := range []int{0, 7, len(rows) / 2} {
 		sel, err := newSelector(ctx, b, rows)

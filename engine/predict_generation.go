@@ -5,21 +5,39 @@ import (
 	"math"
 )
 
-// predictAll predicts configurations, which must be normalized. A whole
-// generation request is predicted from its phases: its prefill gives the
-// time to first token, a decode step at the request's mean context the time
-// per output token, and latency = TTFT + (output − 1) × TPOT. Each phase
-// has its own learned correction and its measured value wins. keep names
-// the model whose design the active learner conditions on ("" for none); a
-// request stands there for the phase that dominates its latency.
-func (p *Predictor) predictAll(ctx context.Context, cfgs []Config, keep Metric) (*Batch, error) {
+// predictChunk is how many configurations predictAll predicts at once:
+// full predictions, features and random features of a row and of its
+// request's phases are held only while its chunk is predicted (those of a
+// whole large space held integrate's peak memory, issue 11). A multiple of
+// chunkRows, so a chunk's blocks are those of the whole.
+const predictChunk = 4 * chunkRows
+
+// predictAll predicts configurations, which must be normalized, a chunk at a
+// time, and hands each chunk's batch to emit with the index of its first
+// configuration; the batch's memory is reused for the next chunk. Each row's prediction depends on the row only, so chunking
+// does not change it. keep names the model whose design the active learner
+// conditions on ("" for none); see predictPart.
+func (p *Predictor) predictAll(ctx context.Context, cfgs []Config, keep Metric, emit func(lo int, b *Batch)) error {
+	var bufs [2]batchBuf // the requests' and the phases'
+	for lo := 0; lo < len(cfgs); lo += predictChunk {
+		b, err := p.predictPart(ctx, cfgs[lo:min(lo+predictChunk, len(cfgs))], keep, &bufs)
+		if err != nil {
+			return err
+		}
+		emit(lo, b)
+	}
+	return nil
+}
+
+// predictPart predicts configurations in one batch. A whole generation
+// request is predicted from its phases: its prefill gives the time to first
+// token, a decode step at the request's mean context the time per output
+// token, and latency = TTFT + (output − 1) × TPOT. Each phase has its own
+// learned correction and its measured value wins. For the learner, a
+// request stands for the phase that dominates its latency.
+func (p *Predictor) predictPart(ctx context.Context, cfgs []Config, keep Metric, bufs *[2]batchBuf) (*Batch, error) {
 	// Requests first (a request needs its own memory; its phases, their
-	// latency), then their phases a chunk of requests at a time: keeping
-	// every phase row of a large space (two per request, each a full
-	// Prediction, raw features, levels and random features) until the end
-	// held the peak memory (issue 11); a request keeps only its dominant
-	// phase's row for the learner. Each row's prediction depends on the row
-	// only, so chunking does not change it.
+	// latency), then their phases.
 	skip := make([]partSkip, len(cfgs))
 	var reqs []int
 	for i, c := range cfgs {
@@ -33,7 +51,7 @@ func (p *Predictor) predictAll(ctx context.Context, cfgs []Config, keep Metric) 
 	if keep != Memory {
 		spare = len(reqs)
 	}
-	b, err := p.predictDirect(ctx, cfgs, keep, skip, spare)
+	b, err := p.predictDirect(ctx, cfgs, keep, skip, spare, &bufs[0])
 	if err != nil {
 		return nil, err
 	}
@@ -42,40 +60,38 @@ func (p *Predictor) predictAll(ctx context.Context, cfgs []Config, keep Metric) 
 			b.Preds[i].fillPhase(p.cat)
 		}
 	}
-	const chunk = 8192
-	phases := make([]Config, 0, 2*min(chunk, len(reqs)))
+	if len(reqs) == 0 {
+		return b, nil
+	}
+	phases := make([]Config, 0, 2*len(reqs))
 	phaseSkip := make([]partSkip, cap(phases))
 	for i := range phaseSkip {
 		phaseSkip[i].memory = true
 	}
-	for lo := 0; lo < len(reqs); lo += chunk {
-		part := reqs[lo:min(lo+chunk, len(reqs))]
-		phases = phases[:0]
-		for _, i := range part {
-			pre, dec := cfgs[i].phaseConfigs()
-			phases = append(phases, pre, dec)
+	for _, i := range reqs {
+		pre, dec := cfgs[i].phaseConfigs()
+		phases = append(phases, pre, dec)
+	}
+	inner, err := p.predictDirect(ctx, phases, keep, phaseSkip, 0, &bufs[1])
+	if err != nil {
+		return nil, err
+	}
+	for k, i := range reqs {
+		dom := b.Preds[i].compose(inner.Preds[2*k], inner.Preds[2*k+1], p.cat)
+		if keep == Memory {
+			continue // the learner conditions on the request's own memory row
 		}
-		inner, err := p.predictDirect(ctx, phases, keep, phaseSkip[:len(phases)], 0)
-		if err != nil {
-			return nil, err
+		row := 2*k + dom
+		b.raw.SetRow(i, inner.raw.RawRowView(row))
+		b.lev[i] = inner.lev[row]
+		if b.vars != nil {
+			b.vars[i], b.noise2[i] = inner.vars[row], inner.noise2[row]
 		}
-		for k, i := range part {
-			dom := b.Preds[i].compose(inner.Preds[2*k], inner.Preds[2*k+1], p.cat)
-			if keep == Memory {
-				continue // the learner conditions on the request's own memory row
-			}
-			row := 2*k + dom
-			b.raw.SetRow(i, inner.raw.RawRowView(row))
-			b.lev[i] = inner.lev[row]
-			if b.vars != nil {
-				b.vars[i], b.noise2[i] = inner.vars[row], inner.noise2[row]
-			}
-			if b.rffAt != nil {
-				b.rffAt[i] = -1
-				if c := int(inner.rffAt[row]); c >= 0 {
-					b.rffAt[i] = int32(len(b.rff) / nRFF)
-					b.rff = append(b.rff, inner.rff[c*nRFF:(c+1)*nRFF]...)
-				}
+		if b.rffAt != nil {
+			b.rffAt[i] = -1
+			if c := int(inner.rffAt[row]); c >= 0 {
+				b.rffAt[i] = int32(len(b.rff) / nRFF)
+				b.rff = append(b.rff, inner.rff[c*nRFF:(c+1)*nRFF]...)
 			}
 		}
 	}
@@ -118,6 +134,21 @@ func (g *Prediction) compose(pre, dec Prediction, cat *Catalog) int {
 		return 0
 	}
 	return 1
+}
+
+// measuredBefore reports whether a configuration's prediction will be
+// measured (Prediction.Measured): its own latency or memory was, or, for a
+// request, the latency of both its phases (see compose).
+func (p *Predictor) measuredBefore(c Config) bool {
+	if a := p.measured[c]; a != nil && (len(a.lat) > 0 || len(a.mem) > 0) {
+		return true
+	}
+	if c.Phase != Generate {
+		return false
+	}
+	pre, dec := c.phaseConfigs()
+	a, b := p.measured[pre], p.measured[dec]
+	return a != nil && len(a.lat) > 0 && b != nil && len(b.lat) > 0
 }
 
 // fillPhase sets what a text-generation prediction says beside latency:

@@ -366,8 +366,10 @@ func (p *Prediction) Intervals() PredictedMetrics {
 	return out
 }
 
-// Batch holds predictions for many configurations, plus, for the model of
-// one metric, what the active learner conditions on.
+// Batch holds predictions for many configurations (PredictAll). Inside the
+// engine a batch also carries, for the model of one metric, what the active
+// learner conditions on; a learner's candidate set (learnBatch.open) carries
+// only that.
 type Batch struct {
 	Preds  []Prediction
 	raw    *mat.Dense // rows × nRaw
@@ -397,7 +399,120 @@ func (p *Predictor) Predict(cfg Config) (Prediction, error) {
 // PredictAll predicts configurations, which must be normalized (known ids,
 // sequence length set), in one vectorized pass.
 func (p *Predictor) PredictAll(ctx context.Context, cfgs []Config) (*Batch, error) {
-	return p.predictAll(ctx, cfgs, "")
+	out := &Batch{Preds: make([]Prediction, len(cfgs))}
+	if err := p.predictAll(ctx, cfgs, "", func(lo int, b *Batch) { copy(out.Preds[lo:], b.Preds) }); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// scoreRow is what ranking candidates reads of one prediction.
+type scoreRow struct {
+	est         Estimate // of the learner's metric
+	memoryMB    float64  // predicted memory
+	uncertainty float64  // the learner's model's share of prior uncertainty
+	reason      string   // why it is infeasible
+	feasible    bool
+	measured    bool
+}
+
+// learnBatch is what ranking candidates and the active learner need of the
+// predictions of many configurations: a scoreRow per configuration, the
+// selector's inputs for the open ones (unmeasured and feasible: the only
+// candidates) and the raw features of the measured ones (diversity). The
+// full predictions and features of every row of a large space held most of
+// integrate's peak memory (issue 11); the rows shown are predicted again
+// whole.
+type learnBatch struct {
+	cfgs []Config
+	rows []scoreRow
+	// open holds the selector's inputs of the open rows, in order; openRows
+	// are their indices in cfgs.
+	open     *Batch
+	openRows []int
+	// measuredRaw holds the raw features of the measured rows.
+	measuredRaw rowPages
+}
+
+// predictLearn predicts configurations (normalized) keeping keep's model for
+// the learner.
+func (p *Predictor) predictLearn(ctx context.Context, cfgs []Config, keep Metric) (*learnBatch, error) {
+	lb := &learnBatch{cfgs: cfgs, rows: make([]scoreRow, len(cfgs)), open: &Batch{}}
+	// Open rows are at most those not measured: sized once, their features
+	// are not copied as they grow.
+	nOpen := 0
+	for _, c := range cfgs {
+		if !p.measuredBefore(c) {
+			nOpen++
+		}
+	}
+	o := lb.open
+	raw := make([]float64, 0, nOpen*nRaw)
+	o.lev, o.vars, o.noise2 = make([]levels, 0, nOpen), make([]float64, 0, nOpen), make([]float64, 0, nOpen)
+	o.rff, o.rffAt = make([]float64, 0, nOpen*nRFF), make([]int32, 0, nOpen)
+	lb.openRows = make([]int, 0, nOpen)
+	err := p.predictAll(ctx, cfgs, keep, func(lo int, b *Batch) {
+		o.model = b.model
+		for k := range b.Preds {
+			pr := &b.Preds[k]
+			u := pr.LatencyUncertainty
+			if keep == Memory {
+				u = pr.MemoryUncertainty
+			}
+			lb.rows[lo+k] = scoreRow{est: pr.Get(keep), memoryMB: pr.Memory.Value, uncertainty: u, reason: pr.Reason,
+				feasible: pr.Feasible, measured: pr.Measured()}
+			switch {
+			case pr.Measured():
+				lb.measuredRaw.add(b.raw.RawRowView(k))
+			case pr.Feasible:
+				lb.openRows = append(lb.openRows, lo+k)
+				raw = append(raw, b.raw.RawRowView(k)...)
+				o.lev, o.vars, o.noise2 = append(o.lev, b.lev[k]), append(o.vars, b.vars[k]), append(o.noise2, b.noise2[k])
+				at := int32(-1)
+				if c := int(b.rffAt[k]); c >= 0 {
+					at = int32(len(o.rff) / nRFF)
+					o.rff = append(o.rff, b.rff[c*nRFF:(c+1)*nRFF]...)
+				}
+				o.rffAt = append(o.rffAt, at)
+			}
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	o.raw = mat.NewDense(1, nRaw, nil)
+	if len(o.lev) > 0 {
+		o.raw = mat.NewDense(len(o.lev), nRaw, raw)
+	}
+	return lb, nil
+}
+
+// rowPages holds rows of raw features in pages: adding never copies.
+type rowPages struct {
+	pages [][]float64
+	n     int
+}
+
+const pageRows = 1024
+
+func (r *rowPages) add(x []float64) {
+	if r.n%pageRows == 0 {
+		r.pages = append(r.pages, make([]float64, 0, pageRows*nRaw))
+	}
+	last := &r.pages[len(r.pages)-1]
+	*last = append(*last, x...)
+	r.n++
+}
+
+func (r *rowPages) row(i int) []float64 {
+	o := i % pageRows * nRaw
+	return r.pages[i/pageRows][o : o+nRaw]
+}
+
+// rankRow is what ranking on the learner's metric reads of row i.
+func (lb *learnBatch) rankRow(i int) rankRow {
+	r := &lb.rows[i]
+	return rankRow{cfg: &lb.cfgs[i], est: r.est, memoryMB: r.memoryMB, feasible: r.feasible, reason: r.reason}
 }
 
 // predictDirect predicts each configuration with its own features, keeping
@@ -406,9 +521,9 @@ func (p *Predictor) PredictAll(ctx context.Context, cfgs []Config) (*Batch, erro
 // predictAll composes whole requests from it. skip, when set, marks the
 // models a row does not need (see partSkip); the kept random features have
 // room for rffSpare more rows'.
-func (p *Predictor) predictDirect(ctx context.Context, cfgs []Config, keep Metric, skip []partSkip, rffSpare int) (*Batch, error) {
+func (p *Predictor) predictDirect(ctx context.Context, cfgs []Config, keep Metric, skip []partSkip, rffSpare int, buf *batchBuf) (*Batch, error) {
 	n := len(cfgs)
-	b := &Batch{Preds: make([]Prediction, n), raw: mat.NewDense(max(n, 1), nRaw, nil), lev: make([]levels, n)}
+	b := buf.batch(n)
 	if n == 0 {
 		return b, nil
 	}
@@ -417,7 +532,7 @@ func (p *Predictor) predictDirect(ctx context.Context, cfgs []Config, keep Metri
 			return nil, fmt.Errorf("predict %s: unknown model or hardware", cfg)
 		}
 	}
-	skipT, skipM := make([]bool, n), make([]bool, n)
+	skipT, skipM := buf.skipT[:n], buf.skipM[:n]
 	if err := parallelChunks(ctx, n, func(_, _, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			cfg := cfgs[i]
@@ -426,6 +541,7 @@ func (p *Predictor) predictDirect(ctx context.Context, cfgs []Config, keep Metri
 			rawFeatures(b.raw.RawRowView(i), m, h, cfg, rf)
 			b.lev[i] = levelsOf(h, cfg, rf)
 			b.Preds[i] = Prediction{Config: cfg, ModelType: m.ModelType, Roofline: rf}
+			skipT[i], skipM[i] = false, false
 			if a := p.measured[cfg]; a != nil {
 				// Measured values win: the model is not needed there.
 				skipT[i], skipM[i] = len(a.lat) > 0, len(a.mem) > 0
@@ -520,6 +636,31 @@ func (p *Predictor) predictDirect(ctx context.Context, cfgs []Config, keep Metri
 		}
 	})
 	return b, nil
+}
+
+// batchBuf holds a batch's predictions, raw features, levels and skip
+// marks for reuse: predictAll predicts chunk after chunk into the same
+// memory, and the garbage of a fresh batch per chunk set the peak heap
+// (issue 11).
+type batchBuf struct {
+	preds        []Prediction
+	raw          []float64
+	lev          []levels
+	skipT, skipM []bool
+}
+
+// batch returns a batch of n rows on the buffer's memory (which grows when
+// n does); predictDirect overwrites every row.
+func (buf *batchBuf) batch(n int) *Batch {
+	if cap(buf.preds) < n {
+		buf.preds, buf.raw, buf.lev = make([]Prediction, n), make([]float64, n*nRaw), make([]levels, n)
+		buf.skipT, buf.skipM = make([]bool, n), make([]bool, n)
+	}
+	b := &Batch{Preds: buf.preds[:n], raw: mat.NewDense(1, nRaw, nil), lev: buf.lev[:n]}
+	if n > 0 {
+		b.raw = mat.NewDense(n, nRaw, buf.raw[:n*nRaw])
+	}
+	return b
 }
 
 func logEstimate(mu, sd float64) Estimate {

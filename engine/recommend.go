@@ -122,8 +122,18 @@ type HardwareScore struct {
 	Reason    string           `json:"reason,omitempty"`
 	Predicted PredictedMetrics `json:"predicted"`
 	Breakdown []ScoreComponent `json:"breakdown,omitempty"`
-	pred      *Prediction
+	row       rankRow
 	static    float64 // score part that does not depend on the metric
+}
+
+// rankRow is what ranking reads of one hardware's prediction: integrate
+// ranks from these alone (engine/integrate.go), not from full predictions.
+type rankRow struct {
+	cfg      *Config
+	est      Estimate // of the ranked metric
+	memoryMB float64  // predicted memory
+	feasible bool
+	reason   string
 }
 
 // HardwareRanking ranks every hardware for one model, batch and precision.
@@ -149,8 +159,8 @@ type HardwareRanking struct {
 func (h *HardwareRanking) Config() Config {
 	c := Config{Model: h.Model, BatchSize: h.BatchSize, Precision: h.Precision, SequenceLength: h.SequenceLength,
 		Phase: h.Phase, GPUCount: h.GPUCount, PromptTokens: h.PromptTokens, OutputTokens: h.OutputTokens, PrecisionLabel: h.PrecisionLabel}
-	if len(h.Ranking) > 0 && h.Ranking[0].pred != nil {
-		c = h.Ranking[0].pred.Config
+	if len(h.Ranking) > 0 && h.Ranking[0].row.cfg != nil {
+		c = *h.Ranking[0].row.cfg
 		c.Hardware = ""
 	}
 	return c
@@ -170,9 +180,6 @@ func (e *NoHardwareError) Error() string {
 type Recommender struct {
 	Weights     ScoreWeights
 	Constraints Constraints
-	// scoresOnly leaves HardwareScore.Predicted empty: integrate ranks
-	// every group only to score its candidates.
-	scoresOnly bool
 }
 
 // MaxAlternatives and AlternativeShare define the alternatives list.
@@ -185,7 +192,23 @@ const (
 // prediction per hardware. It fails with *NoHardwareError when no hardware
 // is feasible and within the constraints: it never falls back silently.
 func (r Recommender) Rank(cat *Catalog, preds []*Prediction, metric Metric) (*HardwareRanking, error) {
-	if len(preds) == 0 {
+	rows := make([]rankRow, len(preds))
+	for i, p := range preds {
+		rows[i] = rankRowOf(p, metric)
+	}
+	return r.rank(cat, rows, metric, func(i int) PredictedMetrics { return preds[i].Intervals() })
+}
+
+// rankRowOf is what ranking on metric reads of a prediction.
+func rankRowOf(p *Prediction, metric Metric) rankRow {
+	return rankRow{cfg: &p.Config, est: p.Get(metric), memoryMB: p.Memory.Value, feasible: p.Feasible, reason: p.Reason}
+}
+
+// rank is Rank over rows; intervals gives row i's predicted intervals. With
+// intervals nil it ranks only to score (integrate): no intervals and no
+// breakdowns.
+func (r Recommender) rank(cat *Catalog, rows []rankRow, metric Metric, intervals func(i int) PredictedMetrics) (*HardwareRanking, error) {
+	if len(rows) == 0 {
 		return nil, fmt.Errorf("no hardware to rank")
 	}
 	w := r.Weights
@@ -193,28 +216,28 @@ func (r Recommender) Rank(cat *Catalog, preds []*Prediction, metric Metric) (*Ha
 		w = DefaultScoreWeights
 	}
 	tot := w.sum()
-	first := preds[0]
+	first := rows[0].cfg
 	out := &HardwareRanking{Model: first.Model, BatchSize: first.BatchSize, Precision: first.Precision,
 		SequenceLength: first.SequenceLength, Phase: first.Phase, GPUCount: first.GPUCount, PromptTokens: first.PromptTokens,
 		OutputTokens: first.OutputTokens, PrecisionLabel: first.PrecisionLabel, Metric: metric}
-	scores := make([]HardwareScore, len(preds))
+	scores := make([]HardwareScore, len(rows))
 	best, minTDP := 0.0, math.Inf(1)
 	if !metric.HigherIsBetter() {
 		best = math.Inf(1)
 	}
 	var reasons []string
-	for i, p := range preds {
-		h := cat.Hardware(p.Hardware)
-		s := HardwareScore{Hardware: p.Hardware, Feasible: p.Feasible, Reason: p.Reason, pred: p}
-		if !r.scoresOnly {
-			s.Predicted = p.Intervals()
+	for i, p := range rows {
+		h := cat.Hardware(p.cfg.Hardware)
+		s := HardwareScore{Hardware: p.cfg.Hardware, Feasible: p.feasible, Reason: p.reason, row: p}
+		if intervals != nil {
+			s.Predicted = intervals(i)
 		}
-		if p.Feasible {
+		if p.feasible {
 			if v := r.Constraints.violation(h); v != "" {
 				s.Reason = v
 			} else {
 				s.Eligible = true
-				val := p.Get(metric).Value
+				val := p.est.Value
 				if metric.HigherIsBetter() {
 					best = math.Max(best, val)
 				} else {
@@ -224,7 +247,7 @@ func (r Recommender) Rank(cat *Catalog, preds []*Prediction, metric Metric) (*Ha
 			}
 		}
 		if !s.Eligible {
-			reasons = append(reasons, fmt.Sprintf("%s: %s", p.Hardware, s.Reason))
+			reasons = append(reasons, fmt.Sprintf("%s: %s", p.cfg.Hardware, s.Reason))
 		}
 		scores[i] = s
 	}
@@ -234,15 +257,15 @@ func (r Recommender) Rank(cat *Catalog, preds []*Prediction, metric Metric) (*Ha
 			continue
 		}
 		h := cat.Hardware(s.Hardware)
-		val := s.pred.Get(metric).Value
+		val := s.row.est.Value
 		perf := val / best
 		if !metric.HigherIsBetter() {
 			perf = best / val
 		}
-		comps := []ScoreComponent{
+		comps := [...]ScoreComponent{
 			{Name: "performance", Value: perf, Weight: w.Performance},
 			{Name: "power", Value: minTDP / h.TDPWatts, Weight: w.Power},
-			{Name: "memory_headroom", Value: clamp(1-s.pred.Memory.Value/h.UsableMemoryMB(), 0, 1), Weight: w.Headroom},
+			{Name: "memory_headroom", Value: clamp(1-s.row.memoryMB/h.UsableMemoryMB(), 0, 1), Weight: w.Headroom},
 			{Name: "availability", Value: h.Availability, Weight: w.Availability},
 			{Name: "deployment", Value: 1 - h.DeploymentComplexity, Weight: w.Deployment},
 		}
@@ -255,7 +278,9 @@ func (r Recommender) Rank(cat *Catalog, preds []*Prediction, metric Metric) (*Ha
 			}
 			c.Value, c.Contribution = round4(c.Value), round4(c.Contribution)
 		}
-		s.Breakdown = comps
+		if intervals != nil {
+			s.Breakdown = append([]ScoreComponent(nil), comps[:]...)
+		}
 	}
 	sort.SliceStable(scores, func(i, j int) bool {
 		a, b := scores[i], scores[j]
@@ -332,7 +357,7 @@ func (p *Predictor) RecommendHardware(ctx context.Context, cfg Config, metric Me
 // recommended hardware; for the recommended hardware itself, that it truly
 // falls below the runner-up. The metric's log uncertainty of both sides is
 // what can move; the rest of the score is fixed.
-func decisionValue(hr *HardwareRanking, hw string, metric Metric, w ScoreWeights) float64 {
+func decisionValue(hr *HardwareRanking, hw string, w ScoreWeights) float64 {
 	tot := w.sum()
 	if tot <= 0 {
 		w, tot = DefaultScoreWeights, DefaultScoreWeights.sum()
@@ -360,7 +385,7 @@ func decisionValue(hr *HardwareRanking, hw string, metric Metric, w ScoreWeights
 		}
 	}
 	perf := func(s *HardwareScore) float64 { return (s.Score - s.static) / wp }
-	sd := math.Hypot(c.pred.Get(metric).Std, other.pred.Get(metric).Std)
+	sd := math.Hypot(c.row.est.Std, other.row.est.Std)
 	var z float64
 	if hw == rec.Hardware {
 		// Perf the recommended hardware must fall to for the runner-up to win.
@@ -394,7 +419,7 @@ func improvementPct(hr *HardwareRanking, hw string, metric Metric) float64 {
 	if rec == nil || c == nil || hw == hr.RecommendedHardware {
 		return 0
 	}
-	rv, cv := rec.pred.Get(metric).Value, c.pred.Get(metric).Value
+	rv, cv := rec.row.est.Value, c.row.est.Value
 	if metric.HigherIsBetter() {
 		return (rv/cv - 1) * 100
 	}
