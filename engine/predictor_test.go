@@ -364,6 +364,86 @@ func TestOneWrongRowCannotDragADevice(t *testing.T) {
 	}
 }
 
+func TestOneWrongRowOnANewDeviceCannotDragIt(t *testing.T) {
+	// A device nothing was measured on gets its first few measurements, as
+	// after the active learner's reveals; one of them is 3× too fast, and
+	// it is the only row of a level (the device itself, or the device at a
+	// precision). It must be flagged and must not move the device's other
+	// predictions from where the other rows put them: a level seen once
+	// cannot tell its effect from an artefact, so its group variance must
+	// not grow to explain it.
+	ctx := context.Background()
+	cat := MustBuiltinCatalog()
+	space := DefaultSpace(cat)
+	const dev = "rocm"
+	var hist, devRows []Result
+	for _, r := range SimulateHistory(cat, DemoWorld, space, 400, 3) {
+		switch {
+		case r.Hardware != dev:
+			hist = append(hist, r)
+		case r.Phase == "":
+			devRows = append(devRows, r)
+		}
+	}
+	// fp16 rows of one model, and an fp32 row of another.
+	pick := func(prec Precision, notModel string) Result {
+		for _, r := range devRows {
+			if r.Precision == prec && r.Model != notModel {
+				return r
+			}
+		}
+		t.Fatalf("no %s row on %s", prec, dev)
+		return Result{}
+	}
+	a := pick(FP16, "")
+	b := pick(FP16, a.Model)
+	c := pick(FP32, "")
+	for _, tc := range []struct {
+		name  string
+		clean []Result // the other rows revealed on the device
+		wrong Result
+	}{
+		{"the device's only row", nil, a},
+		{"alone at its precision", []Result{a, b}, c},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bad := tc.wrong
+			bad.LatencyMS /= 3
+			bad.Throughput *= 3
+			ref := mustPredictor(t, cat, append(slices.Clone(hist), tc.clean...))
+			got := mustPredictor(t, cat, append(append(slices.Clone(hist), tc.clean...), bad))
+			flagged := false
+			for _, f := range got.Flags() {
+				flagged = flagged || f.Key() == bad.Key()
+			}
+			if !flagged {
+				t.Errorf("the 3× row %s is not flagged (flags %+v)", bad.Config, got.Flags())
+			}
+			var cfgs []Config
+			for _, cfg := range space.Configs(cat) {
+				if cfg.Hardware == dev && cfg.Phase == "" && !got.Measured(cfg) {
+					cfgs = append(cfgs, cfg)
+				}
+			}
+			br, err := ref.PredictAll(ctx, cfgs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			bg, err := got.PredictAll(ctx, cfgs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			worst := 0.0
+			for i := range cfgs {
+				worst = math.Max(worst, math.Abs(math.Log(bg.Preds[i].Latency.Value/br.Preds[i].Latency.Value)))
+			}
+			if worst > math.Log(1.1) {
+				t.Errorf("the 3× row moved the device's other predictions by up to %.0f%%", (math.Exp(worst)-1)*100)
+			}
+		})
+	}
+}
+
 func TestFlagDeviates(t *testing.T) {
 	// A configuration measured 5× faster than predicted (geometric mean
 	// over its rows): the rows at least that far, the same way, are the
