@@ -229,10 +229,13 @@ func (b *blr) evidence(ctx context.Context, s *suff, hp hyper) (hyper, error) {
 			putBuf(f)
 		}
 	}()
-	// step is one fixed-point update, halved (in log space) while it lowers
-	// the objective.
-	step := func(p evPoint) (evPoint, bool) {
-		next := b.evidenceStep(s, p.U, p.m, p.hp, learn, group, Uinv)
+	// update is the fixed-point update from p and the most it can gain
+	// (leaving p's inverse factor in Uinv); climb moves from p towards next,
+	// halved (in log space) while that lowers the objective.
+	update := func(p evPoint) (hyper, float64) {
+		return b.evidenceStep(s, p.U, p.m, p.hp, learn, group, Uinv)
+	}
+	climb := func(p evPoint, next hyper) (evPoint, bool) {
 		for t, tries := 1.0, 0; tries <= 8; t, tries = t/2, tries+1 {
 			q, ok := at(p.hp.towards(next, t))
 			if ok && q.f >= p.f-1e-9 {
@@ -248,11 +251,12 @@ func (b *blr) evidence(ctx context.Context, s *suff, hp hyper) (hyper, error) {
 	if !ok {
 		return hp, errors.New("posterior precision is not positive definite at the starting hyperparameters")
 	}
-	// The search stops when an update gains less than evidenceTolF or moves
-	// no log variance by evidenceTol: it keeps the point the update started
-	// from (what is left to gain is within the evidence's flatness), whose
-	// inverse factor the update has just computed, so its covariance costs
-	// one triangular product instead of a full inversion.
+	// The search stops when an update can gain less than evidenceTolF
+	// (what is left is within the evidence's flatness), or a move gains
+	// less or moves no log variance by evidenceTol: it keeps the point the
+	// last update started from, whose inverse factor that update has just
+	// computed, so its covariance costs one triangular product instead of a
+	// full inversion.
 	done := func(p, q evPoint, ok bool) bool {
 		return !ok || q.f-p.f < evidenceTolF || p.hp.distance(q.hp) < evidenceTol
 	}
@@ -265,38 +269,52 @@ func (b *blr) evidence(ctx context.Context, s *suff, hp hyper) (hyper, error) {
 	// SQUAREM (Varadhan and Roland): two updates give the direction and
 	// rate of the fixed-point iteration's linear convergence, and one
 	// extrapolated point skips most of the small steps a variance heading
-	// for a small value would take; a point that lowers the objective is
-	// dropped for the plain update.
+	// for a small value would take. The second update is needed only as
+	// hyperparameters: its posterior is factored only when the
+	// extrapolation does not gain on the first.
 	for it := 0; it < evidenceMaxIter; it++ {
 		if err := ctx.Err(); err != nil {
 			return cur.hp, err
 		}
-		p1, ok1 := step(cur)
+		h1, gain := update(cur)
+		if gain < evidenceTolF {
+			return stop(cur)
+		}
+		p1, ok1 := climb(cur, h1)
 		if done(cur, p1, ok1) {
 			return stop(cur, p1)
 		}
-		p2, ok2 := step(p1)
-		if done(p1, p2, ok2) {
-			return stop(p1, cur, p2)
+		h2, gain := update(p1)
+		if gain < evidenceTolF {
+			return stop(p1, cur)
 		}
-		r, v := p1.hp.logDiff(cur.hp), p2.hp.logDiff(p1.hp)
+		r, v := p1.hp.logDiff(cur.hp), h2.logDiff(p1.hp)
 		for i := range v {
 			v[i] -= r[i]
 		}
 		alpha := -math.Min(math.Sqrt(dot(r, r)/math.Max(dot(v, v), 1e-300)), 1e3)
-		next := p2
+		var next evPoint
+		ok2 := false
 		if alpha < -1 {
 			x := make([]float64, len(r))
 			for i := range x {
 				x[i] = -2*alpha*r[i] + alpha*alpha*v[i]
 			}
-			if q, ok := at(cur.hp.shifted(x)); ok && q.f >= p2.f-1e-9 {
+			var q evPoint
+			if q, ok2 = at(cur.hp.shifted(x)); ok2 && q.f >= p1.f-1e-9 {
 				next = q
-			} else if ok {
-				drop(next, q)
+			} else if ok2 {
+				drop(p1, q)
+				ok2 = false
 			}
 		}
-		drop(next, cur, p1, p2)
+		if !ok2 {
+			next, ok2 = climb(p1, h2)
+		}
+		if done(p1, next, ok2) {
+			return stop(p1, cur, next)
+		}
+		drop(next, cur, p1)
 		cur = next
 	}
 	b.hp, b.mean, b.cov, b.lml = cur.hp, cur.m, invertChol(cur.U, s.P), cur.f-cur.hp.logPrior()
@@ -321,8 +339,10 @@ const (
 )
 
 // evidenceStep is one fixed-point update from the Cholesky factor U of the
-// posterior precision and the posterior mean m at hp.
-func (b *blr) evidenceStep(s *suff, U, m []float64, hp hyper, learn [nVar]bool, group []int, Uinv []float64) hyper {
+// posterior precision and the posterior mean m at hp, and the gain in the
+// objective it can bring at most: the gradient (in log variances) times
+// the step, a bound where the objective is concave, as near its maximum.
+func (b *blr) evidenceStep(s *suff, U, m []float64, hp hyper, learn [nVar]bool, group []int, Uinv []float64) (hyper, float64) {
 	P := s.P
 	pv := b.priorVar(hp)
 	// diag Σ: Σ = U⁻¹U⁻ᵀ, so Σ_ii is the squared norm of row i of U⁻¹
@@ -346,15 +366,25 @@ func (b *blr) evidenceStep(s *suff, U, m []float64, hp hyper, learn [nVar]bool, 
 		row := s.G[i*P+i : (i+1)*P]
 		ed += m[i] * (row[0]*m[i] + 2*dot(row[1:], m[i+1:]))
 	}
-	next := hp
+	next, gain := hp, 0.0
 	for v := range next.v {
 		if learn[v] {
 			next.v[v] = solveEvidence(mm[v], math.Max(gam[v], 0), defaultHyper.v[v], hyperSD(v))
+			gain += evidenceSlope(mm[v], gam[v], hp.v[v], defaultHyper.v[v], hyperSD(v)) * math.Log(next.v[v]/hp.v[v])
 		}
 	}
-	s2 := solveEvidence(math.Max(ed, 0), math.Max(float64(s.n)-gamAll, 1e-3), defaultHyper.noise*defaultHyper.noise, noiseSD)
-	next.noise = math.Sqrt(s2)
-	return next
+	s2, n2 := hp.noise*hp.noise, defaultHyper.noise*defaultHyper.noise
+	ns2 := solveEvidence(math.Max(ed, 0), math.Max(float64(s.n)-gamAll, 1e-3), n2, noiseSD)
+	gain += evidenceSlope(ed, float64(s.n)-gamAll, s2, n2, noiseSD) * math.Log(ns2/s2)
+	next.noise = math.Sqrt(ns2)
+	return next, gain
+}
+
+// evidenceSlope is the derivative of the objective in log v at v, for one
+// variance with statistics M and γ and a log-normal hyperprior (median v0,
+// sd in log v): the function whose root solveEvidence finds.
+func evidenceSlope(M, gamma, v, v0, sd float64) float64 {
+	return 0.5*(M/v-gamma) - math.Log(v/v0)/(sd*sd)
 }
 
 // solveEvidence solves ½(M/v − γ) = (log v − log v0)/sd² for v: the
