@@ -50,6 +50,8 @@ type blr struct {
 	// variance of a device by its count (engine/calibrate.go).
 	devRows map[string]int
 	calib   *calibration
+	// order is the column order the precision is factored in (arrowOrder).
+	order *arrow
 }
 
 type levelKey struct {
@@ -617,56 +619,188 @@ func (b *blr) priorVar(hp hyper) []float64 {
 	return pv
 }
 
-// posterior factorizes A = G/σ² + Λ⁻¹ (Cholesky, upper, into A when given,
-// else a new P×P matrix; only its upper triangle is written) and returns it
-// with the posterior mean and the log marginal likelihood.
+// posterior factorizes A = G/σ² + Λ⁻¹ in the arrow order (Cholesky,
+// upper, into A when given, else a new P×P matrix; only its upper triangle
+// is written) and returns it with the posterior mean (in column order) and
+// the log marginal likelihood.
 func (b *blr) posterior(s *suff, pv []float64, hp hyper, A []float64) ([]float64, []float64, float64, error) {
 	P := s.P
+	o := b.arrowFor(P)
 	s2 := hp.noise * hp.noise
 	if A == nil {
 		A = make([]float64, P*P)
 	}
 	for i := 0; i < P; i++ {
-		floats.ScaleTo(A[i*P+i:(i+1)*P], 1/s2, s.G[i*P+i:(i+1)*P])
-		A[i*P+i] += 1 / pv[i]
+		pi := o.pos[i]
+		for j, g := range s.G[i*P+i : (i+1)*P] {
+			if pj := o.pos[i+j]; pi <= pj {
+				A[pi*P+pj] = g / s2
+			} else {
+				A[pj*P+pi] = g / s2
+			}
+		}
+		A[pi*P+pi] += 1 / pv[i]
 	}
 	if _, ok := lapack64.Potrf(blas64.Symmetric{N: P, Stride: P, Data: A, Uplo: blas.Upper}); !ok {
 		return nil, nil, 0, errors.New("posterior precision is not positive definite")
 	}
 	bv := make([]float64, P)
 	for i := range bv {
-		bv[i] = s.r[i] / s2
+		bv[o.pos[i]] = s.r[i] / s2
 	}
-	m := blas64.Vector{N: P, Inc: 1, Data: append([]float64(nil), bv...)}
+	mp := blas64.Vector{N: P, Inc: 1, Data: append([]float64(nil), bv...)}
 	U := blas64.Triangular{N: P, Stride: P, Data: A, Uplo: blas.Upper, Diag: blas.NonUnit}
-	blas64.Trsv(blas.Trans, U, m)
-	blas64.Trsv(blas.NoTrans, U, m)
+	blas64.Trsv(blas.Trans, U, mp)
+	blas64.Trsv(blas.NoTrans, U, mp)
+	m := make([]float64, P)
 	logDetA, logDetPrior, quad := 0.0, 0.0, 0.0
 	for i := 0; i < P; i++ {
 		logDetA += 2 * math.Log(A[i*P+i])
 		logDetPrior += math.Log(pv[i])
-		quad += bv[i] * m.Data[i]
+		quad += bv[i] * mp.Data[i]
+		m[i] = mp.Data[o.pos[i]]
 	}
 	lml := -0.5 * (float64(s.n)*math.Log(2*math.Pi*s2) - s.logW + logDetPrior + logDetA + s.yy/s2 - quad)
-	return A, m.Data, lml, nil
+	return A, m, lml, nil
 }
 
-// invertChol turns the Cholesky factor of the precision into Σ (full).
-func invertChol(A []float64, P int) []float64 {
-	lapack64.Trtri(blas64.Triangular{N: P, Stride: P, Data: A, Uplo: blas.Upper, Diag: blas.NonUnit})
-	return covFromInv(A, P)
+// arrow is an order of the P columns in which the precision's leading
+// nB×nB block is block diagonal (blocks ending at ends), so the Cholesky
+// factor's is too: U = [[U_B, W], [0, U_S]], and U⁻¹ = [[U_B⁻¹,
+// −U_B⁻¹WU_S⁻¹], [0, U_S⁻¹]] costs the trailing block's inverse and one
+// triangular product instead of a full inversion.
+type arrow struct {
+	perm []int // position → column
+	pos  []int // column → position
+	ends []int // end of each diagonal block, ascending; the last is nB
+}
+
+// arrowOrder puts first the level columns nested in one device (all their
+// rows have that device: its own level and its per-device effects), device
+// by device, then the dense block and the other levels. Two devices'
+// nested levels never share a row, so they never meet in G.
+func (b *blr) arrowOrder(d *design) *arrow {
+	P, dd := b.dim(), b.dd()
+	// The device column of each level's rows: −1 none yet, −2 several.
+	dev := make([]int, P-dd)
+	for l := range dev {
+		dev[l] = -1
+	}
+	for i := range d.col {
+		h := int(d.col[i][reHardware])
+		if h < 0 {
+			h = -2
+		}
+		for _, c := range d.col[i] {
+			if c < 0 {
+				continue
+			}
+			switch l := int(c) - dd; dev[l] {
+			case -1:
+				dev[l] = h
+			case h:
+			default:
+				dev[l] = -2
+			}
+		}
+	}
+	o := &arrow{pos: make([]int, P)}
+	for h := dd; h < P; h++ {
+		if dev[h-dd] != h {
+			continue
+		}
+		for l, dl := range dev {
+			if dl == h {
+				o.perm = append(o.perm, dd+l)
+			}
+		}
+		o.ends = append(o.ends, len(o.perm))
+	}
+	for c := 0; c < P; c++ {
+		if c < dd || dev[c-dd] < 0 {
+			o.perm = append(o.perm, c)
+		}
+	}
+	for q, c := range o.perm {
+		o.pos[c] = q
+	}
+	return o
+}
+
+// arrowFor is the model's arrow order for P columns, or the column order
+// (no blocks) when it has none for them.
+func (b *blr) arrowFor(P int) *arrow {
+	if b.order != nil && len(b.order.perm) == P {
+		return b.order
+	}
+	o := &arrow{perm: make([]int, P), pos: make([]int, P)}
+	for c := range o.perm {
+		o.perm[c], o.pos[c] = c, c
+	}
+	return o
+}
+
+// invFactor inverts an upper triangular factor U in this order, in place;
+// the blocks are used only when U has them (zeros off the blocks).
+func (o *arrow) invFactor(U []float64, P int) bool {
+	tri := func(n, at int) blas64.Triangular {
+		return blas64.Triangular{N: n, Stride: P, Data: U[at*P+at:], Uplo: blas.Upper, Diag: blas.NonUnit}
+	}
+	nB := 0
+	if k := len(o.ends); k > 0 {
+		nB = o.ends[k-1]
+	}
+	lo := 0
+	for _, hi := range o.ends {
+		for r := lo; r < hi; r++ {
+			for _, v := range U[r*P+hi : r*P+nB] {
+				if v != 0 {
+					return lapack64.Trtri(tri(P, 0))
+				}
+			}
+		}
+		lo = hi
+	}
+	nS := P - nB
+	if !lapack64.Trtri(tri(nS, nB)) {
+		return false
+	}
+	lo = 0
+	for _, hi := range o.ends {
+		if !lapack64.Trtri(tri(hi-lo, lo)) {
+			return false
+		}
+		blas64.Trmm(blas.Left, blas.NoTrans, 1, tri(hi-lo, lo), blas64.General{Rows: hi - lo, Cols: nS, Stride: P, Data: U[lo*P+nB:]})
+		lo = hi
+	}
+	blas64.Trmm(blas.Right, blas.NoTrans, -1, tri(nS, nB), blas64.General{Rows: nB, Cols: nS, Stride: P, Data: U[nB:]})
+	return true
+}
+
+// invertChol turns the Cholesky factor of the precision (from posterior)
+// into Σ (full, column order).
+func (b *blr) invertChol(A []float64, P int) []float64 {
+	b.arrowFor(P).invFactor(A, P)
+	return b.covFromInv(A, P)
 }
 
 // covFromInv turns the inverse U⁻¹ of the precision's Cholesky factor
-// (upper triangle of A) into Σ = U⁻¹U⁻ᵀ (full), in place.
-func covFromInv(A []float64, P int) []float64 {
+// (upper triangle of A, arrow order) into Σ = U⁻¹U⁻ᵀ (full, column order),
+// in a new matrix; A is given back to the scratch pool.
+func (b *blr) covFromInv(A []float64, P int) []float64 {
 	lapackImpl.Dlauum(blas.Upper, P, A, P)
+	o := b.arrowFor(P)
+	S := getBuf(P * P)
 	for i := 0; i < P; i++ {
-		for j := i + 1; j < P; j++ {
-			A[j*P+i] = A[i*P+j]
+		pi := o.pos[i]
+		for j := i; j < P; j++ {
+			pj := o.pos[j]
+			v := A[min(pi, pj)*P+max(pi, pj)]
+			S[i*P+j], S[j*P+i] = v, v
 		}
 	}
-	return A
+	putBuf(A)
+	return S
 }
 
 // lapackImpl is gonum's LAPACK, for the routines lapack64 does not wrap.

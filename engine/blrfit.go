@@ -8,10 +8,7 @@ import (
 	"slices"
 	"sort"
 
-	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/floats"
-	"gonum.org/v1/gonum/lapack/lapack64"
 )
 
 // Fitting: hyperparameters by maximum a posteriori marginal likelihood on
@@ -53,6 +50,7 @@ func (b *blr) fit(ctx context.Context, ts *trainSet) (*fitResult, error) {
 		b.devRows[l.key[reHardware]]++
 	}
 	d := b.newDesign(ts.x, ts.lev, b.lev)
+	b.order = b.arrowOrder(d)
 	if n == 0 {
 		b.setPrior()
 		return &fitResult{}, nil
@@ -263,7 +261,7 @@ func (b *blr) evidence(ctx context.Context, s *suff, hp hyper) (hyper, error) {
 	stop := func(p evPoint, others ...evPoint) (hyper, error) {
 		drop(p, others...)
 		copy(p.U, Uinv)
-		b.hp, b.mean, b.cov, b.lml = p.hp, p.m, covFromInv(p.U, s.P), p.f-p.hp.logPrior()
+		b.hp, b.mean, b.cov, b.lml = p.hp, p.m, b.covFromInv(p.U, s.P), p.f-p.hp.logPrior()
 		return p.hp, nil
 	}
 	// SQUAREM (Varadhan and Roland): two updates give the direction and
@@ -317,7 +315,7 @@ func (b *blr) evidence(ctx context.Context, s *suff, hp hyper) (hyper, error) {
 		drop(next, cur, p1)
 		cur = next
 	}
-	b.hp, b.mean, b.cov, b.lml = cur.hp, cur.m, invertChol(cur.U, s.P), cur.f-cur.hp.logPrior()
+	b.hp, b.mean, b.cov, b.lml = cur.hp, cur.m, b.invertChol(cur.U, s.P), cur.f-cur.hp.logPrior()
 	return cur.hp, nil
 }
 
@@ -346,13 +344,15 @@ func (b *blr) evidenceStep(s *suff, U, m []float64, hp hyper, learn [nVar]bool, 
 	P := s.P
 	pv := b.priorVar(hp)
 	// diag Σ: Σ = U⁻¹U⁻ᵀ, so Σ_ii is the squared norm of row i of U⁻¹
-	// (Uinv is scratch).
+	// (Uinv is scratch; U and U⁻¹ are in the arrow order).
 	copy(Uinv, U)
-	lapack64.Trtri(blas64.Triangular{N: P, Stride: P, Data: Uinv, Uplo: blas.Upper, Diag: blas.NonUnit})
+	o := b.arrowFor(P)
+	o.invFactor(Uinv, P)
 	var mm, gam [nVar]float64
 	gamAll := 0.0
 	for i := 0; i < P; i++ {
-		row := Uinv[i*P+i : (i+1)*P]
+		pi := o.pos[i]
+		row := Uinv[pi*P+pi : (pi+1)*P]
 		g := 1 - dot(row, row)/pv[i]
 		gamAll += g
 		if v := group[i]; v >= 0 {
@@ -477,6 +477,7 @@ func (b *blr) assignLevels(lev []levels) {
 		return keys[i].key < keys[j].key
 	})
 	b.lev = map[levelKey]int{}
+	b.order = nil // of the old columns
 	b.levGroup = make([]int, len(keys))
 	for i, k := range keys {
 		b.lev[k] = b.dd() + i
@@ -500,7 +501,7 @@ func (b *blr) setPosterior(s *suff, hp hyper) error {
 	if err != nil {
 		return err
 	}
-	b.mean, b.cov, b.lml = m, invertChol(A, s.P), lml
+	b.mean, b.cov, b.lml = m, b.invertChol(A, s.P), lml
 	return nil
 }
 
