@@ -95,9 +95,15 @@ func (b *blr) fit(ctx context.Context, ts *trainSet) (*fitResult, error) {
 		// leaves the posterior at what it chose.
 		if learn && (round == 1 || round == robustRounds+1) {
 			// Group variances are learned without the rows alone in a level
-			// (withoutLone); the first time, the calibration those rows are
-			// judged under too (looFactor). Then the posterior on all rows.
-			hs, bulk, err := b.withoutLone(ctx, d, subRows, w, ts.y, s)
+			// (withoutLone): first without all of them, and the calibration
+			// they are judged under too (looFactor); then without those
+			// judged more likely wrong than right. Then the posterior on all
+			// rows.
+			trusted := robust
+			if round == 1 {
+				trusted = nil
+			}
+			hs, bulk, err := b.withoutLone(ctx, d, subRows, w, ts.y, s, trusted)
 			if err != nil {
 				return nil, err
 			}
@@ -624,13 +630,16 @@ func isRare(d *design, i int, count []int, most int) bool {
 // moved the device 2.7× (TensorRT data, one reveal). A level seen once
 // cannot tell its effect from an artefact, so it does not inform how much
 // levels differ; it is judged against the variances the replicated levels
-// show, which its prediction from the other rows is. s and rows themselves
-// when no row is alone or too few rows would be left.
-func (b *blr) withoutLone(ctx context.Context, d *design, rows []int, w, y []float64, s *suff) (*suff, []int, error) {
+// show, which its prediction from the other rows is. With robust weights
+// (trusted), only the lone rows more likely wrong than right are left out:
+// a right one tells how much levels differ, while one kept at weight 0.006
+// was still fitted by its own level and raised the device variance tenfold.
+// s and rows themselves when no row is left out or too few would be left.
+func (b *blr) withoutLone(ctx context.Context, d *design, rows []int, w, y []float64, s *suff, trusted []float64) (*suff, []int, error) {
 	count := b.levelCounts(d, rows)
 	var lone, bulk []int
 	for _, i := range rows {
-		if isRare(d, i, count, 1) {
+		if isRare(d, i, count, 1) && (trusted == nil || trusted[i] < 0.5) {
 			lone = append(lone, i)
 		} else {
 			bulk = append(bulk, i)
