@@ -353,35 +353,67 @@ type blockStats struct {
 
 func (b *blr) blockStats(d *design, rows []int, y []float64) *blockStats {
 	m, P, dd := len(rows), b.dim(), b.dd()
-	// dense and T are scratch (engine/blr.go getBuf: fresh memory is slow).
-	dense, T := getBuf(m*dd), getBuf(m*P)
+	// Only the dense block and the levels the rows have enter H, so T = ΦΣ
+	// is computed on those K columns alone (a device's rows have a few tens
+	// of the hundreds of levels): at[c] is level column c's place in T.
+	at := make([]int, P)
+	var lev []int
+	for _, i := range rows {
+		for _, c := range d.col[i] {
+			if c >= 0 && at[c] == 0 {
+				at[c] = -1
+				lev = append(lev, int(c))
+			}
+		}
+	}
+	slices.Sort(lev)
+	K := dd + len(lev)
+	for j, c := range lev {
+		at[c] = dd + j
+	}
+	// dense, S and T are scratch (engine/blr.go getBuf: fresh memory is
+	// slow).
+	dense, S, T := getBuf(m*dd), getBuf(dd*K), getBuf(m*K)
 	defer putBuf(dense)
+	defer putBuf(S)
 	defer putBuf(T)
 	b.denseBlock(dense, d, rows)
-	// T = ΦΣ: the dense columns are one product with Σ's first dd rows, and
-	// each row's few level columns add their rows of Σ.
+	// S = Σ's first dd rows on the K columns; T = ΦS for the dense columns,
+	// then each row's few level columns add their rows of Σ.
+	for r := 0; r < dd; r++ {
+		src, dst := b.cov[r*P:(r+1)*P], S[r*K:(r+1)*K]
+		copy(dst[:dd], src[:dd])
+		for j, c := range lev {
+			dst[dd+j] = src[c]
+		}
+	}
 	blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, blas64.General{Rows: m, Cols: dd, Stride: dd, Data: dense},
-		blas64.General{Rows: dd, Cols: P, Stride: P, Data: b.cov}, 0, blas64.General{Rows: m, Cols: P, Stride: P, Data: T})
+		blas64.General{Rows: dd, Cols: K, Stride: K, Data: S}, 0, blas64.General{Rows: m, Cols: K, Stride: K, Data: T})
 	st := &blockStats{rows: rows, res: make([]float64, m), H: make([]float64, m*m)}
 	for r, i := range rows {
 		mu := dot(dense[r*dd:(r+1)*dd], b.mean[:dd])
+		Tr := T[r*K : (r+1)*K]
 		for g := 0; g < nGroups; g++ {
 			if c := int(d.col[i][g]); c >= 0 {
-				floats.AddScaled(T[r*P:(r+1)*P], d.val[i][g], b.cov[c*P:(c+1)*P])
-				mu += d.val[i][g] * b.mean[c]
+				v, src := d.val[i][g], b.cov[c*P:(c+1)*P]
+				floats.AddScaled(Tr[:dd], v, src[:dd])
+				for j, l := range lev {
+					Tr[dd+j] += v * src[l]
+				}
+				mu += v * b.mean[c]
 			}
 		}
 		st.res[r] = y[i] - mu
 	}
 	// H = TΦᵀ likewise.
-	blas64.Gemm(blas.NoTrans, blas.Trans, 1, blas64.General{Rows: m, Cols: dd, Stride: P, Data: T},
+	blas64.Gemm(blas.NoTrans, blas.Trans, 1, blas64.General{Rows: m, Cols: dd, Stride: K, Data: T},
 		blas64.General{Rows: m, Cols: dd, Stride: dd, Data: dense}, 0, blas64.General{Rows: m, Cols: m, Stride: m, Data: st.H})
 	for r2, i := range rows {
 		for g := 0; g < nGroups; g++ {
 			if c := int(d.col[i][g]); c >= 0 {
-				v := d.val[i][g]
+				v, pc := d.val[i][g], at[c]
 				for r := 0; r < m; r++ {
-					st.H[r*m+r2] += v * T[r*P+c]
+					st.H[r*m+r2] += v * T[r*K+pc]
 				}
 			}
 		}
