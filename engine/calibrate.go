@@ -12,7 +12,6 @@ import (
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
-	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/lapack/lapack64"
 )
 
@@ -240,6 +239,10 @@ type calibJob struct {
 // latency and memory fits run side by side, but the other often finishes
 // first and leaves its core idle).
 func (b *blr) runCalibJobs(ctx context.Context, d *design, jobs []calibJob, w, y []float64) error {
+	if len(jobs) == 0 {
+		return nil
+	}
+	L := b.denseCovFactor()
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), len(jobs)) {
@@ -252,7 +255,7 @@ func (b *blr) runCalibJobs(ctx context.Context, d *design, jobs []calibJob, w, y
 					return
 				}
 				job := &jobs[j]
-				job.z2 = b.heldOutNested(b.blockStats(d, job.dev, y), job.held, job.sizes, w)
+				job.z2 = b.heldOutNested(b.blockStats(d, job.dev, y, L), job.held, job.sizes, w)
 			}
 		}()
 	}
@@ -333,7 +336,7 @@ func weightedQuantile(v, w []float64, q float64) float64 {
 // standardized residuals under the remaining data (noise at the pooled
 // level: the device is treated as new).
 func (b *blr) blockOut(d *design, block []int, w, y []float64) ([]float64, bool) {
-	st := b.blockStats(d, block, y)
+	st := b.blockStats(d, block, y, b.denseCovFactor())
 	all := make([]int, len(block))
 	for r := range all {
 		all[r] = r
@@ -351,11 +354,36 @@ type blockStats struct {
 	H    []float64 // len(rows)², row-major
 }
 
-func (b *blr) blockStats(d *design, rows []int, y []float64) *blockStats {
+// denseCovFactor is L (lower, dd×dd) with LLᵀ the dense block of Σ, for
+// blockStats: the dense part of H is then (Φ_D L)(Φ_D L)ᵀ, half the
+// products of Φ_D Σ_DD Φ_Dᵀ. Σ's dense block is positive definite; should
+// rounding say otherwise, a jitter of its scale is added.
+func (b *blr) denseCovFactor() []float64 {
+	P, dd := b.dim(), b.dd()
+	L := make([]float64, dd*dd)
+	scale := 0.0
+	for i := 0; i < dd; i++ {
+		scale = math.Max(scale, b.cov[i*P+i])
+	}
+	for jitter := 0.0; ; jitter = math.Max(2*jitter, 1e-12*scale) {
+		for i := 0; i < dd; i++ {
+			copy(L[i*dd:i*dd+i+1], b.cov[i*P:i*P+i+1])
+			L[i*dd+i] += jitter
+		}
+		if _, ok := lapack64.Potrf(blas64.Symmetric{N: dd, Stride: dd, Data: L, Uplo: blas.Lower}); ok {
+			return L
+		}
+	}
+}
+
+// blockStats computes the block statistics of rows, with L from
+// denseCovFactor. With Φ = [Φ_D Φ_L] (dense block, levels: a few per row),
+// H = Φ_DΣ_DDΦ_Dᵀ + Y Φ_Lᵀ + Φ_L Yᵀ where Y = Φ_D Σ_DL + ½ Φ_L Σ_LL, on the
+// levels the rows have only (a device's rows have a few tens of the
+// hundreds of levels).
+func (b *blr) blockStats(d *design, rows []int, y, L []float64) *blockStats {
 	m, P, dd := len(rows), b.dim(), b.dd()
-	// Only the dense block and the levels the rows have enter H, so T = ΦΣ
-	// is computed on those K columns alone (a device's rows have a few tens
-	// of the hundreds of levels): at[c] is level column c's place in T.
+	// at[c] is level column c's place among the rows' levels lev.
 	at := make([]int, P)
 	var lev []int
 	for _, i := range rows {
@@ -367,55 +395,60 @@ func (b *blr) blockStats(d *design, rows []int, y []float64) *blockStats {
 		}
 	}
 	slices.Sort(lev)
-	K := dd + len(lev)
+	nL := len(lev)
 	for j, c := range lev {
-		at[c] = dd + j
+		at[c] = j
 	}
-	// dense, S and T are scratch (engine/blr.go getBuf: fresh memory is
-	// slow).
-	dense, S, T := getBuf(m*dd), getBuf(dd*K), getBuf(m*K)
-	defer putBuf(dense)
-	defer putBuf(S)
-	defer putBuf(T)
+	// Scratch from the pool (engine/blr.go getBuf: fresh memory is slow).
+	dense, V, S, Y, Z := getBuf(m*dd), getBuf(m*dd), getBuf(dd*nL), getBuf(m*nL), getBuf(m*m)
+	defer release([][]float64{dense, V, S, Y, Z})
 	b.denseBlock(dense, d, rows)
-	// S = Σ's first dd rows on the K columns; T = ΦS for the dense columns,
-	// then each row's few level columns add their rows of Σ.
+	st := &blockStats{rows: rows, res: make([]float64, m), H: make([]float64, m*m)}
+	// Dense part: V = Φ_D L, H = VVᵀ (upper triangle).
+	copy(V, dense)
+	blas64.Trmm(blas.Right, blas.NoTrans, 1, blas64.Triangular{N: dd, Stride: dd, Data: L, Uplo: blas.Lower, Diag: blas.NonUnit},
+		blas64.General{Rows: m, Cols: dd, Stride: dd, Data: V})
+	blas64.Syrk(blas.NoTrans, 1, blas64.General{Rows: m, Cols: dd, Stride: dd, Data: V}, 0,
+		blas64.Symmetric{N: m, Stride: m, Data: st.H, Uplo: blas.Upper})
+	// Y = Φ_D Σ_DL, then each row's levels add half their rows of Σ_LL.
 	for r := 0; r < dd; r++ {
-		src, dst := b.cov[r*P:(r+1)*P], S[r*K:(r+1)*K]
-		copy(dst[:dd], src[:dd])
+		src := b.cov[r*P : (r+1)*P]
 		for j, c := range lev {
-			dst[dd+j] = src[c]
+			S[r*nL+j] = src[c]
 		}
 	}
 	blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, blas64.General{Rows: m, Cols: dd, Stride: dd, Data: dense},
-		blas64.General{Rows: dd, Cols: K, Stride: K, Data: S}, 0, blas64.General{Rows: m, Cols: K, Stride: K, Data: T})
-	st := &blockStats{rows: rows, res: make([]float64, m), H: make([]float64, m*m)}
+		blas64.General{Rows: dd, Cols: nL, Stride: nL, Data: S}, 0, blas64.General{Rows: m, Cols: nL, Stride: nL, Data: Y})
 	for r, i := range rows {
 		mu := dot(dense[r*dd:(r+1)*dd], b.mean[:dd])
-		Tr := T[r*K : (r+1)*K]
+		Yr := Y[r*nL : (r+1)*nL]
 		for g := 0; g < nGroups; g++ {
 			if c := int(d.col[i][g]); c >= 0 {
 				v, src := d.val[i][g], b.cov[c*P:(c+1)*P]
-				floats.AddScaled(Tr[:dd], v, src[:dd])
 				for j, l := range lev {
-					Tr[dd+j] += v * src[l]
+					Yr[j] += 0.5 * v * src[l]
 				}
 				mu += v * b.mean[c]
 			}
 		}
 		st.res[r] = y[i] - mu
 	}
-	// H = TΦᵀ likewise.
-	blas64.Gemm(blas.NoTrans, blas.Trans, 1, blas64.General{Rows: m, Cols: dd, Stride: K, Data: T},
-		blas64.General{Rows: m, Cols: dd, Stride: dd, Data: dense}, 0, blas64.General{Rows: m, Cols: m, Stride: m, Data: st.H})
+	// Z = Y Φ_Lᵀ (Φ_L has a few entries per row), H += Z + Zᵀ.
+	clear(Z)
 	for r2, i := range rows {
 		for g := 0; g < nGroups; g++ {
 			if c := int(d.col[i][g]); c >= 0 {
 				v, pc := d.val[i][g], at[c]
 				for r := 0; r < m; r++ {
-					st.H[r*m+r2] += v * T[r*K+pc]
+					Z[r*m+r2] += v * Y[r*nL+pc]
 				}
 			}
+		}
+	}
+	for r := 0; r < m; r++ {
+		for c := r; c < m; c++ {
+			h := st.H[r*m+c] + Z[r*m+c] + Z[c*m+r]
+			st.H[r*m+c], st.H[c*m+r] = h, h
 		}
 	}
 	return st

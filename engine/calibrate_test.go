@@ -93,7 +93,7 @@ func TestHeldOutNestedMatchesSeparate(t *testing.T) {
 	}
 	held := rand.New(rand.NewPCG(1, 2)).Perm(len(dev))
 	sizes := []int{len(dev), len(dev) - 1, len(dev) - 3, len(dev) - 10}
-	got := b.heldOutNested(b.blockStats(d, dev, ts.y), held, sizes, w)
+	got := b.heldOutNested(b.blockStats(d, dev, ts.y, b.denseCovFactor()), held, sizes, w)
 	for j, n := range sizes {
 		block := make([]int, n)
 		for r, pr := range held[:n] {
