@@ -261,8 +261,18 @@ type design struct {
 // newDesign resolves rows' level columns against colOf (levels without a
 // column keep their prior).
 func (b *blr) newDesign(x []float64, lev []levels, colOf map[levelKey]int) *design {
+	return b.redesign(&design{}, x, lev, colOf)
+}
+
+// redesign is newDesign on d's memory (its level columns and random
+// features, not cached until cacheRFF), which it overwrites: predictAll
+// predicts chunk after chunk into the same designs (issue 11).
+func (b *blr) redesign(d *design, x []float64, lev []levels, colOf map[levelKey]int) *design {
 	n := len(lev)
-	d := &design{n: n, x: x, col: make([][nGroups]int32, n), val: make([][nGroups]float64, n), lev: lev}
+	if cap(d.col) < n {
+		d.col, d.val = make([][nGroups]int32, n), make([][nGroups]float64, n)
+	}
+	*d = design{n: n, x: x, col: d.col[:n], val: d.val[:n], lev: lev, rff: d.rff[:0]}
 	parallelRows(n, func(_, i int) { resolveLevels(&d.col[i], &d.val[i], &lev[i], colOf) })
 	return d
 }
@@ -304,13 +314,13 @@ func resolveLevels(col *[nGroups]int32, val *[nGroups]float64, l *levels, colOf 
 
 // cacheRFF computes and keeps the random Fourier features of design rows
 // (all when rows is nil), with room for spare more rows' (appended later
-// without copying the rest).
+// without copying the rest), in the memory d has for them when it is enough.
 func (b *blr) cacheRFF(ctx context.Context, d *design, rows []int, spare int) error {
 	n, dd := d.n, b.dd()
 	if rows != nil {
 		n = len(rows)
 	}
-	rff := make([]float64, n*nRFF, (n+spare)*nRFF)
+	rff := slices.Grow(d.rff[:0], (n+spare)*nRFF)[:n*nRFF]
 	bufs := scratch(n, chunkRows*dd)
 	defer release(bufs)
 	err := parallelChunks(ctx, n, func(wk, _, lo, hi int) {

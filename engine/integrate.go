@@ -224,17 +224,19 @@ func integrate(ctx context.Context, p *Predictor, opts integrateOptions) (*Repor
 		return nil, err
 	}
 	// Rank hardware per group (the configuration minus its hardware) to
-	// score its candidates; the rankings are not kept: a pick's group is
-	// ranked again for its recommendation (rankings of every group held
-	// tens of MB, issue 11).
+	// score its candidates, on the same memory; the rankings are not kept:
+	// a pick's group is ranked again for its recommendation (rankings of
+	// every group held tens of MB, issue 11).
 	groupOf, members := groupRows(cfgs)
 	var rankBuf []rankRow
+	var scoreBuf []HardwareScore
 	rankGroup := func(g int32) (*HardwareRanking, error) {
 		rankBuf = rankBuf[:0]
 		for _, r := range members[g] {
 			rankBuf = append(rankBuf, lb.rankRow(int(r)))
 		}
-		return recommender.rank(p.cat, rankBuf, opts.Metric, nil)
+		scoreBuf = slices.Grow(scoreBuf[:0], len(rankBuf))[:len(rankBuf)]
+		return recommender.rank(p.cat, rankBuf, opts.Metric, nil, scoreBuf)
 	}
 	// Every candidate needs its decision value to be scored; the rest of
 	// a recommendation is built for the picks only.
@@ -367,7 +369,7 @@ func integrate(ctx context.Context, p *Predictor, opts integrateOptions) (*Repor
 	nm := lb.measuredRaw.n
 	raw := func(i int) []float64 {
 		if i < nm {
-			return lb.measuredRaw.row(i)
+			return lb.measuredRaw.at(i)[:]
 		}
 		return lb.open.raw.RawRowView(i - nm)
 	}

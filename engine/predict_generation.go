@@ -10,7 +10,7 @@ import (
 // request's phases are held only while its chunk is predicted (those of a
 // whole large space held integrate's peak memory, issue 11). A multiple of
 // chunkRows, so a chunk's blocks are those of the whole.
-const predictChunk = 4 * chunkRows
+const predictChunk = 2 * chunkRows
 
 // predictAll predicts configurations, which must be normalized, a chunk at a
 // time, and hands each chunk's batch to emit with the index of its first
@@ -18,9 +18,9 @@ const predictChunk = 4 * chunkRows
 // does not change it. keep names the model whose design the active learner
 // conditions on ("" for none); see predictPart.
 func (p *Predictor) predictAll(ctx context.Context, cfgs []Config, keep Metric, emit func(lo int, b *Batch)) error {
-	var bufs [2]batchBuf // the requests' and the phases'
+	var buf partBuf
 	for lo := 0; lo < len(cfgs); lo += predictChunk {
-		b, err := p.predictPart(ctx, cfgs[lo:min(lo+predictChunk, len(cfgs))], keep, &bufs)
+		b, err := p.predictPart(ctx, cfgs[lo:min(lo+predictChunk, len(cfgs))], keep, &buf)
 		if err != nil {
 			return err
 		}
@@ -35,23 +35,23 @@ func (p *Predictor) predictAll(ctx context.Context, cfgs []Config, keep Metric, 
 // token, and latency = TTFT + (output − 1) × TPOT. Each phase has its own
 // learned correction and its measured value wins. For the learner, a
 // request stands for the phase that dominates its latency.
-func (p *Predictor) predictPart(ctx context.Context, cfgs []Config, keep Metric, bufs *[2]batchBuf) (*Batch, error) {
+func (p *Predictor) predictPart(ctx context.Context, cfgs []Config, keep Metric, buf *partBuf) (*Batch, error) {
 	// Requests first (a request needs its own memory; its phases, their
 	// latency), then their phases.
-	skip := make([]partSkip, len(cfgs))
-	var reqs []int
+	skip, reqs := buf.skip[:0], buf.reqs[:0]
 	for i, c := range cfgs {
+		skip = append(skip, partSkip{latency: c.Phase == Generate && keep != Memory})
 		if c.Phase == Generate {
-			skip[i].latency = keep != Memory
 			reqs = append(reqs, i)
 		}
 	}
+	buf.skip, buf.reqs = skip, reqs
 	// Room for the random features of every request's dominant phase.
 	spare := 0
 	if keep != Memory {
 		spare = len(reqs)
 	}
-	b, err := p.predictDirect(ctx, cfgs, keep, skip, spare, &bufs[0])
+	b, err := p.predictDirect(ctx, cfgs, keep, skip, spare, &buf.direct)
 	if err != nil {
 		return nil, err
 	}
@@ -63,16 +63,14 @@ func (p *Predictor) predictPart(ctx context.Context, cfgs []Config, keep Metric,
 	if len(reqs) == 0 {
 		return b, nil
 	}
-	phases := make([]Config, 0, 2*len(reqs))
-	phaseSkip := make([]partSkip, cap(phases))
-	for i := range phaseSkip {
-		phaseSkip[i].memory = true
-	}
+	phases, phaseSkip := buf.phaseCfgs[:0], buf.phaseSkip[:0]
 	for _, i := range reqs {
 		pre, dec := cfgs[i].phaseConfigs()
 		phases = append(phases, pre, dec)
+		phaseSkip = append(phaseSkip, partSkip{memory: true}, partSkip{memory: true})
 	}
-	inner, err := p.predictDirect(ctx, phases, keep, phaseSkip, 0, &bufs[1])
+	buf.phaseCfgs, buf.phaseSkip = phases, phaseSkip
+	inner, err := p.predictDirect(ctx, phases, keep, phaseSkip, 0, &buf.phases)
 	if err != nil {
 		return nil, err
 	}
@@ -96,6 +94,15 @@ func (p *Predictor) predictPart(ctx context.Context, cfgs []Config, keep Metric,
 		}
 	}
 	return b, nil
+}
+
+// partBuf is predictPart's memory, reused chunk after chunk: the
+// requests' batch and their phases'.
+type partBuf struct {
+	direct, phases  batchBuf
+	skip, phaseSkip []partSkip
+	reqs            []int
+	phaseCfgs       []Config
 }
 
 // partSkip marks the models a row of predictDirect does not need.
@@ -140,15 +147,15 @@ func (g *Prediction) compose(pre, dec Prediction, cat *Catalog) int {
 // measured (Prediction.Measured): its own latency or memory was, or, for a
 // request, the latency of both its phases (see compose).
 func (p *Predictor) measuredBefore(c Config) bool {
-	if a := p.measured[c]; a != nil && (len(a.lat) > 0 || len(a.mem) > 0) {
+	if a := p.measured.get(c); a != nil && (a.lat.n > 0 || a.mem.n > 0) {
 		return true
 	}
 	if c.Phase != Generate {
 		return false
 	}
 	pre, dec := c.phaseConfigs()
-	a, b := p.measured[pre], p.measured[dec]
-	return a != nil && len(a.lat) > 0 && b != nil && len(b.lat) > 0
+	a, b := p.measured.get(pre), p.measured.get(dec)
+	return a != nil && a.lat.n > 0 && b != nil && b.lat.n > 0
 }
 
 // fillPhase sets what a text-generation prediction says beside latency:

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"slices"
 	"sync"
@@ -27,7 +28,7 @@ type Predictor struct {
 	cat      *Catalog
 	time     *blr
 	mem      *blr
-	measured map[Config]*measuredAgg // by normalized configuration
+	measured measuredSet // by normalized configuration
 	results  []Result
 	flags    []Flag
 	opts     PredictorOptions
@@ -35,9 +36,118 @@ type Predictor struct {
 
 type measuredAgg struct {
 	cfg      Config
-	lat, mem []float64
-	sources  map[string]int
-	flags    []Flag
+	lat, mem geoStat
+	// sources is read-only: configurations measured from one source, as
+	// many times, share one map (one per configuration held tens of MB with
+	// 100,000 measured configurations, issue 11).
+	sources map[string]int
+	flags   []Flag
+	next    int32 // the next aggregate whose configuration has the same hash; −1: none
+}
+
+// geoStat is the geometric mean, min and max of a configuration's measured
+// values (geo), accumulated result by result.
+type geoStat struct {
+	v, lo, hi, sumLog float64
+	n                 int
+}
+
+func (g *geoStat) add(x float64) {
+	if g.n == 0 {
+		g.lo, g.hi = math.Inf(1), math.Inf(-1)
+	}
+	g.n++
+	g.sumLog += math.Log(x)
+	g.lo, g.hi = math.Min(g.lo, x), math.Max(g.hi, x)
+	g.v = x
+	if g.n > 1 {
+		g.v = math.Exp(g.sumLog / float64(g.n))
+	}
+}
+
+// measuredSet holds the measured configurations' aggregates in order of
+// first result, found by a hash of the configuration: a map keyed by the
+// 176-byte Config held 24 MB more with 100,000 measured configurations
+// (issue 11).
+type measuredSet struct {
+	seed  maphash.Seed
+	first map[uint64]int32 // hash → the first aggregate with it
+	aggs  pages[measuredAgg]
+}
+
+// get returns cfg's aggregate, or nil.
+func (m *measuredSet) get(cfg Config) *measuredAgg {
+	if k := m.index(cfg, maphash.Comparable(m.seed, cfg)); k >= 0 {
+		return m.aggs.at(k)
+	}
+	return nil
+}
+
+// index returns the index of cfg's aggregate (h its hash), or −1.
+func (m *measuredSet) index(cfg Config, h uint64) int {
+	k, ok := m.first[h]
+	for ok && k >= 0 {
+		a := m.aggs.at(int(k))
+		if a.cfg == cfg {
+			return int(k)
+		}
+		k = a.next
+	}
+	return -1
+}
+
+// aggregate collects results by normalized configuration.
+func (m *measuredSet) aggregate(cat *Catalog, results []Result) error {
+	m.seed, m.first = maphash.MakeSeed(), map[uint64]int32{}
+	// The sources of a configuration measured from one source only.
+	type single struct {
+		src string
+		n   int
+	}
+	var singles pages[single]
+	for i, r := range results {
+		cfg, err := cat.Normalize(r.Config)
+		if err != nil {
+			return fmt.Errorf("result %d: %w", i+1, err)
+		}
+		h := maphash.Comparable(m.seed, cfg)
+		k := m.index(cfg, h)
+		if k < 0 {
+			next, ok := m.first[h]
+			if !ok {
+				next = -1
+			}
+			k = m.aggs.n
+			m.first[h] = int32(k)
+			*m.aggs.add() = measuredAgg{cfg: cfg, next: next}
+			singles.add().src = r.Source
+		}
+		a := m.aggs.at(k)
+		if l := r.Latency(); usable(l) {
+			a.lat.add(l)
+		}
+		if usable(r.MemoryMB) {
+			a.mem.add(r.MemoryMB)
+		}
+		switch s := singles.at(k); {
+		case a.sources != nil:
+			a.sources[r.Source]++
+		case s.src == r.Source:
+			s.n++
+		default:
+			a.sources = map[string]int{s.src: s.n, r.Source: 1}
+		}
+	}
+	shared := map[single]map[string]int{}
+	for k := range m.aggs.n {
+		if a, s := m.aggs.at(k), *singles.at(k); a.sources == nil {
+			if shared[s] == nil {
+				shared[s] = map[string]int{s.src: s.n}
+			}
+			a.sources = shared[s]
+		}
+	}
+	return nil
 }
 
 // Flag marks a measured configuration the model finds far outside its
@@ -87,40 +197,24 @@ func geo(vals []float64) (v, lo, hi float64) {
 // NewPredictor fits the predictor on results. Results whose model or
 // hardware the catalog does not know are an error: import validates them.
 func NewPredictor(ctx context.Context, cat *Catalog, results []Result, opts PredictorOptions) (*Predictor, error) {
-	p := &Predictor{cat: cat, measured: map[Config]*measuredAgg{}, results: results, opts: opts}
+	p := &Predictor{cat: cat, results: results, opts: opts}
 	// Both models draw the same random features, so a prediction computes
 	// each configuration's features once for both (predictModels).
 	p.time = newBLR(opts.Seed)
 	p.mem = newBLR(opts.Seed)
-	for i, r := range results {
-		cfg, err := cat.Normalize(r.Config)
-		if err != nil {
-			return nil, fmt.Errorf("result %d: %w", i+1, err)
-		}
-		a := p.measured[cfg]
-		if a == nil {
-			a = &measuredAgg{cfg: cfg, sources: map[string]int{}}
-			p.measured[cfg] = a
-		}
-		if l := r.Latency(); usable(l) {
-			a.lat = append(a.lat, l)
-		}
-		if usable(r.MemoryMB) {
-			a.mem = append(a.mem, r.MemoryMB)
-		}
-		a.sources[r.Source]++
+	if err := p.measured.aggregate(cat, results); err != nil {
+		return nil, err
 	}
-	p.shareSources()
 	if opts.RooflineOnly {
 		p.time.setPrior()
 		p.mem.setPrior()
 		return p, nil
 	}
-	aggs := make([]*measuredAgg, 0, len(p.measured))
-	for _, a := range p.measured {
-		aggs = append(aggs, a)
+	aggs := make([]*measuredAgg, p.measured.aggs.n)
+	for k := range aggs {
+		aggs[k] = p.measured.aggs.at(k)
 	}
-	// Map order must not leak into the fit.
+	// The fit sees the configurations in order, whatever the results' order.
 	slices.SortFunc(aggs, func(a, b *measuredAgg) int { return compareConfigs(a.cfg, b.cfg) })
 	// Features of every measured configuration (in parallel), then the
 	// training rows in order.
@@ -146,16 +240,14 @@ func NewPredictor(ctx context.Context, cat *Catalog, results []Result, opts Pred
 		// would poison the fit: such a row is kept as measured but not
 		// learned from. A whole request is learned through its phases
 		// (engine/predict_generation.go).
-		if len(a.lat) > 0 && a.cfg.Phase != Generate {
-			v, _, _ := geo(a.lat)
-			if y := math.Log(v / rfs[i][0]); math.Abs(y) <= maxLogTarget {
+		if a.lat.n > 0 && a.cfg.Phase != Generate {
+			if y := math.Log(a.lat.v / rfs[i][0]); math.Abs(y) <= maxLogTarget {
 				rowsT, yT = append(rowsT, i), append(yT, y)
 				aggT = append(aggT, a)
 			}
 		}
-		if len(a.mem) > 0 {
-			v, _, _ := geo(a.mem)
-			if y := math.Log(v / rfs[i][1]); math.Abs(y) <= maxLogTarget {
+		if a.mem.n > 0 {
+			if y := math.Log(a.mem.v / rfs[i][1]); math.Abs(y) <= maxLogTarget {
 				rowsM, yM = append(rowsM, i), append(yM, y)
 				aggM = append(aggM, a)
 			}
@@ -182,29 +274,6 @@ func NewPredictor(ctx context.Context, cat *Catalog, results []Result, opts Pred
 	p.addFlags(Latency, aggT, tsT.y, frT)
 	p.addFlags(Memory, aggM, tsM.y, frM)
 	return p, nil
-}
-
-// shareSources lets configurations whose results came from one source, as
-// many times, share one read-only map: a map per configuration held tens of
-// MB with 100,000 measured configurations (issue 11).
-func (p *Predictor) shareSources() {
-	type single struct {
-		src string
-		n   int
-	}
-	shared := map[single]map[string]int{}
-	for _, a := range p.measured {
-		if len(a.sources) != 1 {
-			continue
-		}
-		for src, n := range a.sources {
-			if m, ok := shared[single{src, n}]; ok {
-				a.sources = m
-			} else {
-				shared[single{src, n}] = a.sources
-			}
-		}
-	}
 }
 
 // compareConfigs orders configurations field by field (a total order on
@@ -235,11 +304,10 @@ func (p *Predictor) addFlags(m Metric, aggs []*measuredAgg, y []float64, fr *fit
 			continue
 		}
 		ratio := math.Exp(y[i] - fr.loo[i])
-		vals := a.lat
+		v := a.lat.v
 		if m == Memory {
-			vals = a.mem
+			v = a.mem.v
 		}
-		v, _, _ := geo(vals)
 		f := Flag{Config: a.cfg, Metric: m, Ratio: round4(ratio), Predicted: round4(v / ratio), Sigma: round4(math.Abs(fr.z[i]))}
 		f.Why = why(m, ratio)
 		a.flags = append(a.flags, f)
@@ -300,7 +368,7 @@ func (p *Predictor) Catalog() *Catalog { return p.cat }
 func (p *Predictor) Results() []Result { return p.results }
 
 // Measured reports whether a configuration has any measurement.
-func (p *Predictor) Measured(cfg Config) bool { return p.measured[cfg] != nil }
+func (p *Predictor) Measured(cfg Config) bool { return p.measured.get(cfg) != nil }
 
 // NoiseStd returns the fitted pooled noise of the latency and memory models
 // (log).
@@ -431,7 +499,7 @@ type learnBatch struct {
 	open     *Batch
 	openRows []int
 	// measuredRaw holds the raw features of the measured rows.
-	measuredRaw rowPages
+	measuredRaw pages[[nRaw]float64]
 }
 
 // predictLearn predicts configurations (normalized) keeping keep's model for
@@ -463,7 +531,7 @@ func (p *Predictor) predictLearn(ctx context.Context, cfgs []Config, keep Metric
 				feasible: pr.Feasible, measured: pr.Measured()}
 			switch {
 			case pr.Measured():
-				lb.measuredRaw.add(b.raw.RawRowView(k))
+				copy(lb.measuredRaw.add()[:], b.raw.RawRowView(k))
 			case pr.Feasible:
 				lb.openRows = append(lb.openRows, lo+k)
 				raw = append(raw, b.raw.RawRowView(k)...)
@@ -487,27 +555,31 @@ func (p *Predictor) predictLearn(ctx context.Context, cfgs []Config, keep Metric
 	return lb, nil
 }
 
-// rowPages holds rows of raw features in pages: adding never copies.
-type rowPages struct {
-	pages [][]float64
+// pages is an append-only list kept in pages of pageLen elements: beyond
+// the first page, growing it never copies (a slice grown by append to
+// 100,000 large elements allocated several times its size, issue 11). An
+// element's address is stable once the first page is full.
+type pages[T any] struct {
+	pages [][]T
 	n     int
 }
 
-const pageRows = 1024
+const pageLen = 1024
 
-func (r *rowPages) add(x []float64) {
-	if r.n%pageRows == 0 {
-		r.pages = append(r.pages, make([]float64, 0, pageRows*nRaw))
+// add appends a zero element and returns it.
+func (s *pages[T]) add() *T {
+	if s.n%pageLen == 0 && s.n > 0 || s.pages == nil {
+		// The first page grows as needed; the others are whole at once.
+		s.pages = append(s.pages, make([]T, 0, min(s.n, pageLen)))
 	}
-	last := &r.pages[len(r.pages)-1]
-	*last = append(*last, x...)
-	r.n++
+	last := &s.pages[len(s.pages)-1]
+	var zero T
+	*last = append(*last, zero)
+	s.n++
+	return &(*last)[len(*last)-1]
 }
 
-func (r *rowPages) row(i int) []float64 {
-	o := i % pageRows * nRaw
-	return r.pages[i/pageRows][o : o+nRaw]
-}
+func (s *pages[T]) at(i int) *T { return &s.pages[i/pageLen][i%pageLen] }
 
 // rankRow is what ranking on the learner's metric reads of row i.
 func (lb *learnBatch) rankRow(i int) rankRow {
@@ -542,9 +614,9 @@ func (p *Predictor) predictDirect(ctx context.Context, cfgs []Config, keep Metri
 			b.lev[i] = levelsOf(h, cfg, rf)
 			b.Preds[i] = Prediction{Config: cfg, ModelType: m.ModelType, Roofline: rf}
 			skipT[i], skipM[i] = false, false
-			if a := p.measured[cfg]; a != nil {
+			if a := p.measured.get(cfg); a != nil {
 				// Measured values win: the model is not needed there.
-				skipT[i], skipM[i] = len(a.lat) > 0, len(a.mem) > 0
+				skipT[i], skipM[i] = a.lat.n > 0, a.mem.n > 0
 			}
 			if skip != nil {
 				skipT[i], skipM[i] = skipT[i] || skip[i].latency, skipM[i] || skip[i].memory
@@ -556,7 +628,7 @@ func (p *Predictor) predictDirect(ctx context.Context, cfgs []Config, keep Metri
 	raw := b.raw.RawMatrix().Data[:n*nRaw]
 	// With a model kept for the active learner, the other one's variances
 	// are not needed for every row (integrate re-predicts its picks whole).
-	dT, dM := p.time.newDesign(raw, b.lev, p.time.lev), p.mem.newDesign(raw, b.lev, p.mem.lev)
+	dT, dM := p.time.redesign(&buf.dT, raw, b.lev, p.time.lev), p.mem.redesign(&buf.dM, raw, b.lev, p.mem.lev)
 	if keep != "" {
 		// The selector needs the random features of the kept model's rows:
 		// they are computed once, here (both models share them).
@@ -564,7 +636,7 @@ func (p *Predictor) predictDirect(ctx context.Context, cfgs []Config, keep Metri
 		if keep == Memory {
 			skipK = skipM
 		}
-		need := make([]int, 0, n)
+		need := buf.need[:0]
 		for i, s := range skipK {
 			if !s {
 				need = append(need, i)
@@ -585,15 +657,14 @@ func (p *Predictor) predictDirect(ctx context.Context, cfgs []Config, keep Metri
 	}
 	muT, epiT, priT := out[0].mean, out[0].epi, out[0].prior
 	muM, epiM, priM := out[1].mean, out[1].epi, out[1].prior
-	noise := func(model *blr) []float64 {
-		out := make([]float64, n)
+	noise := func(model *blr, out []float64) []float64 {
 		s2 := model.hp.noise * model.hp.noise
 		for i := range out {
 			out[i] = s2 * model.kappaOf(b.lev[i].key[reHardware])
 		}
 		return out
 	}
-	nT, nM := noise(p.time), noise(p.mem)
+	nT, nM := noise(p.time, buf.noiseT[:n]), noise(p.mem, buf.noiseM[:n])
 	switch {
 	case keep == Memory:
 		b.vars, b.noise2, b.model = epiM, nM, p.mem
@@ -608,17 +679,15 @@ func (p *Predictor) predictDirect(ctx context.Context, cfgs []Config, keep Metri
 		pr.Memory = logEstimate(math.Log(rf.MemoryMB)+muM[i], math.Sqrt((epiM[i]+nM[i])*p.mem.varFactor(&b.lev[i])))
 		pr.LatencyUncertainty = math.Sqrt(epiT[i] / math.Max(priT[i], 1e-12))
 		pr.MemoryUncertainty = math.Sqrt(epiM[i] / math.Max(priM[i], 1e-12))
-		if a := p.measured[pr.Config]; a != nil {
+		if a := p.measured.get(pr.Config); a != nil {
 			pr.Sources = a.sources
 			pr.Flags = a.flags
-			if len(a.lat) > 0 {
-				v, lo, hi := geo(a.lat)
-				pr.Latency = Estimate{Value: v, Low: lo, High: hi, Measured: true}
+			if a.lat.n > 0 {
+				pr.Latency = Estimate{Value: a.lat.v, Low: a.lat.lo, High: a.lat.hi, Measured: true}
 				pr.LatencyUncertainty = 0
 			}
-			if len(a.mem) > 0 {
-				v, lo, hi := geo(a.mem)
-				pr.Memory = Estimate{Value: v, Low: lo, High: hi, Measured: true}
+			if a.mem.n > 0 {
+				pr.Memory = Estimate{Value: a.mem.v, Low: a.mem.lo, High: a.mem.hi, Measured: true}
 				pr.MemoryUncertainty = 0
 			}
 		}
@@ -643,10 +712,13 @@ func (p *Predictor) predictDirect(ctx context.Context, cfgs []Config, keep Metri
 // memory, and the garbage of a fresh batch per chunk set the peak heap
 // (issue 11).
 type batchBuf struct {
-	preds        []Prediction
-	raw          []float64
-	lev          []levels
-	skipT, skipM []bool
+	preds          []Prediction
+	raw            []float64
+	lev            []levels
+	skipT, skipM   []bool
+	noiseT, noiseM []float64
+	need           []int
+	dT, dM         design // the models' designs
 }
 
 // batch returns a batch of n rows on the buffer's memory (which grows when
@@ -655,6 +727,7 @@ func (buf *batchBuf) batch(n int) *Batch {
 	if cap(buf.preds) < n {
 		buf.preds, buf.raw, buf.lev = make([]Prediction, n), make([]float64, n*nRaw), make([]levels, n)
 		buf.skipT, buf.skipM = make([]bool, n), make([]bool, n)
+		buf.noiseT, buf.noiseM, buf.need = make([]float64, n), make([]float64, n), make([]int, n)
 	}
 	b := &Batch{Preds: buf.preds[:n], raw: mat.NewDense(1, nRaw, nil), lev: buf.lev[:n]}
 	if n > 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -196,7 +197,7 @@ func (r Recommender) Rank(cat *Catalog, preds []*Prediction, metric Metric) (*Ha
 	for i, p := range preds {
 		rows[i] = rankRowOf(p, metric)
 	}
-	return r.rank(cat, rows, metric, func(i int) PredictedMetrics { return preds[i].Intervals() })
+	return r.rank(cat, rows, metric, func(i int) PredictedMetrics { return preds[i].Intervals() }, make([]HardwareScore, len(rows)))
 }
 
 // rankRowOf is what ranking on metric reads of a prediction.
@@ -204,10 +205,10 @@ func rankRowOf(p *Prediction, metric Metric) rankRow {
 	return rankRow{cfg: &p.Config, est: p.Get(metric), memoryMB: p.Memory.Value, feasible: p.Feasible, reason: p.Reason}
 }
 
-// rank is Rank over rows; intervals gives row i's predicted intervals. With
-// intervals nil it ranks only to score (integrate): no intervals and no
-// breakdowns.
-func (r Recommender) rank(cat *Catalog, rows []rankRow, metric Metric, intervals func(i int) PredictedMetrics) (*HardwareRanking, error) {
+// rank is Rank over rows into scores (len(rows) of them; the ranking's
+// memory); intervals gives row i's predicted intervals. With intervals nil
+// it ranks only to score (integrate): no intervals and no breakdowns.
+func (r Recommender) rank(cat *Catalog, rows []rankRow, metric Metric, intervals func(i int) PredictedMetrics, scores []HardwareScore) (*HardwareRanking, error) {
 	if len(rows) == 0 {
 		return nil, fmt.Errorf("no hardware to rank")
 	}
@@ -220,12 +221,11 @@ func (r Recommender) rank(cat *Catalog, rows []rankRow, metric Metric, intervals
 	out := &HardwareRanking{Model: first.Model, BatchSize: first.BatchSize, Precision: first.Precision,
 		SequenceLength: first.SequenceLength, Phase: first.Phase, GPUCount: first.GPUCount, PromptTokens: first.PromptTokens,
 		OutputTokens: first.OutputTokens, PrecisionLabel: first.PrecisionLabel, Metric: metric}
-	scores := make([]HardwareScore, len(rows))
 	best, minTDP := 0.0, math.Inf(1)
 	if !metric.HigherIsBetter() {
 		best = math.Inf(1)
 	}
-	var reasons []string
+	eligible := false
 	for i, p := range rows {
 		h := cat.Hardware(p.cfg.Hardware)
 		s := HardwareScore{Hardware: p.cfg.Hardware, Feasible: p.feasible, Reason: p.reason, row: p}
@@ -246,10 +246,15 @@ func (r Recommender) rank(cat *Catalog, rows []rankRow, metric Metric, intervals
 				minTDP = math.Min(minTDP, h.TDPWatts)
 			}
 		}
-		if !s.Eligible {
-			reasons = append(reasons, fmt.Sprintf("%s: %s", p.cfg.Hardware, s.Reason))
-		}
+		eligible = eligible || s.Eligible
 		scores[i] = s
+	}
+	// Why no hardware qualifies, in the rows' order.
+	var reasons []string
+	if !eligible {
+		for i := range scores {
+			reasons = append(reasons, fmt.Sprintf("%s: %s", scores[i].Hardware, scores[i].Reason))
+		}
 	}
 	for i := range scores {
 		s := &scores[i]
@@ -282,18 +287,16 @@ func (r Recommender) rank(cat *Catalog, rows []rankRow, metric Metric, intervals
 			s.Breakdown = append([]ScoreComponent(nil), comps[:]...)
 		}
 	}
-	sort.SliceStable(scores, func(i, j int) bool {
-		a, b := scores[i], scores[j]
-		if a.Eligible != b.Eligible {
-			return a.Eligible
+	slices.SortStableFunc(scores, func(a, b HardwareScore) int {
+		switch {
+		case a.Eligible != b.Eligible:
+			return boolOrder(a.Eligible)
+		case a.Feasible != b.Feasible:
+			return boolOrder(a.Feasible)
+		case a.Score != b.Score:
+			return boolOrder(a.Score > b.Score)
 		}
-		if a.Feasible != b.Feasible {
-			return a.Feasible
-		}
-		if a.Score != b.Score {
-			return a.Score > b.Score
-		}
-		return a.Hardware < b.Hardware
+		return strings.Compare(a.Hardware, b.Hardware)
 	})
 	out.Ranking = scores
 	if !scores[0].Eligible {
@@ -408,6 +411,14 @@ func decisionValue(hr *HardwareRanking, hw string, w ScoreWeights) float64 {
 		return 0
 	}
 	return normalCDF(-z / sd)
+}
+
+// boolOrder orders a first when first holds (a and b differing).
+func boolOrder(first bool) int {
+	if first {
+		return -1
+	}
+	return 1
 }
 
 func normalCDF(x float64) float64 { return 0.5 * math.Erfc(-x/math.Sqrt2) }
