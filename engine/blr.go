@@ -630,15 +630,15 @@ func (b *blr) priorVar(hp hyper) []float64 {
 }
 
 // posterior factorizes A = G/σ² + Λ⁻¹ in the arrow order (Cholesky,
-// upper, into A when given, else a new P×P matrix; only its upper triangle
-// is written) and returns it with the posterior mean (in column order) and
+// upper, into A when given, else a P×P matrix from the scratch pool,
+// which invertChol gives back; only its upper triangle is written) and returns it with the posterior mean (in column order) and
 // the log marginal likelihood.
 func (b *blr) posterior(s *suff, pv []float64, hp hyper, A []float64) ([]float64, []float64, float64, error) {
 	P := s.P
 	o := b.arrowFor(P)
 	s2 := hp.noise * hp.noise
 	if A == nil {
-		A = make([]float64, P*P)
+		A = getBuf(P * P)
 	}
 	for i := 0; i < P; i++ {
 		pi := o.pos[i]
