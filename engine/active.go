@@ -9,7 +9,6 @@ import (
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/floats"
-	"gonum.org/v1/gonum/mat"
 )
 
 // selector scores candidates by how much measuring each would reduce the
@@ -24,33 +23,33 @@ import (
 // its own (it reads the candidates' dense blocks the prediction computed)
 // and a few vectors.
 type selector struct {
-	rows  []int // batch rows of the candidates
+	rows  []int // open rows of the candidates
 	model *blr
 	d     *design
-	// Candidate j's dense block is the bias, its raw features (row rows[j]
-	// of raw) and its random features: at position at[j] of rff (the
-	// batch's), or −at[j]−1 of extra (rows the batch did not keep).
-	raw        *mat.Dense
-	rff, extra []float64
-	at         []int32
-	P          int
-	sigma      []float64 // P×P current Σ
-	M          []float64 // P×P current ΣAΣ
-	s, q       []float64 // φᵀΣφ and φᵀMφ per candidate
-	noise2     []float64
-	picked     []bool
-	r0max      float64
+	// Candidate j's dense block is the bias, its raw features (open row
+	// rows[j]) and its random features: at position at[j] of the open rows'
+	// rff, or −at[j]−1 of extra (rows the prediction did not keep).
+	open   *openRows
+	extra  []float64
+	at     []int32
+	P      int
+	sigma  []float64 // P×P current Σ
+	M      []float64 // P×P current ΣAΣ
+	s, q   []float64 // φᵀΣφ and φᵀMφ per candidate
+	noise2 []float64
+	picked []bool
+	r0max  float64
 }
 
-// newSelector builds the selector over candidate rows of a batch predicted
-// with the metric's model kept.
-func newSelector(ctx context.Context, b *Batch, rows []int) (*selector, error) {
+// newSelector builds the selector over candidate open rows of a batch
+// predicted with the metric's model kept.
+func newSelector(ctx context.Context, o *openRows, rows []int) (*selector, error) {
 	n := len(rows)
-	s := &selector{rows: rows, model: b.model, picked: make([]bool, n), noise2: make([]float64, n)}
+	s := &selector{rows: rows, model: o.model, picked: make([]bool, n), noise2: make([]float64, n)}
 	if n == 0 {
 		return s, nil
 	}
-	m := b.model
+	m := o.model
 	dd := m.dd()
 	// Columns: the model's, then every level the candidates touch that
 	// training never saw (prior only, uncorrelated).
@@ -59,20 +58,16 @@ func newSelector(ctx context.Context, b *Batch, rows []int) (*selector, error) {
 		colOf[k] = c
 	}
 	var newGroups []int
-	s.raw, s.rff, s.at = b.raw, b.rff, make([]int32, n)
+	s.open, s.at = o, make([]int32, n)
 	var missing []int
 	for j, r := range rows {
-		s.at[j] = -1
-		if b.rffAt != nil {
-			s.at[j] = b.rffAt[r]
-		}
-		if s.at[j] < 0 {
+		if s.at[j] = *o.rffAt.at(r); s.at[j] < 0 {
 			s.at[j] = -int32(len(missing)) - 1
 			missing = append(missing, r)
 		}
-		s.noise2[j] = b.noise2[r]
+		s.noise2[j] = *o.noise2.at(r)
 		for g := 0; g < nGroups; g++ {
-			if key := b.lev[r].key[g]; key != "" {
+			if key := o.lev.at(r).key[g]; key != "" {
 				if _, ok := colOf[levelKey{g, key}]; !ok {
 					colOf[levelKey{g, key}] = m.dim() + len(newGroups)
 					newGroups = append(newGroups, g)
@@ -84,11 +79,11 @@ func newSelector(ctx context.Context, b *Batch, rows []int) (*selector, error) {
 	s.P = P
 	// The design's level columns only (its rows are not the batch's).
 	s.d = &design{n: n, col: make([][nGroups]int32, n), val: make([][nGroups]float64, n)}
-	parallelRows(n, func(_, j int) { resolveLevels(&s.d.col[j], &s.d.val[j], &b.lev[rows[j]], colOf) })
+	parallelRows(n, func(_, j int) { resolveLevels(&s.d.col[j], &s.d.val[j], o.lev.at(rows[j]), colOf) })
 	if len(missing) > 0 {
 		raw := make([]float64, len(missing)*nRaw)
 		for k, r := range missing {
-			copy(raw[k*nRaw:], b.raw.RawRowView(r))
+			copy(raw[k*nRaw:], o.raw.at(r)[:])
 		}
 		extra := &design{n: len(missing), x: raw}
 		if err := m.cacheRFF(ctx, extra, nil, 0); err != nil {
@@ -119,7 +114,7 @@ func newSelector(ctx context.Context, b *Batch, rows []int) (*selector, error) {
 	// levels at their prior there too); φᵀMφ is new.
 	s.s, s.q = make([]float64, n), make([]float64, n)
 	for j, r := range rows {
-		s.s[j] = b.vars[r]
+		s.s[j] = *o.vars.at(r)
 	}
 	Ts, phis := scratch(n, chunkRows*dd), scratch(n, chunkRows*dd)
 	defer release(Ts, phis)
@@ -137,9 +132,9 @@ func newSelector(ctx context.Context, b *Batch, rows []int) (*selector, error) {
 
 // parts are candidate j's raw and random features.
 func (s *selector) parts(j int) (x, f []float64) {
-	x = s.raw.RawRowView(s.rows[j])
+	x = s.open.raw.at(s.rows[j])[:]
 	if k := int(s.at[j]); k >= 0 {
-		return x, s.rff[k*nRFF : (k+1)*nRFF]
+		return x, s.open.rff.at(k)[:]
 	}
 	k := -int(s.at[j]) - 1
 	return x, s.extra[k*nRFF : (k+1)*nRFF]

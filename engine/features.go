@@ -146,7 +146,7 @@ func rawFeatures(x []float64, m *Model, h *Hardware, cfg Config, rf Roofline) {
 // one-hot from o (a whole request is featurized as its decode steps, which
 // dominate it). How fast several GPUs exchange data is a property of the
 // machine (its links), not a shape shared across machines, so the split is
-// a random effect (levelsOf), not a dense feature.
+// a random effect (levelNames.levels), not a dense feature.
 func generationFeatures(x []float64, o int, cfg Config) {
 	if cfg.Phase == Decode {
 		x[15] = math.Log10(float64(max(cfg.ContextTokens, 1))) / 4
@@ -161,25 +161,46 @@ func generationFeatures(x []float64, o int, cfg Config) {
 	x[o+slot] = oneHotScale
 }
 
-// levelsOf returns a configuration's random-effect levels.
-func levelsOf(h *Hardware, cfg Config, rf Roofline) levels {
+// levelNames keeps the level keys built for the last device, so the rows
+// of one device that follow each other (a space's order) share their
+// strings: building them per row was most of a large prediction's
+// allocations (issue 11). One per goroutine.
+type levelNames struct {
+	hw               *Hardware
+	family           string
+	prec             Precision
+	precKey          string
+	prefill, decode  string
+	split            Parallelism
+	gpus             int
+	splitKey, boxKey string
+}
+
+// levels returns a configuration's random-effect levels.
+func (n *levelNames) levels(h *Hardware, cfg Config, rf Roofline) levels {
+	if n.hw != h {
+		*n = levelNames{hw: h, family: h.FamilyKey(), prefill: h.ID + "|" + string(Prefill), decode: h.ID + "|" + string(Decode)}
+	}
+	if n.precKey == "" || n.prec != cfg.Precision {
+		n.prec, n.precKey = cfg.Precision, h.ID+"|"+string(cfg.Precision)
+	}
 	var l levels
 	l.key[reHardware], l.val[reHardware] = h.ID, 1
-	l.key[reFamily], l.val[reFamily] = h.FamilyKey(), 1
+	l.key[reFamily], l.val[reFamily] = n.family, 1
 	if v := h.VendorKey(); v != "" {
 		l.key[reVendor], l.val[reVendor] = v, 1
 	}
 	l.key[reModel], l.val[reModel] = cfg.Model, 1
-	l.key[reHWPrecision], l.val[reHWPrecision] = h.ID+"|"+string(cfg.Precision), 1
+	l.key[reHWPrecision], l.val[reHWPrecision] = n.precKey, 1
 	l.key[reHWBatch], l.val[reHWBatch] = h.ID, batchFeature(cfg.BatchSize)
 	// Prefill and decode stress different units (matrix units against
 	// memory streaming), so a device's efficiency differs per phase, and by
 	// how much devices differ is a property of each phase: two groups.
 	switch cfg.Phase {
 	case Prefill:
-		l.key[reHWPhase], l.val[reHWPhase] = h.ID+"|"+string(Prefill), 1
+		l.key[reHWPhase], l.val[reHWPhase] = n.prefill, 1
 	case Decode, Generate:
-		l.key[reHWDecode], l.val[reHWDecode] = h.ID+"|"+string(Decode), 1
+		l.key[reHWDecode], l.val[reHWDecode] = n.decode, 1
 	}
 	l.stratum = stratumOf(cfg)
 	// A machine's links scale the time spent between its GPUs: each effect
@@ -189,10 +210,13 @@ func levelsOf(h *Hardware, cfg Config, rf Roofline) levels {
 	// link need not be a slow handshake — so a measured prefill does not
 	// move the machine's decode steps, nor the reverse.
 	if cfg.GPUs() > 1 && rf.LatencyMS > 0 {
-		key := h.ID + "|" + string(cfg.Parallelism)
-		l.key[reHWSplit], l.val[reHWSplit] = key, (rf.CommMS-rf.CommSyncMS)/rf.LatencyMS
-		l.key[reHWSync], l.val[reHWSync] = key, rf.CommSyncMS/rf.LatencyMS
-		l.key[reBox], l.val[reBox] = fmt.Sprintf("%s|%d", key, cfg.GPUs()), l.val[reHWSplit]
+		if n.splitKey == "" || n.split != cfg.Parallelism || n.gpus != cfg.GPUs() {
+			n.split, n.gpus, n.splitKey = cfg.Parallelism, cfg.GPUs(), h.ID+"|"+string(cfg.Parallelism)
+			n.boxKey = fmt.Sprintf("%s|%d", n.splitKey, cfg.GPUs())
+		}
+		l.key[reHWSplit], l.val[reHWSplit] = n.splitKey, (rf.CommMS-rf.CommSyncMS)/rf.LatencyMS
+		l.key[reHWSync], l.val[reHWSync] = n.splitKey, rf.CommSyncMS/rf.LatencyMS
+		l.key[reBox], l.val[reBox] = n.boxKey, l.val[reHWSplit]
 	}
 	return l
 }

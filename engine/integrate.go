@@ -371,7 +371,7 @@ func integrate(ctx context.Context, p *Predictor, opts integrateOptions) (*Repor
 		if i < nm {
 			return lb.measuredRaw.at(i)[:]
 		}
-		return lb.open.raw.RawRowView(i - nm)
+		return lb.open.raw.at(i - nm)[:]
 	}
 	measured := make([]int, nm)
 	for i := range measured {

@@ -247,13 +247,12 @@ func TestGainEqualsVarianceRemoved(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := lb.open
 	rows := make([]int, len(lb.openRows))
 	for j := range rows {
 		rows[j] = j
 	}
 	for _, j := range []int{0, 7, len(rows) / 2} {
-		sel, err := newSelector(ctx, b, rows)
+		sel, err := newSelector(ctx, lb.open, rows)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -261,7 +260,7 @@ func TestGainEqualsVarianceRemoved(t *testing.T) {
 		for i, v := range sel.s {
 			// The selector's extended posterior (unseen levels as columns)
 			// agrees with the predictor's (unseen levels as prior variance).
-			if w := b.vars[rows[i]]; math.Abs(v-w) > 1e-9*math.Max(1, w) {
+			if w := *lb.open.vars.at(rows[i]); math.Abs(v-w) > 1e-9*math.Max(1, w) {
 				t.Fatalf("candidate %d: selector variance %.9g, predictor %.9g", i, v, w)
 			}
 			before += v

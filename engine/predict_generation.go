@@ -143,21 +143,6 @@ func (g *Prediction) compose(pre, dec Prediction, cat *Catalog) int {
 	return 1
 }
 
-// measuredBefore reports whether a configuration's prediction will be
-// measured (Prediction.Measured): its own latency or memory was, or, for a
-// request, the latency of both its phases (see compose).
-func (p *Predictor) measuredBefore(c Config) bool {
-	if a := p.measured.get(c); a != nil && (a.lat.n > 0 || a.mem.n > 0) {
-		return true
-	}
-	if c.Phase != Generate {
-		return false
-	}
-	pre, dec := c.phaseConfigs()
-	a, b := p.measured.get(pre), p.measured.get(dec)
-	return a != nil && a.lat.n > 0 && b != nil && b.lat.n > 0
-}
-
 // fillPhase sets what a text-generation prediction says beside latency:
 // TTFT or TPOT of a phase, the KV cache, and how many sequences fit.
 func (g *Prediction) fillPhase(cat *Catalog) {

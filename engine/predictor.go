@@ -220,13 +220,14 @@ func NewPredictor(ctx context.Context, cat *Catalog, results []Result, opts Pred
 	// training rows in order.
 	n := len(aggs)
 	xs, ls, rfs := make([]float64, n*nRaw), make([]levels, n), make([][2]float64, n)
-	if err := parallelChunks(ctx, n, func(_, _, lo, hi int) {
+	names := make([]levelNames, workers(n))
+	if err := parallelChunks(ctx, n, func(w, _, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			cfg := aggs[i].cfg
 			m, h := cat.Model(cfg.Model), cat.Hardware(cfg.Hardware)
 			rf := RooflineFor(m, h, cfg)
 			rawFeatures(xs[i*nRaw:(i+1)*nRaw], m, h, cfg, rf)
-			ls[i], rfs[i] = levelsOf(h, cfg, rf), [2]float64{rf.LatencyMS, rf.MemoryMB}
+			ls[i], rfs[i] = names[w].levels(h, cfg, rf), [2]float64{rf.LatencyMS, rf.MemoryMB}
 		}
 	}); err != nil {
 		return nil, err
@@ -435,16 +436,15 @@ func (p *Prediction) Intervals() PredictedMetrics {
 }
 
 // Batch holds predictions for many configurations (PredictAll). Inside the
-// engine a batch also carries, for the model of one metric, what the active
-// learner conditions on; a learner's candidate set (learnBatch.open) carries
-// only that.
+// engine a chunk's batch also carries, for the model of one metric, what
+// the active learner conditions on (predictLearn keeps it for the open
+// rows).
 type Batch struct {
 	Preds  []Prediction
 	raw    *mat.Dense // rows × nRaw
 	lev    []levels
 	vars   []float64 // epistemic variances of the kept model
 	noise2 []float64 // noise variance per row of the kept model
-	model  *blr
 	// rff and rffAt are the random Fourier features of the rows the kept
 	// model predicted (design.rff), for the selector.
 	rff   []float64
@@ -476,12 +476,12 @@ func (p *Predictor) PredictAll(ctx context.Context, cfgs []Config) (*Batch, erro
 
 // scoreRow is what ranking candidates reads of one prediction.
 type scoreRow struct {
-	est         Estimate // of the learner's metric
-	memoryMB    float64  // predicted memory
-	uncertainty float64  // the learner's model's share of prior uncertainty
-	reason      string   // why it is infeasible
-	feasible    bool
-	measured    bool
+	// value and std are the learner's metric's estimate and its log
+	// standard deviation; memoryMB is the predicted memory; uncertainty is
+	// the learner's model's share of prior uncertainty.
+	value, std, memoryMB, uncertainty float64
+	reason                            string // why it is infeasible
+	feasible, measured                bool
 }
 
 // learnBatch is what ranking candidates and the active learner need of the
@@ -496,61 +496,66 @@ type learnBatch struct {
 	rows []scoreRow
 	// open holds the selector's inputs of the open rows, in order; openRows
 	// are their indices in cfgs.
-	open     *Batch
+	open     *openRows
 	openRows []int
 	// measuredRaw holds the raw features of the measured rows.
 	measuredRaw pages[[nRaw]float64]
 }
 
+// openRows holds what the selector conditions on for the open rows of a
+// learner batch, in pages: their number is known only once predicted, and
+// room reserved for every unmeasured row, or arrays grown by copying, held
+// tens of MB (issue 11).
+type openRows struct {
+	model        *blr // the kept model
+	raw          pages[[nRaw]float64]
+	lev          pages[levels]
+	vars, noise2 pages[float64] // the kept model's epistemic and noise variances
+	// rff holds the random features of the rows at rffAt (−1: not computed).
+	rff   pages[[nRFF]float64]
+	rffAt pages[int32]
+}
+
+// add appends row k of a batch predicted with a model kept.
+func (o *openRows) add(b *Batch, k int) {
+	copy(o.raw.add()[:], b.raw.RawRowView(k))
+	*o.lev.add(), *o.vars.add(), *o.noise2.add() = b.lev[k], b.vars[k], b.noise2[k]
+	at := int32(-1)
+	if c := int(b.rffAt[k]); c >= 0 {
+		at = int32(o.rff.n)
+		copy(o.rff.add()[:], b.rff[c*nRFF:(c+1)*nRFF])
+	}
+	*o.rffAt.add() = at
+}
+
 // predictLearn predicts configurations (normalized) keeping keep's model for
 // the learner.
 func (p *Predictor) predictLearn(ctx context.Context, cfgs []Config, keep Metric) (*learnBatch, error) {
-	lb := &learnBatch{cfgs: cfgs, rows: make([]scoreRow, len(cfgs)), open: &Batch{}}
-	// Open rows are at most those not measured: sized once, their features
-	// are not copied as they grow.
-	nOpen := 0
-	for _, c := range cfgs {
-		if !p.measuredBefore(c) {
-			nOpen++
-		}
+	lb := &learnBatch{cfgs: cfgs, rows: make([]scoreRow, len(cfgs)), open: &openRows{model: p.time}}
+	if keep == Memory {
+		lb.open.model = p.mem
 	}
-	o := lb.open
-	raw := make([]float64, 0, nOpen*nRaw)
-	o.lev, o.vars, o.noise2 = make([]levels, 0, nOpen), make([]float64, 0, nOpen), make([]float64, 0, nOpen)
-	o.rff, o.rffAt = make([]float64, 0, nOpen*nRFF), make([]int32, 0, nOpen)
-	lb.openRows = make([]int, 0, nOpen)
 	err := p.predictAll(ctx, cfgs, keep, func(lo int, b *Batch) {
-		o.model = b.model
 		for k := range b.Preds {
 			pr := &b.Preds[k]
 			u := pr.LatencyUncertainty
 			if keep == Memory {
 				u = pr.MemoryUncertainty
 			}
-			lb.rows[lo+k] = scoreRow{est: pr.Get(keep), memoryMB: pr.Memory.Value, uncertainty: u, reason: pr.Reason,
+			e := pr.Get(keep)
+			lb.rows[lo+k] = scoreRow{value: e.Value, std: e.Std, memoryMB: pr.Memory.Value, uncertainty: u, reason: pr.Reason,
 				feasible: pr.Feasible, measured: pr.Measured()}
 			switch {
 			case pr.Measured():
 				copy(lb.measuredRaw.add()[:], b.raw.RawRowView(k))
 			case pr.Feasible:
 				lb.openRows = append(lb.openRows, lo+k)
-				raw = append(raw, b.raw.RawRowView(k)...)
-				o.lev, o.vars, o.noise2 = append(o.lev, b.lev[k]), append(o.vars, b.vars[k]), append(o.noise2, b.noise2[k])
-				at := int32(-1)
-				if c := int(b.rffAt[k]); c >= 0 {
-					at = int32(len(o.rff) / nRFF)
-					o.rff = append(o.rff, b.rff[c*nRFF:(c+1)*nRFF]...)
-				}
-				o.rffAt = append(o.rffAt, at)
+				lb.open.add(b, k)
 			}
 		}
 	})
 	if err != nil {
 		return nil, err
-	}
-	o.raw = mat.NewDense(1, nRaw, nil)
-	if len(o.lev) > 0 {
-		o.raw = mat.NewDense(len(o.lev), nRaw, raw)
 	}
 	return lb, nil
 }
@@ -584,7 +589,7 @@ func (s *pages[T]) at(i int) *T { return &s.pages[i/pageLen][i%pageLen] }
 // rankRow is what ranking on the learner's metric reads of row i.
 func (lb *learnBatch) rankRow(i int) rankRow {
 	r := &lb.rows[i]
-	return rankRow{cfg: &lb.cfgs[i], est: r.est, memoryMB: r.memoryMB, feasible: r.feasible, reason: r.reason}
+	return rankRow{cfg: &lb.cfgs[i], value: r.value, std: r.std, memoryMB: r.memoryMB, feasible: r.feasible, reason: r.reason}
 }
 
 // predictDirect predicts each configuration with its own features, keeping
@@ -604,17 +609,19 @@ func (p *Predictor) predictDirect(ctx context.Context, cfgs []Config, keep Metri
 			return nil, fmt.Errorf("predict %s: unknown model or hardware", cfg)
 		}
 	}
-	skipT, skipM := buf.skipT[:n], buf.skipM[:n]
-	if err := parallelChunks(ctx, n, func(_, _, lo, hi int) {
+	skipT, skipM, aggs := buf.skipT[:n], buf.skipM[:n], buf.aggs[:n]
+	names := make([]levelNames, workers(n))
+	if err := parallelChunks(ctx, n, func(w, _, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			cfg := cfgs[i]
 			m, h := p.cat.Model(cfg.Model), p.cat.Hardware(cfg.Hardware)
 			rf := RooflineFor(m, h, cfg)
 			rawFeatures(b.raw.RawRowView(i), m, h, cfg, rf)
-			b.lev[i] = levelsOf(h, cfg, rf)
+			b.lev[i] = names[w].levels(h, cfg, rf)
 			b.Preds[i] = Prediction{Config: cfg, ModelType: m.ModelType, Roofline: rf}
 			skipT[i], skipM[i] = false, false
-			if a := p.measured.get(cfg); a != nil {
+			aggs[i] = p.measured.get(cfg)
+			if a := aggs[i]; a != nil {
 				// Measured values win: the model is not needed there.
 				skipT[i], skipM[i] = a.lat.n > 0, a.mem.n > 0
 			}
@@ -667,9 +674,9 @@ func (p *Predictor) predictDirect(ctx context.Context, cfgs []Config, keep Metri
 	nT, nM := noise(p.time, buf.noiseT[:n]), noise(p.mem, buf.noiseM[:n])
 	switch {
 	case keep == Memory:
-		b.vars, b.noise2, b.model = epiM, nM, p.mem
+		b.vars, b.noise2 = epiM, nM
 	case keep != "":
-		b.vars, b.noise2, b.model = epiT, nT, p.time
+		b.vars, b.noise2 = epiT, nT
 	}
 	// Each row's prediction depends on the row only: all cores fill them.
 	parallelRows(n, func(_, i int) {
@@ -679,7 +686,7 @@ func (p *Predictor) predictDirect(ctx context.Context, cfgs []Config, keep Metri
 		pr.Memory = logEstimate(math.Log(rf.MemoryMB)+muM[i], math.Sqrt((epiM[i]+nM[i])*p.mem.varFactor(&b.lev[i])))
 		pr.LatencyUncertainty = math.Sqrt(epiT[i] / math.Max(priT[i], 1e-12))
 		pr.MemoryUncertainty = math.Sqrt(epiM[i] / math.Max(priM[i], 1e-12))
-		if a := p.measured.get(pr.Config); a != nil {
+		if a := aggs[i]; a != nil {
 			pr.Sources = a.sources
 			pr.Flags = a.flags
 			if a.lat.n > 0 {
@@ -716,18 +723,20 @@ type batchBuf struct {
 	raw            []float64
 	lev            []levels
 	skipT, skipM   []bool
+	aggs           []*measuredAgg // nil: not measured
 	noiseT, noiseM []float64
 	need           []int
 	dT, dM         design // the models' designs
 }
 
-// batch returns a batch of n rows on the buffer's memory (which grows when
-// n does); predictDirect overwrites every row.
+// batch returns a batch of n rows on the buffer's memory (which grows, at
+// least twofold, when n does); predictDirect overwrites every row.
 func (buf *batchBuf) batch(n int) *Batch {
 	if cap(buf.preds) < n {
-		buf.preds, buf.raw, buf.lev = make([]Prediction, n), make([]float64, n*nRaw), make([]levels, n)
-		buf.skipT, buf.skipM = make([]bool, n), make([]bool, n)
-		buf.noiseT, buf.noiseM, buf.need = make([]float64, n), make([]float64, n), make([]int, n)
+		c := max(n, 2*cap(buf.preds))
+		buf.preds, buf.raw, buf.lev = make([]Prediction, c), make([]float64, c*nRaw), make([]levels, c)
+		buf.skipT, buf.skipM, buf.aggs = make([]bool, c), make([]bool, c), make([]*measuredAgg, c)
+		buf.noiseT, buf.noiseM, buf.need = make([]float64, c), make([]float64, c), make([]int, c)
 	}
 	b := &Batch{Preds: buf.preds[:n], raw: mat.NewDense(1, nRaw, nil), lev: buf.lev[:n]}
 	if n > 0 {

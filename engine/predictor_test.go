@@ -246,7 +246,7 @@ func trainSetFor(t *testing.T, p *Predictor, rs []Result, memory bool) *trainSet
 		if memory {
 			y = math.Log(r.MemoryMB / rf.MemoryMB)
 		}
-		ts.add(x, levelsOf(h, cfg, rf), y)
+		ts.add(x, new(levelNames).levels(h, cfg, rf), y)
 	}
 	return &ts
 }

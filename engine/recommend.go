@@ -130,11 +130,12 @@ type HardwareScore struct {
 // rankRow is what ranking reads of one hardware's prediction: integrate
 // ranks from these alone (engine/integrate.go), not from full predictions.
 type rankRow struct {
-	cfg      *Config
-	est      Estimate // of the ranked metric
-	memoryMB float64  // predicted memory
-	feasible bool
-	reason   string
+	cfg *Config
+	// value and std are the ranked metric's estimate and its log standard
+	// deviation; memoryMB is the predicted memory.
+	value, std, memoryMB float64
+	feasible             bool
+	reason               string
 }
 
 // HardwareRanking ranks every hardware for one model, batch and precision.
@@ -202,7 +203,8 @@ func (r Recommender) Rank(cat *Catalog, preds []*Prediction, metric Metric) (*Ha
 
 // rankRowOf is what ranking on metric reads of a prediction.
 func rankRowOf(p *Prediction, metric Metric) rankRow {
-	return rankRow{cfg: &p.Config, est: p.Get(metric), memoryMB: p.Memory.Value, feasible: p.Feasible, reason: p.Reason}
+	e := p.Get(metric)
+	return rankRow{cfg: &p.Config, value: e.Value, std: e.Std, memoryMB: p.Memory.Value, feasible: p.Feasible, reason: p.Reason}
 }
 
 // rank is Rank over rows into scores (len(rows) of them; the ranking's
@@ -237,7 +239,7 @@ func (r Recommender) rank(cat *Catalog, rows []rankRow, metric Metric, intervals
 				s.Reason = v
 			} else {
 				s.Eligible = true
-				val := p.est.Value
+				val := p.value
 				if metric.HigherIsBetter() {
 					best = math.Max(best, val)
 				} else {
@@ -262,7 +264,7 @@ func (r Recommender) rank(cat *Catalog, rows []rankRow, metric Metric, intervals
 			continue
 		}
 		h := cat.Hardware(s.Hardware)
-		val := s.row.est.Value
+		val := s.row.value
 		perf := val / best
 		if !metric.HigherIsBetter() {
 			perf = best / val
@@ -388,7 +390,7 @@ func decisionValue(hr *HardwareRanking, hw string, w ScoreWeights) float64 {
 		}
 	}
 	perf := func(s *HardwareScore) float64 { return (s.Score - s.static) / wp }
-	sd := math.Hypot(c.row.est.Std, other.row.est.Std)
+	sd := math.Hypot(c.row.std, other.row.std)
 	var z float64
 	if hw == rec.Hardware {
 		// Perf the recommended hardware must fall to for the runner-up to win.
@@ -430,7 +432,7 @@ func improvementPct(hr *HardwareRanking, hw string, metric Metric) float64 {
 	if rec == nil || c == nil || hw == hr.RecommendedHardware {
 		return 0
 	}
-	rv, cv := rec.row.est.Value, c.row.est.Value
+	rv, cv := rec.row.value, c.row.value
 	if metric.HigherIsBetter() {
 		return (rv/cv - 1) * 100
 	}
