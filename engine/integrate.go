@@ -365,26 +365,16 @@ func integrate(ctx context.Context, p *Predictor, opts integrateOptions) (*Repor
 	for j := 0; j < len(rows); j += step {
 		sample = append(sample, j)
 	}
-	// Rows of diversity: the measured rows, then the open rows.
-	nm := lb.measuredRaw.n
-	raw := func(i int) []float64 {
-		if i < nm {
-			return lb.measuredRaw.at(i)[:]
-		}
-		return lb.open.raw.at(i - nm)[:]
-	}
-	measured := make([]int, nm)
-	for i := range measured {
-		measured[i] = i
-	}
+	// Diversity's rows are the open rows.
 	picked := make([]int, len(pickIndex))
 	for i, j := range pickIndex {
-		picked[i] = nm + at[j]
+		picked[i] = at[j]
 	}
 	for i, j := range sample {
-		sample[i] = nm + at[j]
+		sample[i] = at[j]
 	}
-	div := diversity(raw, picked, append(sample, picked...), measured)
+	raw := func(i int) []float64 { return lb.open.raw.at(i)[:] }
+	div := diversity(raw, picked, append(sample, picked...), &lb.measured)
 	for i := range rep.Recommendations {
 		rep.Recommendations[i].Diversity = round4(div[i])
 	}

@@ -498,8 +498,8 @@ type learnBatch struct {
 	// are their indices in cfgs.
 	open     *openRows
 	openRows []int
-	// measuredRaw holds the raw features of the measured rows.
-	measuredRaw pages[[nRaw]float64]
+	// measured holds the raw features of the measured rows.
+	measured measuredFeatures
 }
 
 // openRows holds what the selector conditions on for the open rows of a
@@ -547,7 +547,7 @@ func (p *Predictor) predictLearn(ctx context.Context, cfgs []Config, keep Metric
 				feasible: pr.Feasible, measured: pr.Measured()}
 			switch {
 			case pr.Measured():
-				copy(lb.measuredRaw.add()[:], b.raw.RawRowView(k))
+				lb.measured.add(b.raw.RawRowView(k))
 			case pr.Feasible:
 				lb.openRows = append(lb.openRows, lo+k)
 				lb.open.add(b, k)
