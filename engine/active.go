@@ -66,8 +66,9 @@ func newSelector(ctx context.Context, o *openRows, rows []int) (*selector, error
 			missing = append(missing, r)
 		}
 		s.noise2[j] = *o.noise2.at(r)
+		keys := o.keys(r)
 		for g := 0; g < nGroups; g++ {
-			if key := o.lev.at(r).key[g]; key != "" {
+			if key := keys[g]; key != "" {
 				if _, ok := colOf[levelKey{g, key}]; !ok {
 					colOf[levelKey{g, key}] = m.dim() + len(newGroups)
 					newGroups = append(newGroups, g)
@@ -79,7 +80,10 @@ func newSelector(ctx context.Context, o *openRows, rows []int) (*selector, error
 	s.P = P
 	// The design's level columns only (its rows are not the batch's).
 	s.d = &design{n: n, col: make([][nGroups]int32, n), val: make([][nGroups]float64, n)}
-	parallelRows(n, func(_, j int) { resolveLevels(&s.d.col[j], &s.d.val[j], o.lev.at(rows[j]), colOf) })
+	parallelRows(n, func(_, j int) {
+		l := o.levels(rows[j])
+		resolveLevels(&s.d.col[j], &s.d.val[j], &l, colOf)
+	})
 	if len(missing) > 0 {
 		raw := make([]float64, len(missing)*nRaw)
 		for k, r := range missing {

@@ -507,9 +507,12 @@ type learnBatch struct {
 // room reserved for every unmeasured row, or arrays grown by copying, held
 // tens of MB (issue 11).
 type openRows struct {
-	model        *blr // the kept model
-	raw          pages[[nRaw]float64]
-	lev          pages[levels]
+	model *blr // the kept model
+	raw   pages[[nRaw]float64]
+	// A row's levels are its level values and one of the distinct level
+	// keys (consecutive rows mostly share them).
+	lev          pages[levelValues]
+	levKeys      [][nGroups]string
 	vars, noise2 pages[float64] // the kept model's epistemic and noise variances
 	// rff holds the random features of the rows at rffAt (−1: not computed).
 	rff   pages[[nRFF]float64]
@@ -519,13 +522,34 @@ type openRows struct {
 // add appends row k of a batch predicted with a model kept.
 func (o *openRows) add(b *Batch, k int) {
 	copy(o.raw.add()[:], b.raw.RawRowView(k))
-	*o.lev.add(), *o.vars.add(), *o.noise2.add() = b.lev[k], b.vars[k], b.noise2[k]
+	l := &b.lev[k]
+	if n := len(o.levKeys); n == 0 || o.levKeys[n-1] != l.key {
+		o.levKeys = append(o.levKeys, l.key)
+	}
+	*o.lev.add() = levelValues{val: l.val, stratum: l.stratum, keys: int32(len(o.levKeys) - 1)}
+	*o.vars.add(), *o.noise2.add() = b.vars[k], b.noise2[k]
 	at := int32(-1)
 	if c := int(b.rffAt[k]); c >= 0 {
 		at = int32(o.rff.n)
 		copy(o.rff.add()[:], b.rff[c*nRFF:(c+1)*nRFF])
 	}
 	*o.rffAt.add() = at
+}
+
+// levelValues are a row's levels but for their keys (openRows.levKeys).
+type levelValues struct {
+	val     [nGroups]float64
+	stratum uint8
+	keys    int32
+}
+
+// keys returns open row r's level keys.
+func (o *openRows) keys(r int) *[nGroups]string { return &o.levKeys[o.lev.at(r).keys] }
+
+// levels returns open row r's levels.
+func (o *openRows) levels(r int) levels {
+	v := o.lev.at(r)
+	return levels{key: o.levKeys[v.keys], val: v.val, stratum: v.stratum}
 }
 
 // predictLearn predicts configurations (normalized) keeping keep's model for
@@ -648,6 +672,10 @@ func (p *Predictor) predictDirect(ctx context.Context, cfgs []Config, keep Metri
 			if !s {
 				need = append(need, i)
 			}
+		}
+		// Room grown twofold: chunks' needs vary a little.
+		if c := (len(need) + rffSpare) * nRFF; cap(dT.rff) < c {
+			dT.rff = make([]float64, 0, max(c, 2*cap(dT.rff)))
 		}
 		if err := p.time.cacheRFF(ctx, dT, need, rffSpare); err != nil {
 			return nil, err
