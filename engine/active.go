@@ -80,9 +80,10 @@ func newSelector(ctx context.Context, o *openRows, rows []int) (*selector, error
 	s.P = P
 	// The design's level columns only (its rows are not the batch's).
 	s.d = &design{n: n, col: make([][nGroups]int32, n), val: make([][nGroups]float64, n)}
-	parallelRows(n, func(_, j int) {
+	memo := make([]colMemo, runtime.GOMAXPROCS(0))
+	parallelRows(n, func(w, j int) {
 		l := o.levels(rows[j])
-		resolveLevels(&s.d.col[j], &s.d.val[j], &l, colOf)
+		memo[w].resolve(&s.d.col[j], &s.d.val[j], &l, colOf)
 	})
 	if len(missing) > 0 {
 		raw := make([]float64, len(missing)*nRaw)

@@ -273,7 +273,8 @@ func (b *blr) redesign(d *design, x []float64, lev []levels, colOf map[levelKey]
 		d.col, d.val = make([][nGroups]int32, n), make([][nGroups]float64, n)
 	}
 	*d = design{n: n, x: x, col: d.col[:n], val: d.val[:n], lev: lev, rff: d.rff[:0]}
-	parallelRows(n, func(_, i int) { resolveLevels(&d.col[i], &d.val[i], &lev[i], colOf) })
+	memo := make([]colMemo, runtime.GOMAXPROCS(0))
+	parallelRows(n, func(w, i int) { memo[w].resolve(&d.col[i], &d.val[i], &lev[i], colOf) })
 	return d
 }
 
@@ -298,16 +299,31 @@ func parallelRows(n int, f func(w, i int)) {
 	wg.Wait()
 }
 
-// resolveLevels sets a row's level columns (−1: none) and values.
-func resolveLevels(col *[nGroups]int32, val *[nGroups]float64, l *levels, colOf map[levelKey]int) {
+// colMemo remembers the columns of the last level keys one worker
+// resolved: consecutive rows mostly share their levels (a device's
+// configurations share the same key strings), so most rows skip hashing
+// their keys into the column map.
+type colMemo struct {
+	key [nGroups]string
+	col [nGroups]int32
+}
+
+// resolve sets a row's level columns (−1: none) and values.
+func (m *colMemo) resolve(col *[nGroups]int32, val *[nGroups]float64, l *levels, colOf map[levelKey]int) {
 	for g := 0; g < nGroups; g++ {
-		col[g] = -1
 		val[g] = l.val[g]
-		if l.key[g] == "" {
-			continue
-		}
-		if c, ok := colOf[levelKey{g, l.key[g]}]; ok {
-			col[g] = int32(c)
+		k := l.key[g]
+		switch {
+		case k == "":
+			col[g] = -1
+		case k == m.key[g]:
+			col[g] = m.col[g]
+		default:
+			col[g] = -1
+			if c, ok := colOf[levelKey{g, k}]; ok {
+				col[g] = int32(c)
+			}
+			m.key[g], m.col[g] = k, col[g]
 		}
 	}
 }
