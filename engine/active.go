@@ -25,7 +25,9 @@ import (
 type selector struct {
 	rows  []int // open rows of the candidates
 	model *blr
-	d     *design
+	// Candidate j's level columns (−1: none) and values.
+	col [][nGroups]int32
+	val [][nGroups]float64
 	// Candidate j's dense block is the bias, its raw features (open row
 	// rows[j]) and its random features: at position at[j] of the open rows'
 	// rff, or −at[j]−1 of extra (rows the prediction did not keep).
@@ -78,12 +80,12 @@ func newSelector(ctx context.Context, o *openRows, rows []int) (*selector, error
 	}
 	P := m.dim() + len(newGroups)
 	s.P = P
-	// The design's level columns only (its rows are not the batch's).
-	s.d = &design{n: n, col: make([][nGroups]int32, n), val: make([][nGroups]float64, n)}
+	s.col, s.val = make([][nGroups]int32, n), make([][nGroups]float64, n)
 	memo := make([]colMemo, runtime.GOMAXPROCS(0))
 	parallelRows(n, func(w, j int) {
 		l := o.levels(rows[j])
-		memo[w].resolve(&s.d.col[j], &s.d.val[j], &l, colOf)
+		memo[w].resolve(&s.col[j], &l, colOf)
+		s.val[j] = l.val
 	})
 	if len(missing) > 0 {
 		raw := make([]float64, len(missing)*nRaw)
@@ -183,7 +185,7 @@ func (s *selector) gramA(ctx context.Context) ([]float64, error) {
 		clear(X)
 		for j := lo; j < hi; j++ {
 			phi := blk[(j-lo)*dd : (j-lo+1)*dd]
-			cols, vals := &s.d.col[j], &s.d.val[j]
+			cols, vals := &s.col[j], &s.val[j]
 			for g := 0; g < nGroups; g++ {
 				cg := int(cols[g])
 				if cg < 0 {
@@ -225,7 +227,7 @@ func (s *selector) quadForms(lo, hi int, B, half []float64, out, phi, buf []floa
 	for j := lo; j < hi; j++ {
 		p := phi[(j-lo)*dd : (j-lo+1)*dd]
 		v := 2 * dot(p, T[(j-lo)*dd:(j-lo+1)*dd])
-		cols, vals := &s.d.col[j], &s.d.val[j]
+		cols, vals := &s.col[j], &s.val[j]
 		for g := 0; g < nGroups; g++ {
 			cg := int(cols[g])
 			if cg < 0 {
@@ -249,7 +251,7 @@ func (s *selector) times(B []float64, j int) []float64 {
 	s.phiInto(phi, j)
 	blas64.Gemv(blas.NoTrans, 1, blas64.General{Rows: P, Cols: dd, Stride: P, Data: B},
 		blas64.Vector{N: dd, Inc: 1, Data: phi}, 0, blas64.Vector{N: P, Inc: 1, Data: out})
-	cols, vals := &s.d.col[j], &s.d.val[j]
+	cols, vals := &s.col[j], &s.val[j]
 	for g := 0; g < nGroups; g++ {
 		if cg := int(cols[g]); cg >= 0 {
 			for i := 0; i < P; i++ {
@@ -265,7 +267,7 @@ func (s *selector) apply(j int, x []float64) float64 {
 	dd := s.model.dd()
 	xs, f := s.parts(j)
 	v := x[0] + dot(xs, x[1:1+nRaw]) + dot(f, x[1+nRaw:dd])
-	cols, vals := &s.d.col[j], &s.d.val[j]
+	cols, vals := &s.col[j], &s.val[j]
 	for g := 0; g < nGroups; g++ {
 		if cg := int(cols[g]); cg >= 0 {
 			v += vals[g] * x[cg]

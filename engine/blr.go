@@ -247,8 +247,7 @@ type design struct {
 	n   int
 	x   []float64
 	col [][nGroups]int32
-	val [][nGroups]float64
-	lev []levels
+	lev []levels // the level values are lev[i].val
 	// rff holds the random Fourier features of the rows that have a
 	// position in rffAt (−1, or rffAt nil: computed when needed), so the
 	// passes of a fit over the same rows, and the selector after a
@@ -270,11 +269,11 @@ func (b *blr) newDesign(x []float64, lev []levels, colOf map[levelKey]int) *desi
 func (b *blr) redesign(d *design, x []float64, lev []levels, colOf map[levelKey]int) *design {
 	n := len(lev)
 	if cap(d.col) < n {
-		d.col, d.val = make([][nGroups]int32, n), make([][nGroups]float64, n)
+		d.col = make([][nGroups]int32, n)
 	}
-	*d = design{n: n, x: x, col: d.col[:n], val: d.val[:n], lev: lev, rff: d.rff[:0]}
+	*d = design{n: n, x: x, col: d.col[:n], lev: lev, rff: d.rff[:0]}
 	memo := make([]colMemo, runtime.GOMAXPROCS(0))
-	parallelRows(n, func(w, i int) { memo[w].resolve(&d.col[i], &d.val[i], &lev[i], colOf) })
+	parallelRows(n, func(w, i int) { memo[w].resolve(&d.col[i], &lev[i], colOf) })
 	return d
 }
 
@@ -308,10 +307,9 @@ type colMemo struct {
 	col [nGroups]int32
 }
 
-// resolve sets a row's level columns (−1: none) and values.
-func (m *colMemo) resolve(col *[nGroups]int32, val *[nGroups]float64, l *levels, colOf map[levelKey]int) {
+// resolve sets a row's level columns (−1: none).
+func (m *colMemo) resolve(col *[nGroups]int32, l *levels, colOf map[levelKey]int) {
 	for g := 0; g < nGroups; g++ {
-		val[g] = l.val[g]
 		k := l.key[g]
 		switch {
 		case k == "":
@@ -542,7 +540,7 @@ func (b *blr) gram(ctx context.Context, d *design, rows []int, w, y []float64, P
 			s.yy += wi * y[i] * y[i]
 			s.logW += math.Log(wi)
 			floats.AddScaled(s.r[:dd], wi*y[i], phi)
-			cols, vals := &d.col[i], &d.val[i]
+			cols, vals := &d.col[i], &d.lev[i].val
 			for g := 0; g < nGroups; g++ {
 				cg := int(cols[g])
 				if cg < 0 {

@@ -824,7 +824,7 @@ func (b *blr) predictBlock(d *design, phi, T, half []float64, pos, ks, drows []i
 		k, i := ks[pr], drows[pr]
 		p := phi[r*dd : (r+1)*dd]
 		mu := dot(p, b.mean[:dd])
-		cols, vals := &d.col[i], &d.val[i]
+		cols, vals := &d.col[i], &d.lev[i].val
 		if meanOnly {
 			for g := 0; g < nGroups; g++ {
 				if cg := int(cols[g]); cg >= 0 {

@@ -424,7 +424,7 @@ func (b *blr) blockStats(d *design, rows []int, y, L []float64) *blockStats {
 		Yr := Y[r*nL : (r+1)*nL]
 		for g := 0; g < nGroups; g++ {
 			if c := int(d.col[i][g]); c >= 0 {
-				v, src := d.val[i][g], b.cov[c*P:(c+1)*P]
+				v, src := d.lev[i].val[g], b.cov[c*P:(c+1)*P]
 				for j, l := range lev {
 					Yr[j] += 0.5 * v * src[l]
 				}
@@ -438,7 +438,7 @@ func (b *blr) blockStats(d *design, rows []int, y, L []float64) *blockStats {
 	for r2, i := range rows {
 		for g := 0; g < nGroups; g++ {
 			if c := int(d.col[i][g]); c >= 0 {
-				v, pc := d.val[i][g], at[c]
+				v, pc := d.lev[i].val[g], at[c]
 				for r := 0; r < m; r++ {
 					Z[r*m+r2] += v * Y[r*nL+pc]
 				}
