@@ -767,9 +767,17 @@ func predictModels(ctx context.Context, ms []modelRows, rows []int) ([]modelPred
 			halves[j] = halfUpper(m.model.cov, m.model.dim(), dd)
 		}
 	}
+	// Each worker's row lists, reused chunk after chunk.
+	type rowLists struct{ ks, drows, pos []int }
+	lists := make([]rowLists, workers(n))
+	for w := range lists {
+		c := min(n, chunkRows)
+		lists[w] = rowLists{make([]int, 0, c), make([]int, 0, c), make([]int, 0, c)}
+	}
 	err := parallelChunks(ctx, n, func(wk, _, lo, hi int) {
 		// The rows some model needs, and their dense blocks.
-		var ks, drows []int
+		l := &lists[wk]
+		ks, drows := l.ks[:0], l.drows[:0]
 		for k := lo; k < hi; k++ {
 			i := k
 			if rows != nil {
@@ -782,18 +790,20 @@ func predictModels(ctx context.Context, ms []modelRows, rows []int) ([]modelPred
 				}
 			}
 		}
+		l.ks, l.drows = ks, drows
 		if len(ks) == 0 {
 			return
 		}
 		phi := phis[wk][:len(ks)*dd]
 		ms[0].model.denseBlock(phi, ms[0].d, drows)
 		for j, m := range ms {
-			sub, pos := phi, make([]int, 0, len(ks))
+			sub, pos := phi, l.pos[:0]
 			for r, i := range drows {
 				if m.skip == nil || !m.skip[i] {
 					pos = append(pos, r)
 				}
 			}
+			l.pos = pos
 			if len(pos) < len(ks) {
 				sub = subs[wk][:0]
 				for _, r := range pos {
