@@ -107,7 +107,7 @@ func (pt point) truth(m Metric) float64 {
 func points(cat *Catalog, results []Result) ([]point, error) {
 	idx := map[string]int{}
 	var pts []point
-	lat, mem := map[int][]float64{}, map[int][]float64{}
+	var lat, mem []geoStat
 	for i, r := range results {
 		cfg, err := cat.Normalize(r.Config)
 		if err != nil {
@@ -119,22 +119,18 @@ func points(cat *Catalog, results []Result) ([]point, error) {
 			j = len(pts)
 			idx[cfg.Key()] = j
 			pts = append(pts, point{cfg: cfg})
+			lat, mem = append(lat, geoStat{}), append(mem, geoStat{})
 		}
 		pts[j].results = append(pts[j].results, r)
 		if l := r.Latency(); l > 0 {
-			lat[j] = append(lat[j], l)
+			lat[j].add(l)
 		}
 		if r.MemoryMB > 0 {
-			mem[j] = append(mem[j], r.MemoryMB)
+			mem[j].add(r.MemoryMB)
 		}
 	}
 	for j := range pts {
-		if len(lat[j]) > 0 {
-			pts[j].lat, _, _ = geo(lat[j])
-		}
-		if len(mem[j]) > 0 {
-			pts[j].mem, _, _ = geo(mem[j])
-		}
+		pts[j].lat, pts[j].mem = lat[j].v, mem[j].v
 	}
 	return pts, nil
 }

@@ -45,8 +45,8 @@ type measuredAgg struct {
 	next    int32 // the next aggregate whose configuration has the same hash; −1: none
 }
 
-// geoStat is the geometric mean, min and max of a configuration's measured
-// values (geo), accumulated result by result.
+// geoStat is the geometric mean (v), min and max of a configuration's
+// measured values, accumulated result by result.
 type geoStat struct {
 	v, lo, hi, sumLog float64
 	n                 int
@@ -179,20 +179,6 @@ func usable(v float64) bool { return v >= 1e-9 && v <= 1e12 }
 // maxLogTarget bounds |log(measured / roofline)| a fit learns from (a
 // factor of a million); NaN fails the comparison too.
 var maxLogTarget = math.Log(1e6)
-
-// geo returns the geometric mean, min and max of positive values.
-func geo(vals []float64) (v, lo, hi float64) {
-	if len(vals) == 1 {
-		return vals[0], vals[0], vals[0]
-	}
-	s := 0.0
-	lo, hi = math.Inf(1), math.Inf(-1)
-	for _, x := range vals {
-		s += math.Log(x)
-		lo, hi = math.Min(lo, x), math.Max(hi, x)
-	}
-	return math.Exp(s / float64(len(vals))), lo, hi
-}
 
 // NewPredictor fits the predictor on results. Results whose model or
 // hardware the catalog does not know are an error: import validates them.
